@@ -1,0 +1,102 @@
+"""archsim run ARCH WORKLOAD: per-op table and totals; --json / --out write the Report."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def add_parser(sub):
+    p = sub.add_parser("run", help="simulate a workload on an architecture")
+    p.add_argument("arch", help="arch TOML (e.g. arch_configs/systolic/tpu-128x128.toml)")
+    p.add_argument("workload", help="workload: .toml, .jsonl trace or SCALE-Sim topology .csv")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override an arch key (components.sa.rows=64) or, prefixed with "
+                        "'workload.', a workload key (workload.params.n_nfp=16); repeatable")
+    p.add_argument("--baseline", metavar="GPU_ARCH", help="also run on this GPU arch and report speedup")
+    p.add_argument("--out", metavar="DIR", help="write report.json, ops.csv, inputs/ and manifest.json")
+    p.add_argument("--json", metavar="FILE", help="write the Report as JSON ('-' for stdout)")
+    p.add_argument("--quiet", action="store_true", help="no table, totals only")
+    p.set_defaults(func=cmd_run)
+
+
+def split_overrides(items):
+    arch, wl = [], []
+    for o in items:
+        (wl if o.startswith("workload.") else arch).append(o[len("workload."):] if o.startswith("workload.") else o)
+    return arch, wl
+
+
+def _fmt(v, unit=""):
+    if v is None:
+        return "-"
+    if isinstance(v, int):
+        return f"{v:,}"
+    a = abs(v)
+    if a != 0 and (a < 1e-3 or a >= 1e6):
+        return f"{v:.3e}{unit}"
+    return f"{v:.4g}{unit}"
+
+
+def print_report(report, *, quiet=False, file=None):
+    from rich.console import Console
+    from rich.table import Table
+    console = Console(file=file or sys.stdout, width=160)
+    if not quiet:
+        t = Table(title=f"{report.workload} on {report.arch}", show_lines=False)
+        cols = ["op", "kind", "component", "cycles", "latency_s", "bound"]
+        has_e = report.has_energy
+        if has_e:
+            cols.append("energy_j")
+        if report.baseline is not None:
+            cols += ["baseline_s", "speedup"]
+        for c in cols:
+            t.add_column(c, justify="left" if c in ("op", "kind", "component", "bound") else "right")
+        for i, o in enumerate(report.ops):
+            row = [o.name, o.op, o.component, _fmt(int(o.cycles)), _fmt(o.latency_s), o.bound]
+            if has_e:
+                row.append(_fmt(o.energy_j))
+            if report.baseline is not None:
+                b = report.baseline.ops[i]
+                row += [_fmt(b.latency_s), _fmt(b.latency_s / o.latency_s if o.latency_s else None)]
+            t.add_row(*row)
+        console.print(t)
+    tot = report.totals()
+    t2 = Table(title="totals", show_header=False)
+    t2.add_column("quantity")
+    t2.add_column("value", justify="right")
+    for k, v in tot.items():
+        t2.add_row(k, _fmt(v) if not isinstance(v, list) else ", ".join(_fmt(x) for x in v))
+    if report.budget is not None:
+        for k, v in report.budget.items():
+            t2.add_row(f"budget.{k}", str(v))
+    if report.baseline is not None:
+        t2.add_row("baseline latency_s", _fmt(report.baseline.latency_s))
+        t2.add_row("speedup", _fmt(report.speedup))
+        t2.add_row("energy_gain", _fmt(report.energy_gain))
+    console.print(t2)
+
+
+def cmd_run(args) -> int:
+    from archsim.config.arch import load_arch
+    from archsim.simulate import simulate
+    from archsim.workloads.load import load_workload
+    arch_over, wl_over = split_overrides(args.overrides)
+    arch = load_arch(args.arch, arch_over)
+    wl = load_workload(args.workload, wl_over)
+    base = load_arch(args.baseline) if args.baseline else None
+    report = simulate(arch, wl, baseline=base)
+    if args.json == "-":
+        sys.stdout.write(report.to_json() + "\n")
+    else:
+        print_report(report, quiet=args.quiet)
+        if args.json:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.json).write_text(report.to_json())
+    if args.out:
+        from archsim.report.write import write_run
+        extra = [args.baseline] if args.baseline else []
+        out = write_run(report, args.out, arch_path=args.arch, workload_path=args.workload,
+                        overrides=args.overrides, extra_inputs=extra)
+        if args.json != "-":
+            print(f"wrote {out}/report.json, ops.csv, manifest.json, inputs/")
+    return 0

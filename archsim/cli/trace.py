@@ -1,0 +1,26 @@
+"""archsim trace WORKLOAD.toml --out FILE.jsonl: expand a generator into its op trace."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def add_parser(sub):
+    p = sub.add_parser("trace", help="expand a workload (generator) into a JSON Lines op trace")
+    p.add_argument("workload")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--out", required=True, metavar="FILE.jsonl")
+    p.set_defaults(func=cmd_trace)
+
+
+def cmd_trace(args) -> int:
+    from archsim.workloads.load import load_workload
+    from archsim.workloads.ops import op_to_dict
+    wl = load_workload(args.workload, args.overrides)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w") as fh:
+        for op in wl.ops:
+            fh.write(json.dumps(op_to_dict(op)) + "\n")
+    print(f"wrote {len(wl.ops)} ops to {out}")
+    return 0

@@ -1,0 +1,1 @@
+"""Hardware blocks: one module per block (spec + evaluate + structure)."""

@@ -1,0 +1,107 @@
+"""The interface between block models, the energy layer and the Report.
+
+A component module (one per hardware block) provides:
+
+    KIND: str                                # the `kind` tag in TOML, e.g. "systolic_array"
+    Spec: an @attrs.frozen class             # the block's parameters, structured by archsim.config
+    def supports(spec, op) -> bool           # can this block run this op?
+    def evaluate(spec, op, ctx) -> OpResult  # performance + action counts (no energy pricing)
+    def structure(spec) -> Structure         # what the block is built of, for area/leakage/energy
+
+Optionally `def validate(spec, file, key)` for cross-field checks (raise ConfigError).
+
+**Action counts** are the interface to the energy model (Accelergy style): `OpResult.actions`
+maps an action key to a count. The vocabulary (keep to it; the energy layer prices it):
+
+    "mac.<dtype>"                 multiply-accumulates (dtype in int8 fp8 fp16 bf16 tf32 fp32)
+    "add.<dtype>" / "mul.<dtype>" / "cmp.<dtype>"   single ALU ops (comparisons for sorting, ...)
+    "xor_popcount_bits"           bit-ops of an XOR+popcount array (Hamming distance)
+    "sram.<name>.read_bytes"      bytes read from the SRAM instance `<name>` of the Structure
+    "sram.<name>.write_bytes"     bytes written to it
+    "rf.read_bytes" / "rf.write_bytes"   register-file / pipeline-register traffic
+    "dram.read_bytes" / "dram.write_bytes"  off-chip DRAM traffic (technology from Structure.dram)
+    "link.<name>.bytes"           bytes over the link `<name>` of the Structure (PCIe, L2 port, ...)
+    "ssd.read_bytes" / "ssd.write_bytes"
+
+Counts are floats (large layers overflow nothing) but hold integers where the model is exact.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import attrs
+
+
+@attrs.frozen(kw_only=True)
+class SramInstance:
+    """One on-chip SRAM (or a group of `count` identical ones)."""
+    name: str
+    capacity_bytes: int
+    width_bits: int = 64            # access width of one port
+    banks: int = 1
+    ports: int = 1
+    count: int = 1                  # identical copies (e.g. one per engine)
+
+
+@attrs.frozen(kw_only=True)
+class DramInterface:
+    """Off-chip memory attached to a block."""
+    technology: str                 # key into the tech table's [dram.*]: lpddr5, hbm2e, hbm3, hbm3e, gddr6x, ddr4
+    bandwidth_gb_s: float
+    capacity_gib: float = 0.0       # 0 = not counted in the chip's power/area (e.g. the GPU's own)
+
+
+@attrs.frozen(kw_only=True)
+class LinkInterface:
+    name: str                       # matches "link.<name>.bytes"
+    technology: str                 # e.g. "pcie4", "pcie5", "onchip"
+    lanes: int = 1
+    bandwidth_gb_s: float = 0.0
+
+
+@attrs.frozen(kw_only=True)
+class Structure:
+    """What a block is built of; the energy layer turns this into area and leakage and prices
+    the block's actions. `units` counts functional units by action key, e.g.
+    {"mac.int8": 16384} for a 128x128 int8 array, {"cmp.bf16": 64} for a sorter."""
+    name: str
+    kind: str
+    clock_ghz: float
+    units: Mapping[str, int] = attrs.field(factory=dict)
+    srams: tuple[SramInstance, ...] = ()
+    dram: DramInterface | None = None
+    links: tuple[LinkInterface, ...] = ()
+    children: tuple["Structure", ...] = ()   # sub-blocks (e.g. NFPs of an NGPC, cores of V-Rex)
+    count: int = 1                           # identical copies of this whole structure
+    # A block that is not built by us (a GPU) gives its own figures instead:
+    fixed_area_mm2: float | None = None
+    fixed_leakage_power_w: float | None = None
+    notes: Mapping[str, str] = attrs.field(factory=dict)   # provenance of structural numbers
+
+
+@attrs.frozen(kw_only=True)
+class OpResult:
+    """One op evaluated on one component. Units are in the names."""
+    name: str
+    op: str                                  # op kind
+    component: str                           # component name in the arch
+    cycles: int                              # in the component's clock
+    latency_s: float
+    flops: float = 0.0                       # 2 per MAC
+    dram_bytes: float = 0.0
+    bound: str = "compute"                   # compute | memory | latency | link | ...
+    actions: Mapping[str, float] = attrs.field(factory=dict)
+    details: Mapping[str, Any] = attrs.field(factory=dict)     # block-specific fields
+    # Filled by the energy layer (or by a block that models its own energy, e.g. the GPU):
+    energy_j: float | None = None
+    energy_breakdown_j: Mapping[str, float] = attrs.field(factory=dict)
+    # Relative 1-sigma-ish uncertainty of latency_s (GPU model: from calibration residuals).
+    latency_error_band: tuple[float, float] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class EvalContext:
+    """What a block may need besides its own spec and the op."""
+    arch: Any                                # the ArchSpec (read-only)
+    component_name: str
+    seed: int = 0

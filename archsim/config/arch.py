@@ -1,0 +1,115 @@
+"""The architecture spec: tech node, budget, tagged components and the op -> component mapping."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+import attrs
+
+from archsim.components.registry import COMPONENT_MODULES, component_module
+from archsim.config.load import apply_overrides, field, resolve_extends, structure
+from archsim.errors import ConfigError
+
+
+@attrs.frozen(kw_only=True)
+class TechSpec:
+    """Technology the accelerator is priced in (see arch_configs/tech/)."""
+    node_nm: int = field(45, ge=1, le=180, doc="process node the tables are scaled to")
+    vdd_v: float | None = field(None, gt=0.0, le=2.0, doc="supply voltage; None = the node's nominal")
+    table: str = field("default", doc="tech table name under arch_configs/tech/ (without .toml)")
+    overhead_factor: float | None = field(None, ge=1.0, le=10.0,
+                                          doc="area multiplier for wiring/control; None = the table's")
+
+
+@attrs.frozen(kw_only=True)
+class BudgetSpec:
+    area_mm2: float | None = field(None, gt=0.0)
+    power_w: float | None = field(None, gt=0.0)
+
+
+@attrs.frozen(kw_only=True)
+class ArchSpec:
+    name: str
+    description: str = ""
+    tech: TechSpec = TechSpec()
+    budget: BudgetSpec | None = None
+    components: Mapping[str, Any] = attrs.field(factory=dict)   # name -> component Spec
+    component_kinds: Mapping[str, str] = attrs.field(factory=dict)  # name -> kind
+    mapping: Mapping[str, str] = attrs.field(factory=dict)      # op kind -> component name
+    source: str = ""
+    raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)  # resolved TOML
+
+    def component_module(self, name: str):
+        return component_module(self.component_kinds[name])
+
+
+_TOP_KEYS = ("name", "description", "extends", "tech", "budget", "components", "mapping")
+
+
+def load_arch(path_or_mapping, overrides=None) -> ArchSpec:
+    """Load an arch TOML (following `extends`) or a mapping, apply `--set` overrides
+    (a mapping of dotted keys or KEY=VALUE strings), validate, and build the frozen spec."""
+    if isinstance(path_or_mapping, Mapping):
+        file = "<mapping>"
+        data = dict(path_or_mapping)
+        if "extends" in data:
+            raise ConfigError(file, "extends", "extends needs a file path; load the arch from a file")
+    else:
+        file = Path(path_or_mapping)
+        data = resolve_extends(file)
+    data = apply_overrides(data, overrides, file=file)
+    return arch_from_data(data, file=file)
+
+
+def arch_from_data(data: Mapping, *, file) -> ArchSpec:
+    data = dict(data)
+    data.pop("extends", None)
+    for k in data:
+        if k not in _TOP_KEYS:
+            raise ConfigError(file, k, "unknown key; allowed: " + ", ".join(_TOP_KEYS))
+    name = data.get("name", Path(str(file)).stem)
+    if not isinstance(name, str):
+        raise ConfigError(file, "name", f"expected string, got {name!r}")
+    desc = data.get("description", "")
+    if not isinstance(desc, str):
+        raise ConfigError(file, "description", f"expected string, got {desc!r}")
+    tech = structure(TechSpec, data.get("tech", {}), file=file, key="tech")
+    budget = structure(BudgetSpec, data["budget"], file=file, key="budget") if "budget" in data else None
+    comps_raw = data.get("components")
+    if not isinstance(comps_raw, Mapping) or not comps_raw:
+        raise ConfigError(file, "components",
+                          "required: at least one [components.NAME] table with a kind; allowed kinds: "
+                          + ", ".join(sorted(COMPONENT_MODULES)))
+    comps, kinds = {}, {}
+    for cname, table in comps_raw.items():
+        key = f"components.{cname}"
+        if not isinstance(table, Mapping):
+            raise ConfigError(file, key, f"expected a table with a kind, got {table!r}")
+        kind = table.get("kind")
+        if kind is None:
+            raise ConfigError(file, f"{key}.kind", "required key is missing; allowed values: "
+                              + ", ".join(sorted(COMPONENT_MODULES)))
+        if not isinstance(kind, str) or kind not in COMPONENT_MODULES:
+            raise ConfigError(file, f"{key}.kind", f"got {kind!r}; allowed values: "
+                              + ", ".join(sorted(COMPONENT_MODULES)))
+        mod = component_module(kind)
+        body = {k: v for k, v in table.items() if k != "kind"}
+        spec = structure(mod.Spec, body, file=file, key=key)
+        if hasattr(mod, "validate"):
+            mod.validate(spec, file=file, key=key)
+        comps[cname], kinds[cname] = spec, kind
+    mapping_raw = data.get("mapping", {})
+    if not isinstance(mapping_raw, Mapping):
+        raise ConfigError(file, "mapping", f"expected a table of op kind = component name, got {mapping_raw!r}")
+    from archsim.workloads.ops import op_types
+    known_ops = op_types()
+    mapping = {}
+    for opk, cname in mapping_raw.items():
+        if opk not in known_ops:
+            raise ConfigError(file, f"mapping.{opk}", "unknown op kind; allowed: " + ", ".join(known_ops))
+        if cname not in comps:
+            raise ConfigError(file, f"mapping.{opk}", f"got {cname!r}; allowed values (components): "
+                              + ", ".join(comps))
+        mapping[opk] = cname
+    return ArchSpec(name=name, description=desc, tech=tech, budget=budget, components=comps,
+                    component_kinds=kinds, mapping=mapping, source=str(file), raw=data)

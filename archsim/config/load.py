@@ -1,0 +1,275 @@
+"""Generic TOML -> attrs loader.
+
+Validate, then construct (ZigZag style): `structure(cls, data, file=..., key=...)` walks
+`attrs.fields(cls)`, refuses unknown and missing keys, checks types, converts enums by name,
+recurses into nested attrs classes, tuples, lists and dicts, and turns every validator failure
+into one `ConfigError(file, dotted_key, what is allowed)`.
+
+Fields are declared with `field(...)` below so that ranges and allowed values are part of the
+spec (and of the error message), not scattered `if` statements.
+"""
+from __future__ import annotations
+
+import enum
+import math
+import types
+import typing
+from pathlib import Path
+from typing import Any, Mapping
+
+import attrs
+
+from archsim.errors import ConfigError
+
+try:  # Python >= 3.11
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover
+    import tomli as tomllib  # type: ignore[no-redef]
+
+
+class _FieldError(ValueError):
+    """Raised by field validators; `structure` attaches the file and dotted key."""
+
+
+def field(default=attrs.NOTHING, *, ge=None, gt=None, le=None, lt=None, choices=None,
+          doc: str = "", factory=None, converter=None):
+    """An attrs field with a declarative range / choice check and a one-line doc.
+
+    The check's text ("must be >= 1", "allowed values: os, ws, is") is what the user sees.
+    """
+    checks = []
+    if gt is not None:
+        checks.append((lambda v, b=gt: v > b, f"must be > {gt}"))
+    if ge is not None:
+        checks.append((lambda v, b=ge: v >= b, f"must be >= {ge}"))
+    if lt is not None:
+        checks.append((lambda v, b=lt: v < b, f"must be < {lt}"))
+    if le is not None:
+        checks.append((lambda v, b=le: v <= b, f"must be <= {le}"))
+    if choices is not None:
+        allowed = tuple(choices)
+        checks.append((lambda v, a=allowed: v in a, "allowed values: " + ", ".join(map(str, allowed))))
+
+    def _validate(_inst, attribute, value):
+        if value is None:
+            return
+        if isinstance(value, float) and not math.isfinite(value):
+            raise _FieldError(attribute.name, f"must be a finite number, got {value!r}")
+        for ok, text in checks:
+            try:
+                good = ok(value)
+            except TypeError:
+                good = False
+            if not good:
+                raise _FieldError(attribute.name, f"{text}; got {value!r}")
+
+    kwargs: dict[str, Any] = {"validator": _validate, "metadata": {"doc": doc}}
+    if factory is not None:
+        kwargs["factory"] = factory
+    else:
+        kwargs["default"] = default
+    if converter is not None:
+        kwargs["converter"] = converter
+    return attrs.field(**kwargs)
+
+
+def _join(key: str, name) -> str:
+    return f"{key}.{name}" if key else str(name)
+
+
+def _type_name(tp) -> str:
+    if isinstance(tp, type):
+        return {"int": "integer", "float": "number", "str": "string", "bool": "boolean"}.get(
+            tp.__name__, tp.__name__)
+    return str(tp).replace("typing.", "")
+
+
+def structure(cls, data, *, file, key: str = ""):
+    """Build `cls` (an attrs class) from a mapping, or raise one ConfigError."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(file, key or "<root>", f"expected a table, got {_short(data)}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in attrs.fields(cls) if f.init}
+    unknown = sorted(set(data.keys()) - set(fields))
+    if unknown:
+        raise ConfigError(file, _join(key, unknown[0]),
+                          "unknown key; allowed: " + ", ".join(fields))
+    kwargs = {}
+    for name, f in fields.items():
+        if name in data:
+            kwargs[name] = convert(hints.get(name, f.type), data[name], file=file, key=_join(key, name))
+        elif f.default is attrs.NOTHING:
+            doc = f.metadata.get("doc", "")
+            raise ConfigError(file, _join(key, name),
+                              "required key is missing" + (f" ({doc})" if doc else ""))
+    try:
+        return cls(**kwargs)
+    except _FieldError as exc:
+        name, msg = exc.args
+        raise ConfigError(file, _join(key, name), msg) from None
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(file, key or "<root>", str(exc.args[0] if exc.args else exc)) from None
+
+
+def _short(raw) -> str:
+    text = repr(raw)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def convert(tp, raw, *, file, key):
+    """Convert one raw TOML value to the annotated type `tp`."""
+    if tp is Any or tp is typing.Any:
+        return raw
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        non_none = [a for a in args if a is not type(None)]
+        if raw is None and len(non_none) < len(args):
+            return None
+        errors = []
+        for alt in non_none:
+            try:
+                return convert(alt, raw, file=file, key=key)
+            except ConfigError as exc:
+                errors.append(exc.message)
+        raise ConfigError(file, key, " or ".join(dict.fromkeys(errors)))
+    if origin is typing.Literal:
+        if raw in args and type(raw) in {type(a) for a in args}:
+            return raw
+        raise ConfigError(file, key, f"got {_short(raw)}; allowed values: " + ", ".join(map(str, args)))
+    if origin in (tuple, list):
+        if not isinstance(raw, (list, tuple)):
+            raise ConfigError(file, key, f"expected an array, got {_short(raw)}")
+        item = args[0] if args else Any
+        out = [convert(item, v, file=file, key=f"{key}[{i}]") for i, v in enumerate(raw)]
+        return tuple(out) if origin is tuple else out
+    if origin in (dict, Mapping, typing.Mapping) or tp is dict:
+        if not isinstance(raw, Mapping):
+            raise ConfigError(file, key, f"expected a table, got {_short(raw)}")
+        vtype = args[1] if len(args) == 2 else Any
+        return {str(k): convert(vtype, v, file=file, key=_join(key, k)) for k, v in raw.items()}
+    if attrs.has(tp):
+        return structure(tp, raw, file=file, key=key)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        names = [m.name.lower() for m in tp]
+        if isinstance(raw, str) and raw.lower() in names:
+            return tp[raw.upper()]
+        raise ConfigError(file, key, f"got {_short(raw)}; allowed values: {', '.join(names)}")
+    if tp is float:
+        if type(raw) is int:
+            return float(raw)
+        if type(raw) is float:
+            if not math.isfinite(raw):
+                raise ConfigError(file, key, f"must be a finite number, got {raw!r}")
+            return raw
+        raise ConfigError(file, key, f"expected a number, got {_short(raw)}")
+    if tp in (int, str, bool):
+        if type(raw) is not tp:
+            raise ConfigError(file, key, f"expected {_type_name(tp)}, got {_short(raw)}")
+        return raw
+    return raw
+
+
+# ----------------------------------------------------------------------------- TOML files
+
+def read_toml(path) -> dict:
+    """Read one TOML file; syntax errors and unreadable files become ConfigError."""
+    p = Path(path)
+    try:
+        text = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(p, "<file>", "file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(p, "<file>", "is a directory, expected a TOML file") from None
+    except OSError as exc:
+        raise ConfigError(p, "<file>", f"cannot read file: {exc.strerror or exc}") from None
+    try:
+        decoded = text.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(p, "<syntax>", f"not UTF-8 text (byte {exc.start})") from None
+    try:
+        return tomllib.loads(decoded)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(p, "<syntax>", f"TOML syntax error: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # pathological nesting etc.
+        raise ConfigError(p, "<syntax>", f"TOML syntax error: {exc}") from None
+
+
+def deep_merge(base: Mapping, top: Mapping) -> dict:
+    """`top` wins; tables merge recursively; arrays and scalars are replaced."""
+    out = dict(base)
+    for k, v in top.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def resolve_extends(path, data: dict | None = None, _chain: tuple = ()) -> dict:
+    """Read `path` (or use `data` read from it) and merge the files it `extends`.
+
+    `extends` is a path (or list of paths) relative to the extending file. Cycles and missing
+    files are ConfigErrors naming the file and the `extends` key.
+    """
+    p = Path(path).resolve()
+    if p in _chain:
+        cycle = " -> ".join(str(c) for c in (*_chain, p))
+        raise ConfigError(_chain[-1], "extends", f"extends cycle: {cycle}")
+    raw = read_toml(p) if data is None else data
+    ext = raw.get("extends")
+    if ext is None:
+        return dict(raw)
+    parents = [ext] if isinstance(ext, str) else ext
+    if not isinstance(parents, list) or not all(isinstance(e, str) for e in parents):
+        raise ConfigError(p, "extends", f"expected a path string or a list of them, got {_short(ext)}")
+    merged: dict = {}
+    for parent in parents:
+        pp = (p.parent / parent)
+        if not pp.is_file():
+            raise ConfigError(p, "extends", f"extended file not found: {parent} (resolved to {pp})")
+        merged = deep_merge(merged, resolve_extends(pp, None, (*_chain, p)))
+    own = {k: v for k, v in raw.items() if k != "extends"}
+    return deep_merge(merged, own)
+
+
+def parse_override(text: str, *, file="--set") -> tuple[str, Any]:
+    """`a.b.c=VALUE` -> ("a.b.c", value). VALUE is read as a TOML value, else a bare string."""
+    if "=" not in text:
+        raise ConfigError(file, text, "expected KEY=VALUE (e.g. components.sa.rows=64)")
+    key, _, value = text.partition("=")
+    key = key.strip()
+    if not key or any(not part for part in key.split(".")):
+        raise ConfigError(file, key or "<empty>", "expected a dotted key such as components.sa.rows")
+    value = value.strip()
+    try:
+        parsed = tomllib.loads(f"v = {value}")["v"]
+    except Exception:
+        parsed = value
+    return key, parsed
+
+
+def apply_overrides(data: dict, overrides, *, file="--set") -> dict:
+    """Set dotted keys in a nested dict (copying). `overrides` is a mapping or KEY=VALUE strings."""
+    if not overrides:
+        return data
+    items = overrides.items() if isinstance(overrides, Mapping) else (
+        parse_override(o, file=file) if isinstance(o, str) else o for o in overrides)
+    out = deep_merge({}, data)
+    for key, value in items:
+        parts = str(key).split(".")
+        node = out
+        for i, part in enumerate(parts[:-1]):
+            nxt = node.get(part)
+            if nxt is None:
+                nxt = node[part] = {}
+            elif not isinstance(nxt, dict):
+                raise ConfigError(file, ".".join(parts[: i + 1]),
+                                  f"is a value ({_short(nxt)}), not a table; cannot set {key}")
+            else:
+                nxt = node[part] = dict(nxt)
+            node = nxt
+        node[parts[-1]] = value
+    return out

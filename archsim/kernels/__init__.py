@@ -1,0 +1,1 @@
+"""@njit(cache=True) kernels. Imports only numpy and numba; never sees a config object."""

@@ -1,0 +1,85 @@
+"""simulate(arch, workload) -> Report: map each op to a component, evaluate it, price it."""
+from __future__ import annotations
+
+import attrs
+
+from archsim.components.base import EvalContext, OpResult
+from archsim.config.arch import ArchSpec
+from archsim.errors import ModelError
+from archsim.report.report import ComponentSummary, Report
+from archsim.version import __version__
+from archsim.workloads.load import Workload
+
+
+def pick_component(arch: ArchSpec, op) -> str:
+    """The arch's [mapping] entry for the op kind, else the first component that supports it."""
+    name = arch.mapping.get(op.KIND)
+    if name is not None:
+        return name
+    for cname, spec in arch.components.items():
+        if arch.component_module(cname).supports(spec, op):
+            return cname
+    raise ModelError(f"no component of arch {arch.name!r} runs op {op.name or op.KIND!r} "
+                     f"(kind {op.KIND}); components: "
+                     + ", ".join(f"{n} ({k})" for n, k in arch.component_kinds.items()))
+
+
+def scale_result(r: OpResult, times: int) -> OpResult:
+    """`times` back-to-back repetitions of the same op."""
+    if times == 1:
+        return r
+    return attrs.evolve(
+        r, cycles=r.cycles * times, latency_s=r.latency_s * times, flops=r.flops * times,
+        dram_bytes=r.dram_bytes * times,
+        actions={k: v * times for k, v in r.actions.items()},
+        energy_j=None if r.energy_j is None else r.energy_j * times,
+        energy_breakdown_j={k: v * times for k, v in r.energy_breakdown_j.items()},
+        details={**r.details, "repeat": times})
+
+
+def evaluate_ops(arch: ArchSpec, workload: Workload) -> list[OpResult]:
+    results = []
+    for op in workload.ops:
+        cname = pick_component(arch, op)
+        spec = arch.components[cname]
+        mod = arch.component_module(cname)
+        if not mod.supports(spec, op):
+            raise ModelError(f"component {cname!r} ({arch.component_kinds[cname]}) cannot run op "
+                             f"{op.name!r} of kind {op.KIND}")
+        ctx = EvalContext(arch=arch, component_name=cname, seed=workload.seed)
+        r = mod.evaluate(spec, op, ctx)
+        results.append(scale_result(r, op.repeat))
+    return results
+
+
+def simulate(arch: ArchSpec, workload: Workload, *, baseline: ArchSpec | None = None) -> Report:
+    """Run `workload` on `arch` (and on `baseline`, a GPU arch, if given)."""
+    results = evaluate_ops(arch, workload)
+    priced = _price(arch, results)
+    if priced is None:   # no energy model installed: energy fields stay absent
+        ops, components, provenance, budget, trace = results, tuple(
+            ComponentSummary(name=n, kind=k) for n, k in arch.component_kinds.items()), {}, None, ()
+    else:
+        ops, components = priced.ops, priced.components
+        provenance, budget, trace = priced.provenance, priced.budget, priced.power_trace
+    base = simulate(baseline, workload) if baseline is not None else None
+    return Report(archsim_version=__version__, arch=arch.name, workload=workload.name,
+                  ops=tuple(ops), components=tuple(components), budget=budget,
+                  provenance=dict(provenance), power_trace=tuple(trace), baseline=base,
+                  meta={"arch_source": arch.source, "workload_source": workload.source,
+                        "seed": workload.seed})
+
+
+def _price(arch, results):
+    """Energy, area, leakage, budget and provenance from archsim.energy.
+
+`price_run(arch, results)` returns an object with `.ops` (OpResults with energy_j filled),
+`.components` (ComponentSummary per component), `.provenance`, `.budget` (dict or None) and
+`.power_trace` (per-op power on the simulated timeline)."""
+    try:
+        from archsim.energy.model import price_run
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("archsim.energy"):
+            return None
+        raise
+    return price_run(arch, results)

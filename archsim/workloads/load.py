@@ -1,0 +1,176 @@
+"""Read a workload: JSON Lines trace, TOML (`[[ops]]` tables or a `generator`), or a SCALE-Sim
+topology CSV (conv format, or GEMM `name, M, N, K,` format detected from the header)."""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+import attrs
+
+from archsim.config.load import apply_overrides, read_toml, structure
+from archsim.errors import ConfigError
+from archsim.workloads.ops import Conv2d, Gemm, parse_op
+
+# generator name -> module providing `Params` (attrs class) and `expand(params, *, seed) -> list[op]`
+GENERATOR_MODULES: dict[str, str] = {
+    "ngpc": "archsim.workloads.ng",
+    "video_llm": "archsim.workloads.video_llm",
+}
+
+
+@attrs.frozen(kw_only=True)
+class Workload:
+    name: str
+    ops: tuple = ()
+    source: str = ""
+    seed: int = 0
+    meta: Mapping[str, Any] = attrs.field(factory=dict)   # generator name and params, etc.
+
+    def digest(self) -> str:
+        from archsim.workloads.ops import op_to_dict
+        h = hashlib.sha256()
+        for op in self.ops:
+            h.update(json.dumps(op_to_dict(op), sort_keys=True).encode())
+        return h.hexdigest()
+
+
+def load_workload(path_or_mapping, overrides=None, *, name: str | None = None) -> Workload:
+    """Load a workload file (.jsonl, .toml, .csv) or a mapping shaped like the TOML form."""
+    if isinstance(path_or_mapping, Mapping):
+        data = apply_overrides(dict(path_or_mapping), overrides)
+        return _from_toml_data(data, file="<mapping>", default_name=name or "workload")
+    p = Path(path_or_mapping)
+    suffix = p.suffix.lower()
+    if suffix == ".jsonl":
+        if overrides:
+            raise ConfigError(p, "--set", "overrides apply to TOML workloads only")
+        return _read_jsonl(p)
+    if suffix == ".csv":
+        if overrides:
+            raise ConfigError(p, "--set", "overrides apply to TOML workloads only")
+        return read_topology_csv(p)
+    if suffix == ".toml":
+        data = apply_overrides(read_toml(p), overrides, file=p)
+        return _from_toml_data(data, file=p, default_name=p.stem)
+    if not p.exists():
+        raise ConfigError(p, "<file>", "file not found")
+    raise ConfigError(p, "<file>", "unknown workload format; allowed extensions: .toml, .jsonl, .csv")
+
+
+def _from_toml_data(data: dict, *, file, default_name: str) -> Workload:
+    allowed = ("name", "description", "seed", "ops", "generator", "params")
+    for k in data:
+        if k not in allowed:
+            raise ConfigError(file, k, "unknown key; allowed: " + ", ".join(allowed))
+    name = data.get("name", default_name)
+    if not isinstance(name, str):
+        raise ConfigError(file, "name", f"expected string, got {name!r}")
+    seed = data.get("seed", 0)
+    if type(seed) is not int or seed < 0:
+        raise ConfigError(file, "seed", f"expected an integer >= 0, got {seed!r}")
+    gen = data.get("generator")
+    if gen is not None:
+        if "ops" in data:
+            raise ConfigError(file, "ops", "a workload has either [[ops]] or a generator, not both")
+        if not isinstance(gen, str) or gen not in GENERATOR_MODULES:
+            raise ConfigError(file, "generator", f"got {gen!r}; allowed values: " + ", ".join(GENERATOR_MODULES))
+        mod = importlib.import_module(GENERATOR_MODULES[gen])
+        params = structure(mod.Params, data.get("params", {}), file=file, key="params")
+        ops = tuple(mod.expand(params, seed=seed))
+        return Workload(name=name, ops=ops, source=str(file), seed=seed,
+                        meta={"generator": gen, "params": attrs.asdict(params)})
+    raw_ops = data.get("ops")
+    if raw_ops is None:
+        raise ConfigError(file, "ops", "required key is missing: give [[ops]] tables or a generator")
+    if not isinstance(raw_ops, list) or not raw_ops:
+        raise ConfigError(file, "ops", "expected a non-empty array of [[ops]] tables")
+    ops = tuple(_named(parse_op(o, file=file, key=f"ops[{i}]"), i) for i, o in enumerate(raw_ops))
+    return Workload(name=name, ops=ops, source=str(file), seed=seed)
+
+
+def _named(op, i: int):
+    return op if op.name else attrs.evolve(op, name=f"{op.KIND}{i}")
+
+
+def _read_jsonl(p: Path) -> Workload:
+    try:
+        text = p.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(p, "<file>", "file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(p, "<syntax>", f"not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(p, "<file>", f"cannot read file: {exc.strerror or exc}") from None
+    ops = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            raw = json.loads(line)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise ConfigError(p, f"line {lineno}", f"invalid JSON: {getattr(exc, 'msg', exc)}") from None
+        ops.append(_named(parse_op(raw, file=p, key=f"line {lineno}"), len(ops)))
+    if not ops:
+        raise ConfigError(p, "<file>", "no ops in trace (expected one JSON object per line)")
+    return Workload(name=p.stem, ops=tuple(ops), source=str(p))
+
+
+def read_topology_csv(p, *, gemm: bool | None = None) -> Workload:
+    """SCALE-Sim topology CSV. Conv rows: name, ifmap_h, ifmap_w, filter_h, filter_w, channels,
+    num_filters, stride[, sparsity]. GEMM rows: name, M, N, K. The format is taken from the
+    header (M, N, K columns) unless `gemm` says. Unlike SCALE-Sim, a missing trailing comma
+    does not silently drop the stride. Depth-wise layers (name containing 'DP', SCALE-Sim's
+    convention) expand into `channels` 1-channel layers, as SCALE-Sim does."""
+    p = Path(p)
+    try:
+        lines = p.read_bytes().decode("utf-8").splitlines()
+    except FileNotFoundError:
+        raise ConfigError(p, "<file>", "file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(p, "<syntax>", f"not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(p, "<file>", f"cannot read file: {exc.strerror or exc}") from None
+    if not lines:
+        raise ConfigError(p, "<file>", "empty topology file")
+    header = [c.strip().lower() for c in lines[0].split(",")]
+    if gemm is None:
+        gemm = header[1:4] == ["m", "n", "k"]
+    ops = []
+    for lineno, line in enumerate(lines[1:], 2):
+        cells = [c.strip() for c in line.split(",")]
+        while cells and cells[-1] == "":
+            cells.pop()
+        if not cells:
+            continue
+        key = f"line {lineno}"
+        need = 4 if gemm else 8
+        if len(cells) < need:
+            cols = "name, M, N, K" if gemm else "name, ifmap_h, ifmap_w, filter_h, filter_w, channels, num_filters, stride"
+            raise ConfigError(p, key, f"expected {need} columns ({cols}), got {len(cells)}")
+        name = cells[0]
+        try:
+            nums = [int(c) for c in cells[1:need]]
+        except ValueError:
+            raise ConfigError(p, key, f"expected integer columns after the name, got {cells[1:need]}") from None
+        if any(v < 1 for v in nums):
+            raise ConfigError(p, key, f"all dimensions must be >= 1, got {nums}")
+        if gemm:
+            m, n, k = nums
+            ops.append(Gemm(m=m, n=n, k=k, dtype="int8", name=name))
+            continue
+        h, w, fh, fw, ch, nf, s = nums
+        if fh > h or fw > w:
+            raise ConfigError(p, key, f"filter {fh}x{fw} larger than ifmap {h}x{w}")
+        if "DP" in name:
+            ops.extend(Conv2d(ifmap_h=h, ifmap_w=w, filter_h=fh, filter_w=fw, channels=1,
+                              num_filters=nf, stride=s, name=f"{name}_ch{c}") for c in range(ch))
+        else:
+            ops.append(Conv2d(ifmap_h=h, ifmap_w=w, filter_h=fh, filter_w=fw, channels=ch,
+                              num_filters=nf, stride=s, name=name))
+    if not ops:
+        raise ConfigError(p, "<file>", "no layers in topology file")
+    return Workload(name=p.stem, ops=tuple(ops), source=str(p),
+                    meta={"format": "scalesim-gemm" if gemm else "scalesim-conv"})
