@@ -1,0 +1,71 @@
+"""archsim reproduce ngpc|vrex: paper value, archsim value and ratio for every quantity.
+
+A study module `archsim.reproduce.<study>` provides
+    run(out_dir: pathlib.Path) -> archsim.reproduce.common.StudyResult
+with `.rows` (DESIGN.md §3 rows), `.plots` (written files) and `.notes` (calibrated parameters
+and what they were fitted to, and other remarks).
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+
+STUDIES = ("ngpc", "vrex")
+
+
+def add_parser(sub):
+    p = sub.add_parser("reproduce", help="reproduce a paper's figures: paper value, archsim value, ratio")
+    p.add_argument("study", choices=STUDIES)
+    p.add_argument("--json", metavar="FILE", help="write the rows as a JSON list")
+    p.add_argument("--out", metavar="DIR", help="folder for plots (default results/reproduce-STUDY)")
+    p.set_defaults(func=cmd_reproduce)
+
+
+def _fmt(v):
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        a = abs(v)
+        return f"{v:.3e}" if a and (a < 1e-3 or a >= 1e5) else f"{v:.4g}"
+    return str(v)
+
+
+def _params(p: dict) -> str:
+    return " ".join(f"{k}={v}" for k, v in p.items())
+
+
+def cmd_reproduce(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+    mod = importlib.import_module(f"archsim.reproduce.{args.study}")
+    out = Path(args.out or f"results/reproduce-{args.study}")
+    out.mkdir(parents=True, exist_ok=True)
+    res = mod.run(out)
+    console = Console(width=170)
+    paired = [r for r in res.rows if r.get("paper_value") is not None]
+    t = Table(title=f"{args.study}: quantities with a paper value")
+    for c in ("quantity", "params", "unit", "paper", "archsim", "archsim/paper"):
+        t.add_column(c, justify="right" if c in ("paper", "archsim", "archsim/paper") else "left")
+    for r in paired:
+        ratio = (r["value"] / r["paper_value"]) if r["value"] is not None and r["paper_value"] else None
+        t.add_row(r["quantity"], _params(r["params"]), r.get("unit", ""), _fmt(r["paper_value"]),
+                  _fmt(r["value"]), _fmt(ratio))
+    console.print(t)
+    rest = [r for r in res.rows if r.get("paper_value") is None]
+    console.print(f"{len(rest)} further quantities archsim predicts (no paper value): "
+                  + ", ".join(sorted({r['quantity'] for r in rest})))
+    for note in res.notes:
+        console.print(f"note: {note}")
+    for p in res.plots:
+        console.print(f"plot: {p}")
+    if args.json:
+        text = json.dumps(res.rows, indent=1)
+        if args.json == "-":
+            sys.stdout.write(text + "\n")
+        else:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.json).write_text(text)
+            console.print(f"wrote {len(res.rows)} rows to {args.json}")
+    return 0
