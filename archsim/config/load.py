@@ -88,7 +88,7 @@ def structure(cls, data, *, file, key: str = ""):
     """Build `cls` (an attrs class) from a mapping, or raise one ConfigError."""
     if not isinstance(data, Mapping):
         raise ConfigError(file, key or "<root>", f"expected a table, got {_short(data)}")
-    hints = typing.get_type_hints(cls)
+    hints = _type_hints(cls)
     fields = {f.name: f for f in attrs.fields(cls) if f.init}
     unknown = sorted(set(data.keys()) - set(fields))
     if unknown:
@@ -111,6 +111,13 @@ def structure(cls, data, *, file, key: str = ""):
         raise
     except (TypeError, ValueError) as exc:
         raise ConfigError(file, key or "<root>", str(exc.args[0] if exc.args else exc)) from None
+
+
+def _type_hints(cls) -> dict:
+    try:
+        return typing.get_type_hints(cls)
+    except NameError:          # a class defined in a function with string annotations
+        return {f.name: f.type for f in attrs.fields(cls)}
 
 
 def _short(raw) -> str:
