@@ -138,6 +138,9 @@ class HashEncode:
     grid: Literal["hash", "dense"] = field("hash")
     dtype: Dtype = field("fp16")
     fused: bool = False
+    sampler: str = field("", doc="input-point set for models that simulate real table addresses: "
+                         "'' = uniform in the unit cube, else an app sampler spec such as "
+                         "'nerf spp=24 width_px=1920 height_px=1080' (archsim.workloads.ng)")
     name: str = ""
     repeat: int = field(1, ge=1)
 
