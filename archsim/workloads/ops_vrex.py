@@ -1,0 +1,108 @@
+"""Op kinds of the V-Rex study (papers/vrex.md): KV transfers over the host link, ReSV's
+hash-bit clustering and WiCSum selection.
+
+Each op documents its fields; all sizes are per op instance (multiply by `repeat`).
+
+| op | fields |
+|---|---|
+| `kv_transfer` | `bytes chunk_bytes direction source` — move KV between device DRAM and the offload target over the host link (PCIe) |
+| `hash_cluster` | `batch new_tokens clusters n_hyperplanes key_dim dtype` — Hamming-distance clustering of new tokens' hash bits |
+| `wicsum_select` | `rows clusters processed_fraction buckets dtype` — WiCSum thresholding of cluster-score rows with early exit |
+
+`hash_cluster` and `wicsum_select` are what V-Rex's DRE (HCU, WTU) runs; on a GPU they are
+evaluated through the generic flops/min_bytes fallback (the GPU policies in
+`archsim.vrex.policies` express GPU-side ReSV with core ops instead).
+"""
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import attrs
+
+from archsim.config.load import field
+from archsim.workloads.ops import Dtype, _nbytes
+
+
+@attrs.frozen(kw_only=True)
+class KvTransfer:
+    """`bytes` of KV moved between device DRAM and the offload target (CPU memory or an SSD)
+    over the host link, as `ceil(bytes / chunk_bytes)` contiguous pieces. `chunk_bytes` is what
+    cluster-contiguous layout changes: ~32 tokens x 256 B per KV head with the KVMU's cluster-wise
+    mapping, one token-head (256 B) when tokens are scattered."""
+    KIND = "kv_transfer"
+    bytes: int = field(ge=1, doc="payload bytes moved")
+    chunk_bytes: int = field(ge=1, doc="size of one contiguous piece (bytes)")
+    direction: Literal["to_device", "to_host"] = field("to_device", doc="to_device = fetch, to_host = offload")
+    source: Literal["ssd", "cpu_memory"] = field("cpu_memory", doc="where the offloaded KV lives")
+    name: str = ""
+    repeat: int = field(1, ge=1)
+
+    def __attrs_post_init__(self):
+        if self.chunk_bytes > self.bytes:
+            raise ValueError("chunk_bytes must be <= bytes")
+
+    def chunks(self) -> int:
+        return math.ceil(self.bytes / self.chunk_bytes)
+
+    def flops(self) -> float:
+        return 0.0
+
+    def min_bytes(self) -> float:
+        # the device side writes (fetch) or reads (offload) the payload once
+        return float(self.bytes)
+
+
+@attrs.frozen(kw_only=True)
+class HashCluster:
+    """ReSV steps 1-2 for one layer: `batch * new_tokens` new keys, each a `n_hyperplanes`-bit
+    hash (made by the LXE), compared by XOR + popcount with `clusters` on-device cluster hashes,
+    joined to the nearest one under the Hamming threshold or opened as a new cluster; the
+    cluster's mean key (`key_dim` wide) is updated."""
+    KIND = "hash_cluster"
+    batch: int = field(ge=1)
+    new_tokens: int = field(ge=1, doc="new tokens per stream (one frame)")
+    clusters: int = field(ge=0, doc="cluster hashes each new token is compared with")
+    n_hyperplanes: int = field(32, ge=1, le=64, doc="hash bits per token (N_hp)")
+    key_dim: int = field(ge=1, doc="width of the clustered key (mean-key update)")
+    dtype: Dtype = field("bf16")
+    name: str = ""
+    repeat: int = field(1, ge=1)
+
+    def comparisons(self) -> int:
+        return self.batch * self.new_tokens * max(self.clusters, 1)
+
+    def flops(self) -> float:
+        # XOR+popcount counted as one op per bit, plus a mean-key update per token
+        return float(self.comparisons() * self.n_hyperplanes + 2 * self.batch * self.new_tokens * self.key_dim)
+
+    def min_bytes(self) -> float:
+        hb = math.ceil(self.n_hyperplanes / 8)
+        return float(self.batch * (self.clusters * hb + self.new_tokens * (hb + 2 * self.key_dim * _nbytes(self.dtype))))
+
+
+@attrs.frozen(kw_only=True)
+class WicsumSelect:
+    """ReSV step 4: `rows` score rows over `clusters` clusters each; preprocess (weighted sum,
+    min, max) then bucketed descending accumulation until the WiCSum threshold is passed.
+    `processed_fraction` is the measured fraction of each row consumed before exit (ReSV kernel
+    output; the paper reports ~0.16)."""
+    KIND = "wicsum_select"
+    rows: int = field(ge=1)
+    clusters: int = field(ge=1)
+    processed_fraction: float = field(0.16, ge=0.0, le=1.0)
+    buckets_processed: float = field(0.0, ge=0.0, doc="mean buckets scanned per row (0 = derive from processed_fraction)")
+    dtype: Dtype = field("bf16")
+    name: str = ""
+    repeat: int = field(1, ge=1)
+
+    def flops(self) -> float:
+        # preprocess: multiply + add per entry; selection: multiply + add + compare per processed entry
+        return float(self.rows * self.clusters * (2.0 + 3.0 * self.processed_fraction))
+
+    def min_bytes(self) -> float:
+        # score row in, token counts (4 B) in, selection bitmask out
+        return float(self.rows * self.clusters * (_nbytes(self.dtype) + 4) + self.rows * math.ceil(self.clusters / 8))
+
+
+OPS = {cls.KIND: cls for cls in (KvTransfer, HashCluster, WicsumSelect)}
