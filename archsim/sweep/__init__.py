@@ -1,0 +1,168 @@
+"""Design sweeps: sweep files (spec, space), execution (execute), the durable store (store),
+budgets and Pareto fronts (pareto), plots (report).
+
+    from archsim.sweep import load_sweep, run_sweep
+    result = run_sweep(load_sweep("sweeps/systolic-resnet50.toml"), "local",
+                       out_dir="results/systolic-resnet50", jobs=2)
+
+The folder `out_dir` gets `sweep.sqlite` (every finished point, committed as it arrives),
+`points.csv`, `pareto.csv` and `inputs/` (copies of the sweep, arch and workload files).
+"""
+from __future__ import annotations
+
+import shutil
+import statistics
+import time
+from pathlib import Path
+from typing import Callable
+
+import attrs
+
+from archsim.errors import ConfigError
+from archsim.sweep.execute import (EXECUTORS, default_chunk_size, default_jobs, evaluate_point,
+                                   make_context, run_dask, run_local)
+from archsim.sweep.pareto import Criteria, export
+from archsim.sweep.spec import SweepSpec, load_sweep
+from archsim.sweep.store import Store
+
+
+@attrs.frozen(kw_only=True)
+class SweepPlan:
+    """What a run will do, known before the pool starts (handed to `on_plan`)."""
+    name: str
+    out_dir: Path
+    executor: str
+    workers: int
+    n_points: int          # points in the space (x workloads)
+    n_unique: int          # distinct configs (duplicates share one key)
+    n_done: int            # already in the store (resume, and the timed points)
+    n_todo: int
+    chunk_size: int
+    point_s: float | None  # measured seconds per point (from the timed points), None if none ran
+    est_wall_s: float | None
+
+
+@attrs.frozen(kw_only=True)
+class SweepResult:
+    out_dir: Path
+    n_points: int
+    n_unique: int
+    n_ok: int
+    n_failed: int
+    n_missing: int         # not run (workers kept dying); `--resume` redoes them
+    n_run: int             # evaluated by this call
+    wall_s: float          # executor wall time of this call (after the timed points)
+    sim_s: float           # sum of in-worker simulate() time of the points this call ran
+    points_csv: Path
+    pareto_csv: Path
+
+
+def plan_tasks(spec: SweepSpec) -> tuple[list[tuple], int]:
+    """Tasks (key, idx, workload_index, params) in sweep order, one per distinct key; and the
+    number of points in the space. Two points resolving to the same config run once."""
+    tasks, seen, n = [], set(), 0
+    for p in spec.points():
+        n += 1
+        key = spec.point_key(p)
+        if key in seen:
+            continue
+        seen.add(key)
+        tasks.append((key, p.index, p.workload, dict(p.params)))
+    return tasks, n
+
+
+def _copy_inputs(spec: SweepSpec, out: Path) -> None:
+    from archsim.report.write import input_files
+    dest = out / "inputs"
+    dest.mkdir(parents=True, exist_ok=True)
+    for p in [Path(spec.file), *input_files(spec.arch_file), *(Path(w.path) for w in spec.workloads)]:
+        if p.is_file() and not (dest / p.name).exists():
+            shutil.copy2(p, dest / p.name)
+
+
+def run_sweep(sweep_spec, executor: str = "local", *, out_dir, jobs: int | None = None,
+              scheduler: str | None = None, resume: bool = False, chunk_size: int | None = None,
+              timed_points: int = 3, client=None,
+              on_plan: Callable[[SweepPlan], None] | None = None,
+              on_progress: Callable[[int, int], None] | None = None) -> SweepResult:
+    """Run (or `resume`) a sweep into `out_dir`.
+
+    executor: "local" (process pool of `jobs` workers, default all cores), "dask" (the cluster
+    at `scheduler`, a given distributed `client`, or a LocalCluster of `jobs` workers), or
+    "serial" (this process). `timed_points` points run here first to estimate the wall time
+    (they are real results and are stored). `on_plan(plan)` is called once before the executor
+    starts, `on_progress(done, total)` after each batch of results is committed.
+    """
+    spec = sweep_spec if isinstance(sweep_spec, SweepSpec) else load_sweep(sweep_spec)
+    if executor not in EXECUTORS:
+        raise ConfigError("--executor", "executor", f"got {executor!r}; allowed values: {', '.join(EXECUTORS)}")
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise ConfigError("--jobs", "jobs", f"expected an integer >= 1, got {jobs!r}")
+    workers = jobs or (1 if executor == "serial" else default_jobs())
+    out = Path(out_dir)
+    tasks, n_points = plan_tasks(spec)
+    crit = Criteria.from_spec(spec)
+    with Store.open_dir(out) as store:
+        store.check_or_init(spec, resume=resume, out_dir=out)
+        store.set_meta(crit.to_meta())
+        _copy_inputs(spec, out)
+        done = store.keys()
+        todo = [t for t in tasks if t[0] not in done]
+        ctx = make_context(spec)
+
+        n_done = len(tasks) - len(todo)
+
+        def commit(results):
+            nonlocal n_done
+            store.add(results)
+            n_done += len(results)
+            if on_progress is not None:
+                on_progress(n_done, len(tasks))
+
+        # a few timed points in this process: the estimate, and real results
+        times = []
+        n_timed = min(len(todo), timed_points + 1 if timed_points else 0)
+        for t in todo[:n_timed]:
+            r = evaluate_point(ctx, t)
+            commit([r])
+            times.append(r["eval_s"])
+        todo = todo[n_timed:]
+        point_s = (statistics.median(times[1:]) if len(times) > 1 else times[0]) if times else None
+        size = chunk_size or default_chunk_size(len(todo), workers, point_s)
+        plan = SweepPlan(name=spec.name, out_dir=out, executor=executor, workers=workers,
+                         n_points=n_points, n_unique=len(tasks), n_done=n_done, n_todo=len(todo),
+                         chunk_size=size, point_s=point_s,
+                         est_wall_s=None if point_s is None else len(todo) * point_s / workers)
+        if on_plan is not None:
+            on_plan(plan)
+
+        sim_before = _sim_sum(store)
+        t0 = time.perf_counter()
+        missing: list = []
+        try:
+            if not todo:
+                pass
+            elif executor == "serial":
+                for t in todo:
+                    commit([evaluate_point(ctx, t)])
+            elif executor == "local":
+                missing = run_local(ctx, todo, jobs=workers, chunk_size=size, on_results=commit)
+            else:
+                missing = run_dask(ctx, todo, jobs=workers, chunk_size=size, scheduler=scheduler,
+                                   on_results=commit, client=client)
+        finally:
+            wall = time.perf_counter() - t0
+            rows = store.rows()
+            pts, par = export(out, rows, crit)
+        n_ok = sum(r["status"] == "ok" for r in rows)
+        return SweepResult(out_dir=out, n_points=n_points, n_unique=len(tasks), n_ok=n_ok,
+                           n_failed=len(rows) - n_ok, n_missing=len(tasks) - len(rows),
+                           n_run=len(todo) - len(missing) + n_timed, wall_s=wall,
+                           sim_s=_sim_sum(store) - sim_before, points_csv=pts, pareto_csv=par)
+
+
+def _sim_sum(store: Store) -> float:
+    return float(store.conn.execute("SELECT COALESCE(SUM(sim_s), 0) FROM points").fetchone()[0])
+
+
+__all__ = ["SweepPlan", "SweepResult", "SweepSpec", "load_sweep", "plan_tasks", "run_sweep"]
