@@ -1,0 +1,311 @@
+"""Per-layer SCALE-Sim 3.0.0 numbers from the compat kernels, and the report records.
+
+`compat_layer(layer, config)` is the one entry point; `compat_gemm` / `compat_conv` wrap it with
+keyword arguments and return a flat dict of every report field, for callers (e.g. the systolic
+team's agreement test) that want "what would SCALE-Sim 3.0.0 say" without writing a .cfg file.
+"""
+from __future__ import annotations
+
+import math
+
+import attrs
+import numpy as np
+
+from archsim.errors import ConfigError
+from archsim.kernels import scalesim_compat as K_
+from archsim.scalesim_compat.config import DATAFLOWS, ScaleSimConfig
+
+_DF = {"os": K_.DF_OS, "ws": K_.DF_WS, "is": K_.DF_IS}
+_PF_CASES = {"os": (K_.PF_OS_IFMAP, K_.PF_OS_FILTER), "ws": (K_.PF_WS_IFMAP, K_.PF_WS_FILTER),
+             "is": (K_.PF_IS_IFMAP, K_.PF_IS_FILTER)}
+_WORDS_PER_KB = 1024          # SCALE-Sim: bytes = 1024 * kB, word_size = 1 byte
+_ACTIVE_FRAC = 0.5            # single_layer_sim: active_buf_frac, both read and write buffers
+
+
+@attrs.frozen(kw_only=True)
+class LayerDims:
+    """One SCALE-Sim layer (conv topology columns; a GEMM is ifmap M x K, filter 1 x K)."""
+    name: str = ""
+    ifmap_h: int
+    ifmap_w: int
+    filter_h: int
+    filter_w: int
+    channels: int
+    num_filters: int
+    stride: int = 1
+
+    @classmethod
+    def from_gemm(cls, m: int, n: int, k: int, name: str = "") -> "LayerDims":
+        return cls(name=name, ifmap_h=m, ifmap_w=k, filter_h=1, filter_w=k, channels=1,
+                   num_filters=n, stride=1)
+
+    @property
+    def ofmap_h(self) -> int:   # SCALE-Sim rounds up (topology_utils.topo_calc_hyperparams)
+        return math.ceil((self.ifmap_h - self.filter_h + self.stride) / self.stride)
+
+    @property
+    def ofmap_w(self) -> int:
+        return math.ceil((self.ifmap_w - self.filter_w + self.stride) / self.stride)
+
+    @property
+    def m(self) -> int:
+        return self.ofmap_h * self.ofmap_w
+
+    @property
+    def k(self) -> int:
+        return self.filter_h * self.filter_w * self.channels
+
+    @property
+    def n(self) -> int:
+        return self.num_filters
+
+
+@attrs.frozen(kw_only=True)
+class LayerReport:
+    """Everything SCALE-Sim 3.0.0 reports for one layer. Cycle stamps are ints here; the CSV
+    writers print them as SCALE-Sim does (floats for start/stop cycles)."""
+    layer_id: int
+    name: str
+    total_cycles_incl_prefetch: int
+    total_cycles: int
+    stall_cycles: int
+    overall_util_pct: float
+    mapping_efficiency_pct: float
+    compute_util_pct: float
+    avg_ifmap_sram_bw: float
+    avg_filter_sram_bw: float
+    avg_ofmap_sram_bw: float
+    avg_ifmap_dram_bw: float
+    avg_filter_dram_bw: float
+    avg_ofmap_dram_bw: float
+    sram_ifmap_start_cycle: int
+    sram_ifmap_stop_cycle: int
+    sram_ifmap_reads: int
+    sram_filter_start_cycle: int
+    sram_filter_stop_cycle: int
+    sram_filter_reads: int
+    sram_ofmap_start_cycle: int
+    sram_ofmap_stop_cycle: int
+    sram_ofmap_writes: int
+    dram_ifmap_start_cycle: int
+    dram_ifmap_stop_cycle: int
+    dram_ifmap_reads: int
+    dram_filter_start_cycle: int
+    dram_filter_stop_cycle: int
+    dram_filter_reads: int
+    dram_ofmap_start_cycle: int
+    dram_ofmap_stop_cycle: int
+    dram_ofmap_writes: int
+    # extras (not in SCALE-Sim's CSVs)
+    macs: int
+    demand_rows: int           # stall-free cycles = folds * cycles per fold
+    folds: int
+    ifmap_refills: int         # USER mode DRAM window refills
+    filter_refills: int
+
+    def to_dict(self) -> dict:
+        return attrs.asdict(self)
+
+
+def _ifmap_index_arrays(layer: LayerDims):
+    """Per-ofmap-pixel and per-window-position parts of SCALE-Sim's im2col address
+    ((orow*S + c_row) * W + ocol*S + c_col) * Ch + ch (operand_matrix.calc_ifmap_elem_addr)."""
+    e_h, e_w, s = layer.ofmap_h, layer.ofmap_w, layer.stride
+    w, ch = layer.ifmap_w, layer.channels
+    m = np.arange(e_h * e_w, dtype=np.int64)
+    orow, ocol = np.divmod(m, e_w)
+    m_irow, m_icol = orow * s, ocol * s
+    m_base = (m_irow * w + m_icol) * ch
+    k = np.arange(layer.k, dtype=np.int64)
+    k_crow, rem = np.divmod(k, layer.filter_w * ch)
+    k_ccol, k_ch = np.divmod(rem, ch)
+    k_off = (k_crow * w + k_ccol) * ch + k_ch
+    all_valid = ((e_h - 1) * s + layer.filter_h <= layer.ifmap_h
+                 and (e_w - 1) * s + layer.filter_w <= layer.ifmap_w)
+    return m_base, m_irow, m_icol, k_off, k_crow, k_ccol, bool(all_valid)
+
+
+def _user_state(case, layer, cfg, words, bw, idx_arrays):
+    m_base, m_irow, m_icol, k_off, k_crow, k_ccol, all_valid = idx_arrays
+    e = math.ceil(words / 100)                  # elements per set (read_buffer.prepare_hashed_buffer)
+    active = int(math.ceil(words * _ACTIVE_FRAC))
+    prefetch = words - active
+    ifmap = case in (K_.PF_OS_IFMAP, K_.PF_WS_IFMAP, K_.PF_IS_IFMAP)
+    space = layer.ifmap_h * layer.ifmap_w * layer.channels if ifmap else layer.k * layer.n
+    ptr, sets, n_valid, n_total = K_.build_fetch_sets(
+        case, cfg.rows, cfg.cols, layer.m, layer.n, layer.k, m_base, m_irow, m_icol, k_off,
+        k_crow, k_ccol, layer.ifmap_h, layer.ifmap_w, all_valid, e, space)
+    ns = n_valid // e + 1                       # the trailing (possibly empty) set counts too
+    n_a = min(math.ceil(active / e), ns)
+    n_p = min(math.ceil(prefetch / e), ns - n_a)
+    fetch_lines = math.ceil(n_total / bw)
+    init_lines = min(math.ceil(active / bw), fetch_lines)
+    st = np.zeros(K_.N_U, dtype=np.int64)
+    st[K_.U_NS], st[K_.U_NA], st[K_.U_NP] = ns, n_a, n_p
+    st[K_.U_A0], st[K_.U_A1] = 0, n_a
+    st[K_.U_LPC] = -1                           # initial fill ends the cycle before row 0
+    st[K_.U_ACCESS] = init_lines * bw
+    st[K_.U_NREF] = math.ceil(prefetch / bw)
+    st[K_.U_BW] = bw
+    st[K_.U_ALLFIT] = 1 if n_a >= ns else 0
+    st[K_.U_DSTART] = -init_lines
+    return st, ptr, sets
+
+
+def _calc_state(words, space):
+    st = np.zeros(K_.N_C, dtype=np.int64)
+    st[K_.C_E] = words // 100                   # math.floor(total / 100), distinct addresses
+    st[K_.C_RSTART] = 0
+    st[K_.C_REND] = K_.CALC_SETS_PER_HALF - 1
+    st[K_.C_LSTART] = -2
+    st[K_.C_LEND] = -1
+    return st, np.full(space, -1, dtype=np.int64)
+
+
+def compat_layer(layer: LayerDims, cfg: ScaleSimConfig, layer_id: int = 0) -> LayerReport:
+    """SCALE-Sim 3.0.0's report rows for one layer under `cfg` (exact integers and floats)."""
+    if cfg.dataflow not in DATAFLOWS:
+        raise ConfigError(cfg.source or None, "architecture_presets.Dataflow",
+                          f"got {cfg.dataflow!r}; allowed values: {', '.join(DATAFLOWS)}")
+    if layer.filter_h > layer.ifmap_h or layer.filter_w > layer.ifmap_w:
+        raise ConfigError(cfg.source or None, f"layer {layer_id}", "filter larger than ifmap")
+    R, C = cfg.rows, cfg.cols
+    M, N, Kw = layer.m, layer.n, layer.k
+    idx = _ifmap_index_arrays(layer)
+    dummy_i = np.zeros(1, dtype=np.int64)
+    if_words = cfg.ifmap_sram_kb * _WORDS_PER_KB
+    fl_words = cfg.filter_sram_kb * _WORDS_PER_KB
+    of_words = cfg.ofmap_sram_kb * _WORDS_PER_KB
+    if cfg.user_bandwidth:
+        case_if, case_fl = _PF_CASES[cfg.dataflow]
+        us_if, if_ptr, if_sets = _user_state(case_if, layer, cfg, if_words, cfg.ifmap_dram_bw, idx)
+        us_fl, fl_ptr, fl_sets = _user_state(case_fl, layer, cfg, fl_words, cfg.filter_dram_bw, idx)
+        cs_if, if_last = np.zeros(K_.N_C, dtype=np.int64), dummy_i
+        cs_fl, fl_last = np.zeros(K_.N_C, dtype=np.int64), dummy_i
+        of_bw = cfg.bandwidths[0]
+    else:
+        us_if = us_fl = np.zeros(K_.N_U, dtype=np.int64)
+        if_ptr = if_sets = fl_ptr = fl_sets = dummy_i
+        cs_if, if_last = _calc_state(if_words, layer.ifmap_h * layer.ifmap_w * layer.channels)
+        cs_fl, fl_last = _calc_state(fl_words, Kw * N)
+        of_bw = C                                # CALC: ofmap drain bandwidth = ArrayWidth
+    wst = np.zeros(K_.N_W, dtype=np.int64)
+    active = int(math.ceil(of_words * _ACTIVE_FRAC))
+    wst[K_.W_TOTAL], wst[K_.W_ACTIVE], wst[K_.W_DRAIN] = of_words, active, of_words - active
+    wst[K_.W_BW], wst[K_.W_FREE] = of_bw, of_words
+    cap = max(64, of_words // of_bw + 64)
+    wst[K_.W_CAP] = cap
+    ring = np.zeros(cap, dtype=np.int64)
+    m_base, m_irow, m_icol, k_off, k_crow, k_ccol, all_valid = idx
+    out, fout = K_.simulate_layer(
+        _DF[cfg.dataflow], R, C, M, N, Kw, m_base, m_irow, m_icol, k_off, k_crow, k_ccol,
+        layer.ifmap_h, layer.ifmap_w, all_valid, cfg.user_bandwidth,
+        us_if, if_ptr, if_sets, us_fl, fl_ptr, fl_sets, cs_if, if_last, cs_fl, fl_last, wst, ring)
+    return _report(layer, cfg, layer_id, [int(x) for x in out], fout)
+
+
+def _sram_counts(df, R, C, M, N, Kw):
+    """SRAM request counts as the compute classes count them (scalesim.md section 5)."""
+    if df == "os":
+        folds = math.ceil(M / R) * math.ceil(N / C)
+        # OS ofmap over-count quirk: `ofmap_writes += shape[0] + shape[1]` (= R + C) per fold
+        return M * Kw * math.ceil(N / C), Kw * N * math.ceil(M / R), M * N + folds * (R + C)
+    if df == "ws":
+        return M * Kw * math.ceil(N / C), Kw * N, M * N * math.ceil(Kw / R)
+    return M * Kw, Kw * N * math.ceil(M / C), M * N * math.ceil(Kw / R)
+
+
+def _report(layer, cfg, layer_id, o, fout) -> LayerReport:
+    R, C = cfg.rows, cfg.cols
+    M, N, Kw = layer.m, layer.n, layer.k
+    total = o[K_.OUT_TOTAL_CYCLES]
+    folds = o[K_.OUT_FOLDS]
+    if_rd, fl_rd, of_wr = _sram_counts(cfg.dataflow, R, C, M, N, Kw)
+    macs = M * N * Kw
+    if_ds, if_de, if_dr = o[K_.OUT_IF_DRAM_START], o[K_.OUT_IF_DRAM_STOP], o[K_.OUT_IF_DRAM_READS]
+    fl_ds, fl_de, fl_dr = o[K_.OUT_FL_DRAM_START], o[K_.OUT_FL_DRAM_STOP], o[K_.OUT_FL_DRAM_READS]
+    of_ds, of_de, of_dw = o[K_.OUT_OF_DRAM_START], o[K_.OUT_OF_DRAM_STOP], o[K_.OUT_OF_DRAM_WRITES]
+    # Same operand types and order of operations as single_layer_sim.calc_report_data, so the
+    # floats are bit-identical (cycle stamps are numpy float64 there, reads Python ints).
+    return LayerReport(
+        layer_id=layer_id, name=layer.name,
+        total_cycles_incl_prefetch=int(of_de - min(if_ds, fl_ds)),
+        total_cycles=total, stall_cycles=o[K_.OUT_STALL],
+        overall_util_pct=(macs * 100) / (total * R * C),
+        mapping_efficiency_pct=fout[K_.FOUT_MAP_EFF_SUM].item() / folds * 100,
+        compute_util_pct=fout[K_.FOUT_COMP_UTIL_SUM].item() / folds * 100,
+        avg_ifmap_sram_bw=if_rd / total, avg_filter_sram_bw=fl_rd / total,
+        avg_ofmap_sram_bw=of_wr / total,
+        avg_ifmap_dram_bw=if_dr / float(if_de - if_ds + 1),
+        avg_filter_dram_bw=fl_dr / float(fl_de - fl_ds + 1),
+        avg_ofmap_dram_bw=of_dw / float(of_de - of_ds + 1),
+        sram_ifmap_start_cycle=o[K_.OUT_IF_SRAM_START], sram_ifmap_stop_cycle=o[K_.OUT_IF_SRAM_STOP],
+        sram_ifmap_reads=if_rd,
+        sram_filter_start_cycle=o[K_.OUT_FL_SRAM_START], sram_filter_stop_cycle=o[K_.OUT_FL_SRAM_STOP],
+        sram_filter_reads=fl_rd,
+        sram_ofmap_start_cycle=o[K_.OUT_OF_SRAM_START], sram_ofmap_stop_cycle=o[K_.OUT_OF_SRAM_STOP],
+        sram_ofmap_writes=of_wr,
+        dram_ifmap_start_cycle=if_ds, dram_ifmap_stop_cycle=if_de, dram_ifmap_reads=if_dr,
+        dram_filter_start_cycle=fl_ds, dram_filter_stop_cycle=fl_de, dram_filter_reads=fl_dr,
+        dram_ofmap_start_cycle=of_ds, dram_ofmap_stop_cycle=of_de, dram_ofmap_writes=of_dw,
+        macs=macs, demand_rows=o[K_.OUT_ROWS], folds=folds,
+        ifmap_refills=o[K_.OUT_IF_REFILLS], filter_refills=o[K_.OUT_FL_REFILLS])
+
+
+def run_scalesim(cfg_path, topology_path, *, gemm: bool | None = None) -> list[LayerReport]:
+    """Run a SCALE-Sim .cfg + topology CSV through the compat kernels, one LayerReport per
+    layer (LayerID = position, depth-wise layers expanded as SCALE-Sim does)."""
+    from archsim.scalesim_compat.config import parse_config
+    from archsim.scalesim_compat.topology import read_layers
+    cfg = parse_config(cfg_path)
+    layers = read_layers(topology_path, gemm=gemm)
+    return [compat_layer(layer, cfg, i) for i, layer in enumerate(layers)]
+
+
+def _config_from_kwargs(rows, cols, dataflow, mode, ifmap_sram_kb, filter_sram_kb,
+                        ofmap_sram_kb, ifmap_dram_bw, filter_dram_bw, ofmap_dram_bw):
+    if mode not in ("calc", "user"):
+        raise ConfigError(None, "mode", f"got {mode!r}; allowed values: calc, user")
+    return ScaleSimConfig(rows=rows, cols=cols, dataflow=dataflow, user_bandwidth=mode == "user",
+                          ifmap_sram_kb=ifmap_sram_kb, filter_sram_kb=filter_sram_kb,
+                          ofmap_sram_kb=ofmap_sram_kb, bandwidths=(ofmap_dram_bw,),
+                          ifmap_dram_bw=ifmap_dram_bw, filter_dram_bw=filter_dram_bw,
+                          ifmap_bank_num=1, filter_bank_num=1, source="<compat_gemm>")
+
+
+def compat_gemm(m: int, n: int, k: int, *, rows: int, cols: int, dataflow: str,
+                mode: str = "calc", ifmap_sram_kb: int = 64, filter_sram_kb: int = 64,
+                ofmap_sram_kb: int = 64, ifmap_dram_bw: int = 10, filter_dram_bw: int = 10,
+                ofmap_dram_bw: int = 10) -> dict:
+    """What SCALE-Sim 3.0.0 reports for C[m,n] = A[m,k] @ B[k,n] (its `-i gemm` row
+    `name, m, n, k`) on a rows x cols array, as a flat dict of LayerReport fields.
+
+    mode "calc": SCALE-Sim's estimate-bandwidth mode (ifmap/filter never stall; ofmap drains at
+    `cols` words/cycle). mode "user": DRAM->SRAM words/cycle `ifmap_dram_bw`, `filter_dram_bw`
+    (SCALE-Sim's [layout] *SRAMBankBandwidth) and ofmap drain `ofmap_dram_bw` (Bandwidth[0]).
+    SRAM sizes in SCALE-Sim kB (x1024 one-byte words).
+
+    Quirk-free quantities, for comparing with another model where no quirk applies:
+    `demand_rows` (= folds * cycles per fold, SCALE-Sim's stall-free cycle count; its
+    "Total Cycles" is demand_rows - 1 + stall_cycles), `stall_cycles` (0 in CALC mode unless the
+    ofmap buffer overflows), `mapping_efficiency_pct`, `sram_ifmap_reads`, `sram_filter_reads`
+    and, for WS/IS, `sram_ofmap_writes`.
+    """
+    cfg = _config_from_kwargs(rows, cols, dataflow, mode, ifmap_sram_kb, filter_sram_kb,
+                              ofmap_sram_kb, ifmap_dram_bw, filter_dram_bw, ofmap_dram_bw)
+    return compat_layer(LayerDims.from_gemm(m, n, k), cfg).to_dict()
+
+
+def compat_conv(ifmap_h: int, ifmap_w: int, filter_h: int, filter_w: int, channels: int,
+                num_filters: int, stride: int = 1, **arch) -> dict:
+    """compat_gemm for a conv layer given by SCALE-Sim's topology columns (same keywords)."""
+    cfg = _config_from_kwargs(arch.pop("rows"), arch.pop("cols"), arch.pop("dataflow"),
+                              arch.pop("mode", "calc"), arch.pop("ifmap_sram_kb", 64),
+                              arch.pop("filter_sram_kb", 64), arch.pop("ofmap_sram_kb", 64),
+                              arch.pop("ifmap_dram_bw", 10), arch.pop("filter_dram_bw", 10),
+                              arch.pop("ofmap_dram_bw", 10))
+    if arch:
+        raise TypeError(f"unknown keyword(s): {', '.join(arch)}")
+    layer = LayerDims(ifmap_h=ifmap_h, ifmap_w=ifmap_w, filter_h=filter_h, filter_w=filter_w,
+                      channels=channels, num_filters=num_filters, stride=stride)
+    return compat_layer(layer, cfg).to_dict()

@@ -1,0 +1,29 @@
+"""SCALE-Sim topology files -> LayerDims (conv rows as they are; GEMM rows `name, M, N, K` as
+SCALE-Sim maps them: ifmap M x K, filter 1 x K, 1 channel, N filters, stride 1)."""
+from __future__ import annotations
+
+from archsim.scalesim_compat.model import LayerDims
+from archsim.workloads.load import read_topology_csv
+from archsim.workloads.ops import Conv2d, Gemm
+
+
+def layers_from_ops(ops) -> list[LayerDims]:
+    out = []
+    for op in ops:
+        if isinstance(op, Gemm):
+            out.append(LayerDims.from_gemm(op.m, op.n, op.k, name=op.name))
+        elif isinstance(op, Conv2d):
+            out.append(LayerDims(name=op.name, ifmap_h=op.ifmap_h, ifmap_w=op.ifmap_w,
+                                 filter_h=op.filter_h, filter_w=op.filter_w,
+                                 channels=op.channels, num_filters=op.num_filters,
+                                 stride=op.stride))
+        else:   # read_topology_csv only makes these two
+            raise TypeError(f"not a SCALE-Sim layer: {op!r}")
+    return out
+
+
+def read_layers(path, gemm: bool | None = None) -> list[LayerDims]:
+    """Read a SCALE-Sim topology CSV; the format comes from the header (`name, M, N, K`) unless
+    `gemm` is given. Depth-wise layers (name contains 'DP') expand into `channels` 1-channel
+    layers, as SCALE-Sim does."""
+    return layers_from_ops(read_topology_csv(path, gemm=gemm).ops)
