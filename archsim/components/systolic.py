@@ -1,0 +1,213 @@
+"""Systolic array (archsim's own model): R x C MAC array, dataflow OS / WS / IS, three
+double-buffered SRAMs (ifmap, filter, ofmap) and a DRAM interface.
+
+Fold semantics follow SCALE-Sim; the memory model fixes SCALE-Sim's quirks (docs/systolic.md,
+archsim/kernels/systolic.py). The SCALE-Sim-exact compatibility mode is a separate model
+(archsim/kernels/scalesim_compat.py, `archsim scalesim`).
+
+Runs `gemm` (batch folds into M: the `batch` instances share the B operand, as in a linear
+layer applied to a batch) and `conv2d` (SCALE-Sim topology semantics: 'valid' convolution).
+"""
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import attrs
+
+from archsim.components.base import DramInterface, OpResult, SramInstance, Structure
+from archsim.config.load import field
+from archsim.errors import ConfigError
+from archsim.kernels import systolic as K
+from archsim.units import BYTES_PER_KIB, DTYPE_BYTES, HZ_PER_GHZ
+from archsim.workloads.ops import Conv2d, Gemm
+
+KIND = "systolic_array"
+
+Dtype = Literal["int8", "fp8", "fp16", "bf16", "tf32", "fp32"]
+DramTech = Literal["lpddr5", "hbm2e", "hbm3", "hbm3e", "gddr6x", "ddr4"]
+
+
+@attrs.frozen(kw_only=True)
+class Spec:
+    """One systolic array. Sizes in KiB (1024 bytes); an SRAM holds floor(KiB*1024/word_bytes)
+    words, half of them active and half being filled / drained (double buffering)."""
+    rows: int = field(ge=1, le=4096, doc="PE rows R (S_R of the mapping is cut into ceil(S_R/R) row folds)")
+    cols: int = field(ge=1, le=4096, doc="PE columns C")
+    dataflow: Literal["os", "ws", "is"] = field(
+        "ws", doc="os = output stationary, ws = weight (filter) stationary, is = input stationary")
+    ifmap_sram_kib: float = field(gt=0.0, le=1048576.0, doc="ifmap (input activation) SRAM, KiB")
+    filter_sram_kib: float = field(gt=0.0, le=1048576.0, doc="filter (weight) SRAM, KiB")
+    ofmap_sram_kib: float = field(gt=0.0, le=1048576.0,
+                                  doc="ofmap SRAM, KiB; WS/IS partial sums accumulate here")
+    word_bytes: int = field(1, ge=1, le=8, doc="bytes per operand word (SCALE-Sim: always 1); "
+                            "DRAM / SRAM bytes = words * word_bytes")
+    dram_bandwidth_words_per_cycle: float = field(
+        gt=0.0, le=1.0e6, doc="DRAM interface bandwidth in words per array cycle "
+        "(per channel; see dram_channels)")
+    dram_channels: Literal["shared", "per_operand"] = field(
+        "shared", doc="shared = one DRAM channel for ifmap reads, filter reads and ofmap writes; "
+        "per_operand = each of the three gets its own channel of that bandwidth (SCALE-Sim USER "
+        "mode with equal bandwidths)")
+    clock_ghz: float = field(1.0, gt=0.0, le=10.0, doc="array clock, GHz")
+    dtype: Dtype = field("int8", doc="MAC datatype the array is built for (prices mac.<dtype>)")
+    dram_technology: DramTech = field("lpddr5", doc="DRAM technology (energy per bit, PHY area)")
+    sram_banks: int = field(1, ge=1, le=1024, doc="banks per SRAM (area/energy only; the access "
+                            "model assumes conflict-free banking)")
+
+    def sram_words(self) -> tuple[int, int, int]:
+        """(ifmap, filter, ofmap) capacities in words."""
+        return tuple(int(kib * BYTES_PER_KIB) // self.word_bytes
+                     for kib in (self.ifmap_sram_kib, self.filter_sram_kib, self.ofmap_sram_kib))
+
+    def dram_bandwidth_gb_s(self) -> float:
+        """Total DRAM interface bandwidth in GB/s (1e9 bytes/s)."""
+        per = self.dram_bandwidth_words_per_cycle * self.word_bytes * self.clock_ghz
+        return per * (3 if self.dram_channels == "per_operand" else 1)
+
+
+def validate(spec: Spec, file, key: str) -> None:
+    for name, words in zip(("ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib"), spec.sram_words()):
+        if words < 2:
+            raise ConfigError(file, f"{key}.{name}", f"must hold at least 2 words of "
+                              f"{spec.word_bytes} bytes (double buffering); got {getattr(spec, name)!r}")
+    if spec.word_bytes < DTYPE_BYTES[spec.dtype]:
+        raise ConfigError(file, f"{key}.word_bytes", f"must be >= {DTYPE_BYTES[spec.dtype]} "
+                          f"(bytes of dtype {spec.dtype}); got {spec.word_bytes}")
+
+
+def supports(spec: Spec, op) -> bool:
+    return isinstance(op, (Gemm, Conv2d))
+
+
+def layer_geometry(op) -> tuple[int, int, int, int, int, int, int]:
+    """(ifmap_h, ifmap_w, filter_h, filter_w, channels, num_filters, stride) in SCALE-Sim's
+    conv form; a GEMM M x K @ K x N is ifmap M x K, filter 1 x K, 1 channel, N filters."""
+    if isinstance(op, Gemm):
+        return (op.batch * op.m, op.k, 1, op.k, 1, op.n, 1)
+    return (op.ifmap_h, op.ifmap_w, op.filter_h, op.filter_w, op.channels, op.num_filters,
+            op.stride)
+
+
+def run_kernel(spec: Spec, op):
+    """The kernel's raw result: dict slot name -> int."""
+    si, sf, so = spec.sram_words()
+    raw = K.simulate_layer(K.DATAFLOW_CODES[spec.dataflow], spec.rows, spec.cols,
+                           *layer_geometry(op), si, sf, so,
+                           float(spec.dram_bandwidth_words_per_cycle),
+                           spec.dram_channels == "per_operand")
+    return {name: int(v) for name, v in zip(K.SLOT_NAMES, raw)}
+
+
+def _peak_sram_bw(spec: Spec, r: dict) -> tuple[int, int, int]:
+    """Peak words per cycle the array moves to/from each SRAM (rows / cols in use)."""
+    rows_used = min(spec.rows, r["s_r"])
+    cols_used = min(spec.cols, r["s_c"])
+    if spec.dataflow == "os":
+        return rows_used, cols_used, cols_used
+    if spec.dataflow == "ws":   # filter preload writes one row of cols_used words per cycle
+        return rows_used, cols_used, cols_used
+    return cols_used, rows_used, cols_used   # is: ifmap preload one row per cycle
+
+
+def evaluate(spec: Spec, op, ctx) -> OpResult:
+    r = run_kernel(spec, op)
+    wb = spec.word_bytes
+    bw = spec.dram_bandwidth_words_per_cycle
+    macs = r["macs"]
+    total = r["total_cycles"]
+    compute = r["compute_cycles"]
+    pes = spec.rows * spec.cols
+    dram_rd = r["dram_ifmap_reads"] + r["dram_filter_reads"] + r["dram_ofmap_reads"]
+    dram_wr = r["dram_ofmap_writes"]
+    busy = {"ifmap": r["dram_ifmap_reads"] / bw, "filter": r["dram_filter_reads"] / bw,
+            "ofmap": (r["dram_ofmap_writes"] + r["dram_ofmap_reads"]) / bw}
+    dram_time = max(busy.values()) if spec.dram_channels == "per_operand" else sum(busy.values())
+    bound = "memory" if dram_time > compute else "compute"
+    pk_i, pk_f, pk_o = _peak_sram_bw(spec, r)
+    folds = r["row_folds"] * r["col_folds"]
+    actions = {
+        f"mac.{spec.dtype}": float(macs),
+        "sram.ifmap.read_bytes": float(r["sram_ifmap_reads"] * wb),
+        "sram.ifmap.write_bytes": float(r["dram_ifmap_reads"] * wb),
+        "sram.filter.read_bytes": float(r["sram_filter_reads"] * wb),
+        "sram.filter.write_bytes": float(r["dram_filter_reads"] * wb),
+        # array writes (+ spilled partial sums coming back from DRAM)
+        "sram.ofmap.write_bytes": float((r["sram_ofmap_writes"] + r["dram_ofmap_reads"]) * wb),
+        # partial-sum read-backs (+ words read out to DRAM)
+        "sram.ofmap.read_bytes": float((r["sram_ofmap_reads"] + r["dram_ofmap_writes"]) * wb),
+        "dram.read_bytes": float(dram_rd * wb),
+        "dram.write_bytes": float(dram_wr * wb),
+    }
+    m, n, k = r["s_r"], r["s_c"], r["t"]
+    if spec.dataflow == "ws":
+        m, n, k = r["t"], r["s_c"], r["s_r"]
+    elif spec.dataflow == "is":
+        m, n, k = r["s_c"], r["t"], r["s_r"]
+    details = {
+        "model": "archsim systolic (fold model per SCALE-Sim, fixed memory model; docs/systolic.md)",
+        "dataflow": spec.dataflow, "rows": spec.rows, "cols": spec.cols,
+        "m": m, "n": n, "k": k, "macs": macs,
+        "s_r": r["s_r"], "s_c": r["s_c"], "t": r["t"],
+        "row_folds": r["row_folds"], "col_folds": r["col_folds"], "folds": folds,
+        "fold_cycles": r["fold_cycles"],
+        "compute_cycles": compute,
+        "stall_cycles": r["stall_cycles"],
+        "fill_cycles": r["fill_cycles"],
+        "drain_cycles": r["drain_cycles"],
+        # SCALE-Sim's "Total Cycles" analogue (no initial fill, no final drain, no -1)
+        "compute_plus_stall_cycles": compute + r["stall_cycles"],
+        "total_cycles": total,
+        "overall_util_pct": 100.0 * macs / (pes * total),
+        "mapping_efficiency_pct": 100.0 * r["s_r"] * r["s_c"] / (pes * folds),
+        "compute_util_pct": 100.0 * macs / (pes * compute),
+        "sram_ifmap_read_words": r["sram_ifmap_reads"],
+        "sram_filter_read_words": r["sram_filter_reads"],
+        "sram_ofmap_write_words": r["sram_ofmap_writes"],
+        "sram_ofmap_read_words": r["sram_ofmap_reads"],
+        "sram_ifmap_write_words": r["dram_ifmap_reads"],
+        "sram_filter_write_words": r["dram_filter_reads"],
+        "dram_ifmap_read_words": r["dram_ifmap_reads"],
+        "dram_filter_read_words": r["dram_filter_reads"],
+        "dram_ofmap_write_words": r["dram_ofmap_writes"],
+        "dram_ofmap_read_words": r["dram_ofmap_reads"],
+        "ofmap_spill": bool(r["ofmap_spill"]),
+        "avg_ifmap_sram_bw_words_per_cycle": r["sram_ifmap_reads"] / total,
+        "avg_filter_sram_bw_words_per_cycle": r["sram_filter_reads"] / total,
+        "avg_ofmap_sram_bw_words_per_cycle": r["sram_ofmap_writes"] / total,
+        "avg_ifmap_dram_bw_words_per_cycle": r["dram_ifmap_reads"] / total,
+        "avg_filter_dram_bw_words_per_cycle": r["dram_filter_reads"] / total,
+        "avg_ofmap_dram_bw_words_per_cycle": (r["dram_ofmap_writes"] + r["dram_ofmap_reads"]) / total,
+        "max_ifmap_sram_bw_words_per_cycle": pk_i,
+        "max_filter_sram_bw_words_per_cycle": pk_f,
+        "max_ofmap_sram_bw_words_per_cycle": pk_o,
+        "max_ifmap_dram_bw_words_per_cycle": bw if r["dram_ifmap_reads"] else 0.0,
+        "max_filter_dram_bw_words_per_cycle": bw if r["dram_filter_reads"] else 0.0,
+        "max_ofmap_dram_bw_words_per_cycle": bw if (r["dram_ofmap_writes"] + r["dram_ofmap_reads"]) else 0.0,
+        "dram_busy_cycles": math.ceil(dram_time - 1e-9),
+        "word_bytes": wb,
+    }
+    return OpResult(
+        name=op.name or op.KIND, op=op.KIND, component=ctx.component_name if ctx else KIND,
+        cycles=total, latency_s=total / (spec.clock_ghz * HZ_PER_GHZ), flops=2.0 * macs,
+        dram_bytes=float((dram_rd + dram_wr) * wb), bound=bound, actions=actions, details=details)
+
+
+def structure(spec: Spec) -> Structure:
+    wbits = 8 * spec.word_bytes
+    # port widths: words the array moves per cycle (ifmap rows / filter cols; IS swaps them)
+    ifmap_words, filter_words = (spec.rows, spec.cols) if spec.dataflow != "is" else (spec.cols, spec.rows)
+    srams = (
+        SramInstance(name="ifmap", capacity_bytes=int(spec.ifmap_sram_kib * BYTES_PER_KIB),
+                     width_bits=ifmap_words * wbits, banks=spec.sram_banks),
+        SramInstance(name="filter", capacity_bytes=int(spec.filter_sram_kib * BYTES_PER_KIB),
+                     width_bits=filter_words * wbits, banks=spec.sram_banks),
+        SramInstance(name="ofmap", capacity_bytes=int(spec.ofmap_sram_kib * BYTES_PER_KIB),
+                     width_bits=spec.cols * wbits, banks=spec.sram_banks),
+    )
+    return Structure(
+        name=KIND, kind=KIND, clock_ghz=spec.clock_ghz,
+        units={f"mac.{spec.dtype}": spec.rows * spec.cols}, srams=srams,
+        dram=DramInterface(technology=spec.dram_technology, bandwidth_gb_s=spec.dram_bandwidth_gb_s()),
+        notes={"model": "archsim systolic array; SRAM port width = words moved per cycle",
+               "dram_channels": spec.dram_channels})
