@@ -57,6 +57,7 @@ class LinkInterface:
     technology: str                 # e.g. "pcie4", "pcie5", "onchip"
     lanes: int = 1
     bandwidth_gb_s: float = 0.0
+    length_mm: float = 1.0          # wire length for technology "onchip" (energy ~ pJ/bit/mm)
 
 
 @attrs.frozen(kw_only=True)
