@@ -1286,7 +1286,7 @@ def _validate_ops(results):
 
 
 SECTIONS = ["launch", "gemm", "conv2d", "mlp", "hash_encode", "attention", "kv_retrieve", "topk",
-            "gather", "elementwise", "copy", "random", "power", "power_duty"]
+            "gather", "elementwise", "copy", "power", "power_duty", "random"]
 
 
 def main(argv=None):
