@@ -1,0 +1,526 @@
+"""The energy, area and power layer every block uses (Accelergy-style).
+
+Performance models emit action counts (`OpResult.actions`, vocabulary in
+archsim/components/base.py); this module prices them with a technology table scaled to the
+arch's node and supply, and turns each component's `Structure` into area and leakage.
+
+Fixed API (other teams code against these names):
+  price_run(arch, results) -> PricedRun(ops, components, provenance, budget, power_trace)
+  area_mm2(structure, tech) -> {part: mm^2, ..., "total": mm^2}
+  leakage_power_w(structure, tech) -> W
+  price_actions(structure, actions, tech) -> {action_key: J}
+`tech` is an `ArchSpec.tech` (TechSpec), a resolved `Tech`, or None (the default table at
+its base node).
+
+Conventions:
+  * An op's `energy_j` is its *dynamic* energy; static power (logic + SRAM leakage, DRAM
+    background) is charged over the whole run in the Report's totals (leakage x latency).
+    An OpResult whose `energy_j` is already set (a block that prices itself, e.g. the GPU) is
+    kept as is.
+  * Area of a block = logic units (MAC/ALU area by dtype, node-scaled) + SRAMs (SRAM model)
+    + overhead ((logic + SRAM) x (overhead_factor - 1), wiring/control) + DRAM/PCIe PHYs;
+    children are added, then x `count`. `fixed_area_mm2` / `fixed_leakage_power_w` replace
+    the block's own parts (children still add).
+  * Power trace: ops run back to back on one timeline (as the Report sums latencies); op i
+    draws energy_i / latency_i + the whole arch's static power.
+  * Budget: area vs [budget] area_mm2; average AND peak (per-op) power vs [budget] power_w.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+from pathlib import Path
+from typing import Any, Mapping
+
+import attrs
+
+from archsim.components.base import OpResult, SramInstance, Structure
+from archsim.energy import dram as dram_mod
+from archsim.energy.scaling import (ScalingWarning, logic_area_factor, logic_energy_factor,
+                                    logic_leakage_factor, nominal_vdd_v, sram_factors,
+                                    wire_energy_factor)
+from archsim.energy.sram import SRAM_SOURCE_KEYS, SramCost, sram_cost
+from archsim.energy.tables import LOGIC_OPS, TechTable, load_table
+from archsim.errors import ModelError
+from archsim.units import J_PER_PJ
+
+
+# ------------------------------------------------------------------------------ tech
+
+@attrs.frozen(kw_only=True)
+class Tech:
+    """A technology table resolved at one (node, Vdd): the factors every price uses."""
+    table: TechTable
+    node_nm: float
+    vdd_v: float
+    vdd_is_nominal: bool
+    overhead_factor: float
+    overhead_from_table: bool
+    logic_area_factor: float
+    logic_energy_factor: float
+    logic_leakage_factor: float
+    sram_energy_factor: float
+    sram_leakage_factor: float
+    sram_area_factor: float
+    wire_energy_factor: float
+    warnings: tuple[str, ...] = ()
+
+    def scaling_summary(self) -> dict:
+        return {k: getattr(self, k) for k in (
+            "logic_area_factor", "logic_energy_factor", "logic_leakage_factor",
+            "sram_energy_factor", "sram_leakage_factor", "sram_area_factor",
+            "wire_energy_factor")}
+
+
+def resolve_tech(tech=None, *, relative_to=None) -> Tech:
+    """TechSpec / Tech / None -> Tech. ScalingWarnings are issued once per distinct
+    (table, node, Vdd) and kept in `Tech.warnings` for every Report's provenance."""
+    if isinstance(tech, Tech):
+        return tech
+    table_name = getattr(tech, "table", "default") if tech is not None else "default"
+    table = load_table(table_name, relative_to=relative_to)
+    node = getattr(tech, "node_nm", None) if tech is not None else None
+    vdd = getattr(tech, "vdd_v", None) if tech is not None else None
+    over = getattr(tech, "overhead_factor", None) if tech is not None else None
+    return _resolve(table, float(node if node is not None else table.base_node_nm),
+                    None if vdd is None else float(vdd), None if over is None else float(over))
+
+
+@functools.lru_cache(maxsize=256)
+def _resolve(table: TechTable, node_nm: float, vdd_v: float | None, overhead: float | None) -> Tech:
+    record: list[str] = []
+    vdd = vdd_v if vdd_v is not None else nominal_vdd_v(node_nm=node_nm, table=table, record=record)
+    la = logic_area_factor(node_nm=node_nm, table=table, record=record)
+    le = logic_energy_factor(node_nm=node_nm, vdd_v=vdd, table=table, record=record)
+    ll = logic_leakage_factor(node_nm=node_nm, vdd_v=vdd, table=table, record=None)
+    sf = sram_factors(node_nm=node_nm, vdd_v=vdd, table=table, record=record)
+    return Tech(table=table, node_nm=node_nm, vdd_v=vdd, vdd_is_nominal=vdd_v is None,
+                overhead_factor=overhead if overhead is not None else table.overhead_factor,
+                overhead_from_table=overhead is None,
+                logic_area_factor=la, logic_energy_factor=le, logic_leakage_factor=ll,
+                sram_energy_factor=sf["energy"], sram_leakage_factor=sf["leakage"],
+                sram_area_factor=sf["area"], wire_energy_factor=wire_energy_factor(vdd_v=vdd, table=table),
+                warnings=tuple(record))
+
+
+class _Ledger:
+    """Collects the table entries a price used (-> provenance.sources) and warnings."""
+
+    def __init__(self, tech: Tech):
+        self.tech = tech
+        self.used: set[str] = set()
+        self.warnings: list[str] = list(tech.warnings)
+        self._sram: dict = {}
+        self.use("meta.base_node_nm", "meta.base_vdd_v")
+        self.use(*[f"scaling.{k}" for k in ("nodes_nm", "area_factor", "energy_a", "energy_b",
+                                             "energy_c")])
+        if tech.vdd_is_nominal:
+            self.use("scaling.nominal_vdd.nodes_nm", "scaling.nominal_vdd.vdd_v")
+        if tech.node_nm < min(tech.table.scaling.nodes_nm) or tech.node_nm > max(tech.table.scaling.nodes_nm):
+            self.use("scaling.extension_area_exponent", "scaling.extension_energy_exponent")
+
+    def use(self, *keys: str) -> None:
+        self.used.update(keys)
+
+    def sram(self, inst: SramInstance) -> SramCost:
+        k = (inst.capacity_bytes, inst.width_bits, inst.banks, inst.ports)
+        if k not in self._sram:
+            t = self.tech
+            record: list[str] = []
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ScalingWarning)   # already issued at resolve time
+                cost = sram_cost(capacity_bytes=inst.capacity_bytes, width_bits=inst.width_bits,
+                                 banks=inst.banks, ports=inst.ports, node_nm=t.node_nm,
+                                 vdd_v=t.vdd_v, table=t.table, record=record)
+            for msg in record:
+                if msg not in t.warnings and msg not in self.warnings:
+                    self.warnings.append(f"sram {inst.name!r}: {msg}")
+                    if "outside the CACTI fit points" in msg:
+                        warnings.warn(f"sram {inst.name!r}: {msg}", ScalingWarning, stacklevel=3)
+            self.use(*SRAM_SOURCE_KEYS, "sram.node.nodes_nm", "sram.node.energy_factor",
+                     "sram.node.leakage_factor", "sram.node.area_factor",
+                     "scaling.nominal_vdd.nodes_nm", "scaling.nominal_vdd.vdd_v")
+            if inst.width_bits != 64:
+                self.use("sram.width_exp_read", "sram.width_exp_write", "sram.width_exp_area")
+            if inst.banks != 1:
+                self.use("sram.bank_exp_read", "sram.bank_exp_write", "sram.bank_exp_leak",
+                         "sram.bank_exp_area")
+            if inst.ports != 1:
+                self.use("sram.port_slope_read", "sram.port_slope_write", "sram.port_slope_leak",
+                         "sram.port_slope_area")
+            self._sram[k] = cost
+        return self._sram[k]
+
+    def sources(self) -> dict[str, str]:
+        e = self.tech.table.entries
+        return {k: e[k].source for k in sorted(self.used) if k in e}
+
+
+def _ledger(tech, ledger: _Ledger | None) -> _Ledger:
+    return ledger if ledger is not None else _Ledger(resolve_tech(tech))
+
+
+# ------------------------------------------------------------------------------ structure lookups
+
+def _find_srams(s: Structure) -> dict[str, SramInstance]:
+    out: dict[str, SramInstance] = {}
+    for inst in s.srams:
+        out.setdefault(inst.name, inst)
+    for c in s.children:
+        for name, inst in _find_srams(c).items():
+            out.setdefault(name, inst)
+    return out
+
+
+def _find_dram(s: Structure):
+    if s.dram is not None:
+        return s.dram
+    for c in s.children:
+        d = _find_dram(c)
+        if d is not None:
+            return d
+    return None
+
+
+def _find_links(s: Structure) -> dict:
+    out = {li.name: li for li in s.links}
+    for c in s.children:
+        for k, v in _find_links(c).items():
+            out.setdefault(k, v)
+    return out
+
+
+def _logic_cost(table: TechTable, op: str, dtype: str, key: str):
+    try:
+        return table.logic[op][dtype]
+    except KeyError:
+        raise ModelError(f"action/unit {key!r}: no {op} cost for dtype {dtype!r} in tech table "
+                         f"{table.name!r}; allowed dtypes: " + ", ".join(table.logic.get(op, {}))) from None
+
+
+_VOCAB = ("mac.<dtype>", "add.<dtype>", "mul.<dtype>", "cmp.<dtype>", "xor_popcount_bits",
+          "sram.<name>.read_bytes", "sram.<name>.write_bytes", "rf.read_bytes", "rf.write_bytes",
+          "dram.read_bytes", "dram.write_bytes", "link.<name>.bytes", "ssd.read_bytes",
+          "ssd.write_bytes")
+
+
+def action_class(key: str) -> str:
+    """The energy-breakdown class of an action key: mac, add, mul, cmp, xor_popcount, rf,
+    sram.<name>, dram, link.<name>, ssd."""
+    head = key.split(".", 1)[0]
+    if head in ("sram", "link"):
+        return key.rsplit(".", 1)[0]
+    if key == "xor_popcount_bits":
+        return "xor_popcount"
+    return head
+
+
+# ------------------------------------------------------------------------------ pricing
+
+def price_actions(structure: Structure, actions: Mapping[str, float], tech=None, *,
+                  ledger: _Ledger | None = None) -> dict[str, float]:
+    """Joules per action key: count x energy per action at the tech's node and Vdd.
+
+    Unknown action keys, dtypes, SRAM/link names or a dram.* action without a
+    DramInterface are a ModelError (never priced at zero silently)."""
+    led = _ledger(tech, ledger)
+    t = led.tech
+    table = t.table
+    srams = links = dram = None
+    out: dict[str, float] = {}
+    for key, count in actions.items():
+        count = float(count)
+        if count == 0:
+            out[key] = 0.0
+            continue
+        if count < 0 or not math.isfinite(count):
+            raise ModelError(f"action {key!r} has count {count!r}; counts must be finite and >= 0")
+        parts = key.split(".")
+        head = parts[0]
+        if head in LOGIC_OPS and len(parts) == 2:
+            c = _logic_cost(table, head, parts[1], key)
+            led.use(f"logic.{head}.{parts[1]}.energy_pj")
+            out[key] = count * c.energy_pj * t.logic_energy_factor * J_PER_PJ
+        elif key == "xor_popcount_bits":
+            led.use("logic.xor_popcount.energy_pj_per_bit")
+            out[key] = count * table.xor_popcount_energy_pj_per_bit * t.logic_energy_factor * J_PER_PJ
+        elif key in ("rf.read_bytes", "rf.write_bytes"):
+            write = key == "rf.write_bytes"
+            led.use("rf.write_pj_per_byte" if write else "rf.read_pj_per_byte")
+            pj = table.rf_write_pj_per_byte if write else table.rf_read_pj_per_byte
+            out[key] = count * pj * t.logic_energy_factor * J_PER_PJ
+        elif head == "sram" and len(parts) >= 3 and parts[-1] in ("read_bytes", "write_bytes"):
+            name = ".".join(parts[1:-1])
+            srams = srams if srams is not None else _find_srams(structure)
+            if name not in srams:
+                raise ModelError(f"action {key!r}: structure {structure.name!r} has no SRAM named "
+                                 f"{name!r}; SRAMs: " + (", ".join(srams) or "none"))
+            cost = led.sram(srams[name])
+            accesses = count * 8.0 / cost.width_bits          # bytes -> accesses of the port width
+            pj = cost.write_pj if parts[-1] == "write_bytes" else cost.read_pj
+            out[key] = accesses * pj * J_PER_PJ
+        elif key in ("dram.read_bytes", "dram.write_bytes"):
+            dram = dram if dram is not None else _find_dram(structure)
+            if dram is None:
+                raise ModelError(f"action {key!r}: structure {structure.name!r} has no DramInterface "
+                                 "(Structure.dram) to price DRAM traffic with")
+            led.use(f"dram.{dram.technology}.energy_pj_per_bit")
+            out[key] = dram_mod.dram_energy_j(table=table, technology=dram.technology, n_bytes=count)
+        elif head == "link" and len(parts) >= 3 and parts[-1] == "bytes":
+            name = ".".join(parts[1:-1])
+            links = links if links is not None else _find_links(structure)
+            if name not in links:
+                raise ModelError(f"action {key!r}: structure {structure.name!r} has no link named "
+                                 f"{name!r}; links: " + (", ".join(links) or "none"))
+            li = links[name]
+            led.use("link.onchip.energy_pj_per_bit_mm" if li.technology == "onchip"
+                    else f"link.{li.technology}.energy_pj_per_bit")
+            out[key] = dram_mod.link_energy_j(table=table, technology=li.technology, n_bytes=count,
+                                              length_mm=li.length_mm, vdd_v=t.vdd_v)
+        elif key in ("ssd.read_bytes", "ssd.write_bytes"):
+            write = key == "ssd.write_bytes"
+            led.use("ssd.write_power_w" if write else "ssd.read_power_w",
+                    "ssd.write_bandwidth_gb_s" if write else "ssd.read_bandwidth_gb_s")
+            out[key] = dram_mod.ssd_energy_j(table=table, n_bytes=count, write=write)
+        else:
+            raise ModelError(f"unknown action key {key!r} (structure {structure.name!r}); the "
+                             "energy layer prices: " + ", ".join(_VOCAB))
+    return out
+
+
+def _unit_area_um2(table: TechTable, key: str, led: _Ledger) -> float:
+    parts = key.split(".")
+    if parts[0] in LOGIC_OPS and len(parts) == 2:
+        led.use(f"logic.{parts[0]}.{parts[1]}.area_um2")
+        return _logic_cost(table, parts[0], parts[1], key).area_um2
+    if key == "xor_popcount_bits":
+        led.use("logic.xor_popcount.area_um2_per_bit")
+        return table.xor_popcount_area_um2_per_bit
+    raise ModelError(f"Structure.units key {key!r} is not a functional unit the tech table prices; "
+                     "allowed: mac.<dtype>, add.<dtype>, mul.<dtype>, cmp.<dtype>, xor_popcount_bits")
+
+
+def area_breakdown(structure: Structure, tech=None, *, ledger: _Ledger | None = None) -> dict[str, float]:
+    """{part: mm^2} of one structure incl. children and count; "total" is their sum."""
+    led = _ledger(tech, ledger)
+    t = led.tech
+    table = t.table
+    parts: dict[str, float] = {}
+    if structure.fixed_area_mm2 is not None:
+        parts["fixed"] = float(structure.fixed_area_mm2)
+    else:
+        logic = 0.0
+        for key, n in structure.units.items():
+            a = n * _unit_area_um2(table, key, led) * 1e-6 * t.logic_area_factor
+            parts[key] = parts.get(key, 0.0) + a
+            logic += a
+        sram_total = 0.0
+        for inst in structure.srams:
+            a = led.sram(inst).area_mm2 * inst.count
+            parts[f"sram.{inst.name}"] = parts.get(f"sram.{inst.name}", 0.0) + a
+            sram_total += a
+        if logic + sram_total > 0:
+            if t.overhead_from_table:
+                led.use("logic.overhead.overhead_factor")
+            parts["overhead"] = (logic + sram_total) * (t.overhead_factor - 1.0)
+        d = structure.dram
+        if d is not None and d.bandwidth_gb_s > 0:
+            led.use(f"dram.{d.technology}.phy_area_mm2", f"dram.{d.technology}.bandwidth_gb_s")
+            parts["dram_phy"] = dram_mod.dram_phy_area_mm2(table=table, technology=d.technology,
+                                                           bandwidth_gb_s=d.bandwidth_gb_s)
+        for li in structure.links:
+            a = dram_mod.link_phy_area_mm2(table=table, technology=li.technology, lanes=li.lanes)
+            if li.technology != "onchip":
+                led.use(f"link.{li.technology}.phy_area_mm2_per_lane")
+                parts[f"link.{li.name}"] = a
+    for c in structure.children:
+        parts[f"child.{c.name}"] = parts.get(f"child.{c.name}", 0.0) + \
+            area_breakdown(c, ledger=led)["total"]
+    parts = {k: v * structure.count for k, v in parts.items()}
+    parts["total"] = float(sum(parts.values()))
+    return parts
+
+
+def area_mm2(structure: Structure, tech=None, *, ledger: _Ledger | None = None) -> dict[str, float]:
+    """Per-part area breakdown in mm^2 (incl. "total") of a structure (fixed API)."""
+    return area_breakdown(structure, tech, ledger=ledger)
+
+
+def leakage_breakdown_w(structure: Structure, tech=None, *, ledger: _Ledger | None = None) -> dict[str, float]:
+    """{part: W} static power (logic and SRAM leakage, DRAM background) incl. children and count."""
+    led = _ledger(tech, ledger)
+    t = led.tech
+    table = t.table
+    parts: dict[str, float] = {}
+    if structure.fixed_leakage_power_w is not None:
+        parts["fixed"] = float(structure.fixed_leakage_power_w)
+    else:
+        logic_mm2_base = sum(n * _unit_area_um2(table, k, led) * 1e-6 for k, n in structure.units.items())
+        if logic_mm2_base > 0:
+            led.use("logic.leakage.leakage_mw_per_mm2")
+            parts["logic"] = logic_mm2_base * table.logic_leakage_mw_per_mm2 * 1e-3 * t.logic_leakage_factor
+        for inst in structure.srams:
+            k = f"sram.{inst.name}"
+            parts[k] = parts.get(k, 0.0) + led.sram(inst).leakage_w * inst.count
+        d = structure.dram
+        if d is not None and d.capacity_gib > 0:
+            led.use(f"dram.{d.technology}.background_mw_per_gib")
+            parts["dram_background"] = dram_mod.dram_background_power_w(
+                table=table, technology=d.technology, capacity_gib=d.capacity_gib)
+    for c in structure.children:
+        parts[f"child.{c.name}"] = parts.get(f"child.{c.name}", 0.0) + \
+            leakage_breakdown_w(c, ledger=led)["total"]
+    parts = {k: v * structure.count for k, v in parts.items()}
+    parts["total"] = float(sum(parts.values()))
+    return parts
+
+
+def leakage_power_w(structure: Structure, tech=None, *, ledger: _Ledger | None = None) -> float:
+    """Static power in W of a structure (fixed API)."""
+    return leakage_breakdown_w(structure, tech, ledger=ledger)["total"]
+
+
+# ------------------------------------------------------------------------------ whole run
+
+@attrs.frozen(kw_only=True)
+class PricedRun:
+    ops: tuple[OpResult, ...]
+    components: tuple[Any, ...]                  # archsim.report.report.ComponentSummary
+    provenance: Mapping[str, Any]
+    budget: Mapping[str, Any] | None
+    power_trace: tuple[Mapping[str, Any], ...]
+
+
+def _structure_of(arch, cname: str) -> Structure:
+    mod = arch.component_module(cname)
+    if not hasattr(mod, "structure"):
+        raise ModelError(f"component {cname!r} ({arch.component_kinds[cname]}) has no structure(spec); "
+                         "the energy layer needs it for area, leakage and SRAM energies")
+    s = mod.structure(arch.components[cname])
+    if not isinstance(s, Structure):
+        raise ModelError(f"component {cname!r}: structure(spec) returned {type(s).__name__}, not a Structure")
+    return s
+
+
+def check_budget(budget, *, area_mm2_total: float | None, avg_power_w: float | None,
+                 peak_power_w: float | None) -> dict | None:
+    """{"area_mm2", "power_w", "ok", "exceeded", ...}: area vs the area limit; average and
+    peak power vs the power limit (either exceeding fails the budget)."""
+    if budget is None:
+        return None
+    out: dict[str, Any] = {"area_mm2": budget.area_mm2, "power_w": budget.power_w,
+                           "area_used_mm2": area_mm2_total, "avg_power_w": avg_power_w,
+                           "peak_power_w": peak_power_w,
+                           "power_checks": "avg_power_w and peak_power_w (per-op) vs power_w"}
+    exceeded = []
+    if budget.area_mm2 is not None and area_mm2_total is not None and area_mm2_total > budget.area_mm2:
+        exceeded.append("area_mm2")
+    if budget.power_w is not None:
+        if avg_power_w is not None and avg_power_w > budget.power_w:
+            exceeded.append("avg_power_w")
+        if peak_power_w is not None and peak_power_w > budget.power_w:
+            exceeded.append("peak_power_w")
+    out["exceeded"] = exceeded
+    out["ok"] = not exceeded
+    return out
+
+
+def price_run(arch, results) -> PricedRun:
+    """Price every op of a run, sum area and leakage per component, build the power trace,
+    check the budget and list the source of every number used (fixed API)."""
+    from archsim.report.report import ComponentSummary
+    tech = resolve_tech(arch.tech, relative_to=arch.source if arch.source and Path(arch.source).exists() else None)
+    led = _Ledger(tech)
+    names = list(arch.component_kinds)
+    structs = {n: _structure_of(arch, n) for n in names}
+    areas = {n: area_breakdown(structs[n], ledger=led) for n in names}
+    leaks = {n: leakage_breakdown_w(structs[n], ledger=led) for n in names}
+    static_w = float(sum(v["total"] for v in leaks.values()))
+
+    ops: list[OpResult] = []
+    self_priced: set[str] = set()
+    for r in results:
+        if r.energy_j is not None:
+            self_priced.add(r.component)
+            ops.append(r)
+            continue
+        if r.component not in structs:
+            raise ModelError(f"op {r.name!r} ran on unknown component {r.component!r}")
+        per_key = price_actions(structs[r.component], r.actions, ledger=led)
+        by_class: dict[str, float] = {}
+        for k, j in per_key.items():
+            c = action_class(k)
+            by_class[c] = by_class.get(c, 0.0) + j
+        ops.append(attrs.evolve(r, energy_j=float(sum(per_key.values())), energy_breakdown_j=by_class))
+
+    total_latency = float(sum(o.latency_s for o in ops))
+    trace = []
+    t0 = 0.0
+    for o in ops:
+        if o.latency_s > 0:
+            trace.append({"t_start_s": t0, "t_end_s": t0 + o.latency_s,
+                          "power_w": o.energy_j / o.latency_s + static_w,
+                          "op": o.name or o.op, "component": o.component})
+        t0 += o.latency_s
+
+    comps = []
+    for n in names:
+        mine = [o for o in ops if o.component == n]
+        dyn = float(sum(o.energy_j for o in mine))
+        busy = float(sum(o.latency_s for o in mine))
+        by_class: dict[str, float] = {}
+        for o in mine:
+            for k, j in (o.energy_breakdown_j or {"self_priced": o.energy_j}).items():
+                by_class[k] = by_class.get(k, 0.0) + j
+        leak_j = leaks[n]["total"] * total_latency
+        by_class["leakage"] = leak_j
+        comps.append(ComponentSummary(
+            name=n, kind=arch.component_kinds[n], area_mm2=areas[n]["total"],
+            leakage_power_w=leaks[n]["total"], energy_j=dyn + leak_j,
+            utilization=busy / total_latency if total_latency > 0 else 0.0,
+            breakdown={"area_mm2": {k: v for k, v in areas[n].items() if k != "total"},
+                       "energy_j": by_class,
+                       "leakage_power_w": {k: v for k, v in leaks[n].items() if k != "total"}}))
+
+    dyn_total = float(sum(o.energy_j for o in ops))
+    energy_total = dyn_total + static_w * total_latency
+    avg_w = energy_total / total_latency if total_latency > 0 else None
+    peak_w = max((p["power_w"] for p in trace), default=None)
+    area_total = float(sum(a["total"] for a in areas.values()))
+    budget = check_budget(arch.budget, area_mm2_total=area_total, avg_power_w=avg_w, peak_power_w=peak_w)
+
+    table = tech.table
+    provenance = {
+        "tech_table": table.name,
+        "tech_table_path": _rel(table.path),
+        "node_nm": tech.node_nm,
+        "vdd_v": tech.vdd_v,
+        "vdd_source": ("nominal Vdd of the node from the table ([scaling.nominal_vdd])"
+                       if tech.vdd_is_nominal else "[tech] vdd_v of the arch"),
+        "overhead_factor": tech.overhead_factor,
+        "scaling": tech.scaling_summary(),
+        "sources": led.sources(),
+        "warnings": list(led.warnings),
+        "conventions": {
+            "op energy_j": "dynamic energy (action counts x energy per action); static power is "
+                           "charged over the run latency in totals",
+            "static power": "logic leakage + SRAM leakage + DRAM background (leakage_power_w)",
+            "power_trace": "ops back to back; power = op dynamic energy / op latency + static power",
+            "budget": "area vs area_mm2; average and peak per-op power vs power_w",
+        },
+    }
+    if self_priced:
+        provenance["self_priced_components"] = sorted(self_priced)
+    notes = {n: dict(structs[n].notes) for n in names if structs[n].notes}
+    if notes:
+        provenance["structure_notes"] = notes
+    return PricedRun(ops=tuple(ops), components=tuple(comps), provenance=provenance,
+                     budget=budget, power_trace=tuple(trace))
+
+
+def _rel(path: str) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path(__file__).resolve().parents[2]))
+    except ValueError:
+        return str(path)
