@@ -18,9 +18,9 @@ Corner c of a point has offset bit d of c in dimension d (tcnn's loop order).
 
 The engine model (`engine_cycles`) is an in-order pipeline per sub-engine: corner requests are
 issued in order, at most `issue_width` per cycle, each bank of the grid SRAM serves at most
-`ports` hits per cycle (a conflicting request waits for the next cycle, and so do the ones
+`ports` lookups per cycle (a conflicting request waits for the next cycle, and so do the ones
 behind it), requests whose level table does not fit in the SRAM go through a direct-mapped
-cache whose misses use a FIFO miss channel (`miss_line_cycles` per line, then
+cache (the lookup occupies the bank, hit or miss) whose misses use a FIFO miss channel (`miss_line_cycles` per line, then
 `miss_latency_cycles`) with at most `mshrs` lines outstanding; the interpolation stage consumes
 corners in order (`interp_units` units, each busy `interp_occupancy` cycles per corner), and the FIFO between memory and interpolation holds
 `fifo_depth` requests (back-pressure on issue). Total = last interpolation slot + occupancy +
@@ -191,14 +191,13 @@ def engine_cycles(entries, issue_width, banks, bank_xor, ports, sram_latency, fi
                 issued = 0
                 bank_used[:] = 0
                 continue
-            if hit:
-                if bank_used[bank] >= ports:
-                    counts[C_BANK_CONFLICTS] += 1
-                    t += 1
-                    issued = 0
-                    bank_used[:] = 0
-                    continue
-            else:
+            if bank_used[bank] >= ports:          # hits and misses both look up the bank
+                counts[C_BANK_CONFLICTS] += 1
+                t += 1
+                issued = 0
+                bank_used[:] = 0
+                continue
+            if not hit:
                 while ring_len > 0 and ring[ring_head] <= t:
                     ring_head = (ring_head + 1) % mshrs
                     ring_len -= 1
@@ -210,8 +209,8 @@ def engine_cycles(entries, issue_width, banks, bank_xor, ports, sram_latency, fi
                     continue
             break
         issued += 1
+        bank_used[bank] += 1
         if hit:
-            bank_used[bank] += 1
             ready = t + sram_latency
             if data_avail > ready:
                 ready = data_avail
