@@ -67,3 +67,29 @@ def test_toy_model_hand_example():
                  EvalContext(arch=None, component_name="t"))
     assert r.cycles == 14            # ceil(105 / 8)
     assert r.latency_s == 7e-9       # 14 cycles at 2 GHz
+
+
+TOY_ARCH = """\
+name = "toy"
+[components.t]
+kind = "sweep_toy"
+lanes = 8
+"""
+# SCALE-Sim GEMM topology: g1 = 64*64*64 = 262144 MACs, g2 = 128*32*16 = 65536 MACs
+TOY_WORKLOAD = """\
+Layer, M, N, K,
+g1, 64, 64, 64,
+g2, 128, 32, 16,
+"""
+TOY_MACS = 64 * 64 * 64 + 128 * 32 * 16
+
+
+def write_toy_sweep(folder: Path, body: str, *, name: str = "toy") -> Path:
+    """arch.toml, wl.csv and NAME.toml (a sweep over the toy arch with `body` after [sweep])."""
+    register()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "arch.toml").write_text(TOY_ARCH)
+    (folder / "wl.csv").write_text(TOY_WORKLOAD)
+    path = folder / f"{name}.toml"
+    path.write_text(f'[sweep]\nname = "{name}"\narch = "arch.toml"\nworkload = "wl.csv"\n{body}')
+    return path

@@ -49,7 +49,7 @@ def cmd_sweep(args) -> int:
         raise ConfigError("--timed-points", "timed-points", f"expected an integer >= 0, got {args.timed_points}")
     spec = load_sweep(args.sweep)
     out = Path(args.out) if args.out else Path("results") / spec.name
-    console = Console(file=sys.stdout)
+    console = Console(file=sys.stdout, soft_wrap=True)
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("ETA"),
                         TimeRemainingColumn(), console=console, transient=False)
@@ -66,8 +66,8 @@ def cmd_sweep(args) -> int:
                         f"(chunks of {plan.chunk_size})")
         if plan.point_s is not None:
             console.print(f"estimated wall time: {_dur(plan.est_wall_s)} "
-                          f"({plan.point_s * 1e3:.1f} ms per point, from timed points)")
-        state["task"] = progress.add_task(spec.name, total=plan.n_unique, completed=plan.n_done)
+                          f"({plan.point_s * 1e3:.1f} ms per point, from {plan.n_timed} timed points)")
+        state["task"] = progress.add_task(spec.name, total=plan.n_unique, completed=plan.n_done + plan.n_timed)
         progress.start()
 
     def on_progress(done, total):

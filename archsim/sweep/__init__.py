@@ -35,8 +35,9 @@ class SweepPlan:
     workers: int
     n_points: int          # points in the space (x workloads)
     n_unique: int          # distinct configs (duplicates share one key)
-    n_done: int            # already in the store (resume, and the timed points)
-    n_todo: int
+    n_done: int            # already in the store when this call started (resume)
+    n_todo: int            # to run by this call (the timed points included)
+    n_timed: int           # run first in this process to estimate the wall time
     chunk_size: int
     point_s: float | None  # measured seconds per point (from the timed points), None if none ran
     est_wall_s: float | None
@@ -110,7 +111,7 @@ def run_sweep(sweep_spec, executor: str = "local", *, out_dir, jobs: int | None 
         todo = [t for t in tasks if t[0] not in done]
         ctx = make_context(spec)
 
-        n_done = len(tasks) - len(todo)
+        n_done = n_stored = len(tasks) - len(todo)
 
         def commit(results):
             nonlocal n_done
@@ -130,8 +131,8 @@ def run_sweep(sweep_spec, executor: str = "local", *, out_dir, jobs: int | None 
         point_s = (statistics.median(times[1:]) if len(times) > 1 else times[0]) if times else None
         size = chunk_size or default_chunk_size(len(todo), workers, point_s)
         plan = SweepPlan(name=spec.name, out_dir=out, executor=executor, workers=workers,
-                         n_points=n_points, n_unique=len(tasks), n_done=n_done, n_todo=len(todo),
-                         chunk_size=size, point_s=point_s,
+                         n_points=n_points, n_unique=len(tasks), n_done=n_stored,
+                         n_todo=len(todo) + n_timed, n_timed=n_timed, chunk_size=size, point_s=point_s,
                          est_wall_s=None if point_s is None else len(todo) * point_s / workers)
         if on_plan is not None:
             on_plan(plan)

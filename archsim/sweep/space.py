@@ -308,8 +308,8 @@ def random_axis(table: Mapping, *, file, key) -> Axis:
         raise ConfigError(file, f"{key}.seed", f"expected an integer >= 0, got {seed!r}")
     dists = [(k, v) for k, v in flatten_params({k: v for k, v in table.items()
                                                 if k not in ("samples", "seed")}, file=file, key=key,
-                                               leaf=lambda v: isinstance(v, Mapping) and any(
-                                                   d in v for d in _RANDOM_KINDS))]
+                                               leaf=lambda v: isinstance(v, Mapping) and not any(
+                                                   isinstance(x, Mapping) for x in v.values()))]
     if not dists:
         raise ConfigError(file, key, "no parameters to sample; add e.g. "
                           "\"components.sa.clock_ghz\" = {uniform = [0.5, 2.0]}")
