@@ -33,14 +33,15 @@ from typing import Literal
 import attrs
 import numpy as np
 
-from archsim.components.base import (EvalContext, LinkInterface, OpResult, SramInstance,
-                                     Structure)
+from archsim.components.base import (DramInterface, EvalContext, LinkInterface, OpResult,
+                                     SramInstance, Structure)
 from archsim.config.load import field
 from archsim.errors import ConfigError, ModelError
 from archsim.kernels import hashgrid as hg
 from archsim.units import DTYPE_BYTES
 
 KIND = "ngpc"
+SHIPPED_NGPC_DIR = Path(__file__).resolve().parents[2] / "arch_configs" / "ngpc"
 
 
 @attrs.frozen(kw_only=True)
@@ -105,6 +106,8 @@ class Spec:
     gpu_preset: str = field("", doc="GPU arch file (relative to this arch file) if no gpu_component")
     dram_bandwidth_gb_s: float = field(936.0, gt=0.0, le=1e6,
                                        doc="GPU DRAM bandwidth shared by the NFPs (RTX 3090 GDDR6X: 936)")
+    dram_technology: Literal["gddr6x", "hbm2e", "hbm3", "hbm3e", "lpddr5", "ddr4"] = field(
+        "gddr6x", doc="the GPU's DRAM, for pricing NGPC traffic (RTX 3090: GDDR6X)")
     l2_bandwidth_gb_s: float = field(2000.0, gt=0.0, le=1e6,
                                      doc="L2 bandwidth available to the NGPC (open; GA102 L2 ~2-2.5 TB/s)")
     table_broadcast: bool = field(False, doc="level tables loaded once and multicast to all NFPs")
@@ -147,9 +150,14 @@ def gpu_part(spec: Spec, ctx: EvalContext):
         name = spec.gpu_component
         return arch.component_module(name), arch.components[name], name, arch
     if spec.gpu_preset:
-        base = Path(arch.source).parent if arch is not None and arch.source else Path(".")
         p = Path(spec.gpu_preset)
-        g = _load_gpu_preset(str(p if p.is_absolute() else (base / p).resolve()))
+        if not p.is_absolute():
+            # relative to the arch file; else to the shipped arch_configs/ngpc/ (for user files
+            # elsewhere that extend the shipped base.toml)
+            cands = [Path(arch.source).parent / p] if arch is not None and arch.source else []
+            cands.append(SHIPPED_NGPC_DIR / p)
+            p = next((c for c in cands if c.is_file()), cands[0])
+        g = _load_gpu_preset(str(p.resolve()))
         name = next(n for n, k in g.component_kinds.items() if k == "gpu")
         return g.component_module(name), g.components[name], name, g
     raise ModelError(f"NGPC component {ctx.component_name!r}: no GPU part (gpu_component "
@@ -311,7 +319,8 @@ def _eval_encode(spec: Spec, op, ctx: EvalContext) -> OpResult:
         "sram.grid.write_bytes": miss_bytes + loads,
         "mac.fp16": lookups * op.features_per_level,                       # weight x feature
         "mul.fp32": op.n_points * op.levels * (op.dims + corners * (op.dims - 1)),  # pos_fract + weights
-        "add.fp32": op.n_points * op.levels * corners * op.dims,          # hash / index arithmetic
+        "mul.int32": lookups * (op.dims - 1),                             # hash: x_d * pi_d (pi_0 = 1)
+        "add.int32": lookups * op.dims,                                   # XOR / index accumulate, mask
         "rf.write_bytes": lookups * eb,                                   # FIFOs
         "rf.read_bytes": lookups * eb,
         "dram.read_bytes": dram,
@@ -426,9 +435,10 @@ def nfp_structure(spec: Spec, count: int = 1) -> Structure:
     s = e.sub_engines
     enc = Structure(
         name="encoding_engine", kind="ngpc.encoding", clock_ghz=spec.clock_ghz,
-        units={"mac.fp16": s * e.interp_units * e.interp_macs_per_unit,
-               "mul.fp32": s * (3 + e.hash_units * 2),     # pos_fract (3) + 2 hash multipliers per unit
-               "add.fp32": s * (e.hash_units + 8)},       # index adds + corner-weight products
+        units={"mac.fp16": s * e.interp_units * e.interp_macs_per_unit,    # weight x feature
+               "mul.fp32": s * (3 + 2 * e.interp_units),   # pos_fract (3) + corner-weight products
+               "mul.int32": s * 2 * e.hash_units,          # two prime multipliers per hash unit
+               "add.int32": s * 3 * e.hash_units},         # XOR / dense-index adders
         srams=(SramInstance(name="grid", capacity_bytes=e.grid_sram_kib * 1024,
                             width_bits=32, banks=e.grid_sram_banks, ports=e.grid_sram_ports,
                             count=s),),
@@ -446,8 +456,10 @@ def nfp_structure(spec: Spec, count: int = 1) -> Structure:
 
 
 def structure(spec: Spec) -> Structure:
+    # The NGPC uses the GPU's DRAM (priced per byte); it owns no PHY (bandwidth 0 = no PHY area).
     return Structure(name="ngpc", kind=KIND, clock_ghz=spec.clock_ghz,
                      children=(nfp_structure(spec, spec.n_nfp),),
+                     dram=DramInterface(technology=spec.dram_technology, bandwidth_gb_s=0.0),
                      links=(LinkInterface(name="l2", technology="onchip",
                                           bandwidth_gb_s=spec.l2_bandwidth_gb_s),),
                      notes={"n_nfp": "paper: NGPC-8/16/32/64"})
