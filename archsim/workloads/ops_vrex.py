@@ -5,7 +5,8 @@ Each op documents its fields; all sizes are per op instance (multiply by `repeat
 
 | op | fields |
 |---|---|
-| `kv_transfer` | `bytes chunk_bytes direction source` — move KV between device DRAM and the offload target over the host link (PCIe) |
+| `kv_transfer` | `bytes chunk_bytes direction source region_bytes` — move KV between device DRAM and the offload target over the host link (PCIe) |
+| `kv_fetch` | `batch kv_len new_tokens selected kv_heads head_dim cluster_tokens dtype` — V-Rex KVMU: fetch the selected offloaded KV of one layer, offload evicted KV; the device's recent-KV window and layout decide the bytes |
 | `hash_cluster` | `batch new_tokens clusters n_hyperplanes key_dim dtype` — Hamming-distance clustering of new tokens' hash bits |
 | `wicsum_select` | `rows clusters processed_fraction buckets dtype` — WiCSum thresholding of cluster-score rows with early exit |
 
@@ -35,6 +36,7 @@ class KvTransfer:
     chunk_bytes: int = field(ge=1, doc="size of one contiguous piece (bytes)")
     direction: Literal["to_device", "to_host"] = field("to_device", doc="to_device = fetch, to_host = offload")
     source: Literal["ssd", "cpu_memory"] = field("cpu_memory", doc="where the offloaded KV lives")
+    region_bytes: int = field(0, ge=0, doc="size of the offloaded region the pieces are picked from (0 = pieces are independent); sizes SSD page reuse of scattered pieces")
     name: str = ""
     repeat: int = field(1, ge=1)
 
@@ -51,6 +53,42 @@ class KvTransfer:
     def min_bytes(self) -> float:
         # the device side writes (fetch) or reads (offload) the payload once
         return float(self.bytes)
+
+
+@attrs.frozen(kw_only=True)
+class KvFetch:
+    """One layer's KV traffic through V-Rex's KVMU for one step (frame, question or answer
+    token): of `kv_len` history tokens per stream, `selected` (per stream and KV head, average)
+    were chosen by ReSV; those lying outside the device's recent-KV window are fetched from the
+    offload target, in pieces of `cluster_tokens` tokens when the KVMU keeps clusters
+    contiguous, else one token at a time; `new_tokens` per stream are appended, and as many old
+    ones are evicted to the offload target once the window is full. The device (its window,
+    layout and link) turns this into bytes."""
+    KIND = "kv_fetch"
+    batch: int = field(ge=1)
+    kv_len: int = field(ge=0, doc="history tokens per stream before this step")
+    new_tokens: int = field(ge=0, doc="tokens appended per stream in this step")
+    selected: float = field(ge=0.0, doc="selected history tokens per stream and KV head")
+    kv_heads: int = field(ge=1)
+    head_dim: int = field(ge=1)
+    cluster_tokens: float = field(32.0, ge=1.0, doc="mean tokens per selected cluster (contiguous piece)")
+    dtype: Dtype = field("bf16")
+    name: str = ""
+    repeat: int = field(1, ge=1)
+
+    def __attrs_post_init__(self):
+        if self.selected > max(self.kv_len, 0):
+            raise ValueError("selected must be <= kv_len")
+
+    def token_head_bytes(self) -> int:
+        """K + V bytes of one token in one KV head."""
+        return 2 * self.head_dim * _nbytes(self.dtype)
+
+    def flops(self) -> float:
+        return 0.0
+
+    def min_bytes(self) -> float:
+        return float(self.batch * self.kv_heads * self.token_head_bytes() * (self.selected + self.new_tokens))
 
 
 @attrs.frozen(kw_only=True)
@@ -105,4 +143,4 @@ class WicsumSelect:
         return float(self.rows * self.clusters * (_nbytes(self.dtype) + 4) + self.rows * math.ceil(self.clusters / 8))
 
 
-OPS = {cls.KIND: cls for cls in (KvTransfer, HashCluster, WicsumSelect)}
+OPS = {cls.KIND: cls for cls in (KvTransfer, KvFetch, HashCluster, WicsumSelect)}

@@ -1,0 +1,380 @@
+"""V-Rex (papers/vrex.md §5): N cores of LXE (MAC-tree DPE + vector VPE + on-chip memory) and
+DRE (HCU + WTU = KVPU, and the KVMU), sharing device DRAM (LPDDR5 / HBM2e), a PCIe host link
+and an offload target (NVMe SSD on the edge, CPU memory on the server).
+
+Multi-core: the paper describes no partitioning (a config knob here): GEMMs split their output
+columns (or their batch, when it has at least `cores` instances) over the cores, each core
+streaming its share of the weights through its share of the DRAM bandwidth; DRE work splits by
+rows / tokens. `core_sync_cycles` is charged per op for the cores to agree (0 = ideal).
+
+Op -> block: gemm / attention / elementwise / copy -> LXE; hash_cluster -> HCU; wicsum_select
+-> WTU; kv_fetch / kv_transfer -> KVMU + PCIe + SSD / CPU memory. Each OpResult says which unit
+ran it in `details["unit"]` (lxe, hcu, wtu, kvmu) so a session scheduler can overlap them.
+"""
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import attrs
+import numpy as np
+
+from archsim.components.base import (DramInterface, EvalContext, LinkInterface, OpResult,
+                                     SramInstance, Structure)
+from archsim.components.vrex_link import (HostLinkSpec, HostMemorySpec, SsdSpec, host_transfer)
+from archsim.config.load import field
+from archsim.errors import ConfigError
+from archsim.kernels.lxe import (LXE_DRAM_RD, LXE_DRAM_WR, LXE_MAC, LXE_SRAM_RD, LXE_SRAM_WR,
+                                 mactree_gemm, vector_op)
+from archsim.units import BYTES_PER_KIB, DTYPE_BYTES
+from archsim.workloads.ops import Attention, Copy, Elementwise, Gemm
+from archsim.workloads.ops_vrex import HashCluster, KvFetch, KvTransfer, WicsumSelect
+
+KIND = "vrex"
+
+
+@attrs.frozen(kw_only=True)
+class LxeSpec:
+    dpe_trees: int = field(64, ge=1, doc="MAC trees (N_DPE-h = 64, §V-A)")
+    dpe_inputs: int = field(64, ge=1, doc="inputs per tree (N_DPE-w = 64, §V-A)")
+    vpe_units: int = field(1, ge=1, doc="vector units (N_VPE-h = 1, §V-A)")
+    vpe_lanes: int = field(64, ge=1, doc="lanes per vector unit (N_VPE-w = 64, §V-A)")
+    sram_kib: float = field(384.0, gt=0.0, doc="LXE on-chip memory per core (Tab. III: 384 KB)")
+    sram_banks: int = field(16, ge=1, doc="banks of the on-chip memory (not given; assumption)")
+    fill_cycles: int = field(64, ge=0, doc="per-op issue + tree pipeline fill (not given; assumption)")
+    softmax_ops_per_element: float = field(4.0, ge=0.0, doc="VPE ops per attention score: max, exp, sum, scale (assumption)")
+
+
+@attrs.frozen(kw_only=True)
+class DreSpec:
+    n_hyperplanes: int = field(32, ge=1, le=64, doc="hash bits N_hp (§VI-E: 32)")
+    hcu_units: int = field(1, ge=1, doc="XOR-accumulator arrays (N_HCU-h = 1)")
+    hcu_width: int = field(16, ge=1, doc="cluster hashes compared per cycle (N_HCU-w = 16; '16 tokens or 16 words' is ambiguous, we read hashes)")
+    hcu_current_hash_bytes: int = field(128, ge=1, doc="current hash-bit memory (Fig. 10: 128 B)")
+    hcu_cluster_hash_kib: float = field(4.0, gt=0.0, doc="cluster hash-bit memory (Fig. 10: 4 KB)")
+    wtu_units: int = field(1, ge=1, doc="WTU cores (N_WTU-h = 1)")
+    wtu_width: int = field(16, ge=1, doc="WTU width (N_WTU-w = 16)")
+    wtu_buckets: int = field(16, ge=1, doc="bucket count (not given in the paper — a knob)")
+    wtu_score_kib: float = field(8.0, gt=0.0, doc="score memory (Fig. 10: 8 KB)")
+    wtu_count_kib: float = field(8.0, gt=0.0, doc="token-count memory (Fig. 10: 8 KB)")
+    wtu_pipeline_cycles: int = field(8, ge=0, doc="drain cycles per row (not given; assumption)")
+    hc_index_bytes: int = field(4, ge=1, doc="bytes of a token index / count in the HC table (not given)")
+
+
+@attrs.frozen(kw_only=True)
+class KvmuSpec:
+    enabled: bool = field(True, doc="KVMU present: recent-KV window in DRAM + cluster-contiguous layout (ablation: V-Rex8_KVPU has none)")
+    recent_kv_tokens: int = field(8192, ge=0, doc="recent KV kept in device DRAM per stream (not given in the paper — see docs/vrex.md)")
+    offload: Literal["ssd", "cpu_memory"] = field("ssd", doc="where older KV goes (edge: NVMe SSD, server: CPU memory; Tab. I)")
+    buffer_kib: float = field(8.0, gt=0.0, doc="reorder / DMA staging buffer (not given; assumption)")
+
+
+@attrs.frozen(kw_only=True)
+class MemorySpec:
+    technology: Literal["lpddr5", "hbm2e", "hbm3", "ddr4", "gddr6x"] = field("lpddr5", doc="device DRAM (Tab. I)")
+    bandwidth_gb_s: float = field(204.8, gt=0.0, doc="peak DRAM bandwidth (Tab. I)")
+    bus_bits: int = field(256, ge=1, doc="bus width (Tab. I)")
+    capacity_gib: float = field(32.0, gt=0.0, doc="capacity (Tab. I: 32 GB edge, 80 GB server)")
+    efficiency: float = field(0.9, gt=0.0, le=1.0, doc="sustained fraction of peak for long streams (LPU reports ~90 % bandwidth use; unverified)")
+
+
+@attrs.frozen(kw_only=True)
+class Spec:
+    cores: int = field(8, ge=1, doc="V-Rex cores (V-Rex8 edge, V-Rex48 server)")
+    clock_ghz: float = field(0.8, gt=0.0, doc="core clock (§VI-A: 800 MHz at 0.8 V, 14 nm)")
+    dtype: Literal["bf16", "fp16"] = field("bf16", doc="datapath type (BF16)")
+    core_sync_cycles: int = field(0, ge=0, doc="per-op multi-core synchronisation (paper: no scheme given; 0 = ideal)")
+    lxe: LxeSpec = LxeSpec()
+    dre: DreSpec = DreSpec()
+    kvmu: KvmuSpec = KvmuSpec()
+    memory: MemorySpec = MemorySpec()
+    host_link: HostLinkSpec = HostLinkSpec()
+    ssd: SsdSpec = SsdSpec()
+    host_memory: HostMemorySpec = HostMemorySpec()
+
+
+def validate(spec: Spec, file, key: str) -> None:
+    if spec.lxe.sram_kib * BYTES_PER_KIB < 2 * spec.lxe.dpe_trees * spec.lxe.dpe_inputs * DTYPE_BYTES[spec.dtype]:
+        raise ConfigError(file, f"{key}.lxe.sram_kib", "must hold two DPE weight tiles (2 x trees x inputs x dtype bytes)")
+
+
+def supports(spec: Spec, op) -> bool:
+    return isinstance(op, (Gemm, Attention, Elementwise, Copy, HashCluster, WicsumSelect, KvFetch, KvTransfer))
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def peak_flops(spec: Spec) -> float:
+    """DPE + VPE MACs x 2 x clock x cores (the paper's Tab. I peak counts both)."""
+    macs = spec.lxe.dpe_trees * spec.lxe.dpe_inputs + spec.lxe.vpe_units * spec.lxe.vpe_lanes
+    return 2.0 * macs * spec.clock_ghz * 1e9 * spec.cores
+
+
+def _dram_bytes_per_cycle_core(spec: Spec) -> float:
+    return spec.memory.bandwidth_gb_s * 1e9 * spec.memory.efficiency / (spec.clock_ghz * 1e9) / spec.cores
+
+
+def _result(spec: Spec, op, ctx: EvalContext, cycles: float, *, unit: str, flops: float, dram: float,
+            bound: str, actions: dict, details: dict | None = None, latency_s: float | None = None) -> OpResult:
+    cyc = int(math.ceil(cycles))
+    lat = latency_s if latency_s is not None else cyc / (spec.clock_ghz * 1e9)
+    return OpResult(name=op.name or op.KIND, op=op.KIND, component=ctx.component_name, cycles=cyc,
+                    latency_s=float(lat), flops=float(flops), dram_bytes=float(dram), bound=bound,
+                    actions={k: float(v) for k, v in actions.items() if v},
+                    details={"unit": unit, **(details or {})})
+
+
+def _gemm_core(spec: Spec, m: int, k: int, n: int, batch: int, *, a_dram=True, c_dram=True, flash=False):
+    """Split a GEMM over the cores; returns (cycles, compute_cycles, dram_cycles, counts) of the
+    slowest core times one and the counts summed over cores."""
+    cores = spec.cores
+    if batch >= cores:
+        b_core, n_core, copies = math.ceil(batch / cores), n, cores
+    else:
+        b_core, n_core, copies = batch, math.ceil(n / cores), cores
+    bpc = _dram_bytes_per_cycle_core(spec)
+    cyc, comp, dcyc, passes, counts = mactree_gemm(
+        m, k, n_core, b_core, spec.lxe.dpe_trees, spec.lxe.dpe_inputs,
+        0 if flash else int(spec.lxe.sram_kib * BYTES_PER_KIB) // 2, DTYPE_BYTES[spec.dtype], bpc, spec.lxe.fill_cycles,
+        a_dram, c_dram)
+    total = counts * copies
+    # all cores do the same share; the ideal total MACs is the op's
+    total[LXE_MAC] = float(batch) * m * k * n
+    return cyc + spec.core_sync_cycles, comp, dcyc, total, passes
+
+
+def _lxe_actions(spec: Spec, counts) -> dict:
+    return {f"mac.{spec.dtype}": counts[LXE_MAC], "sram.lxe.read_bytes": counts[LXE_SRAM_RD],
+            "sram.lxe.write_bytes": counts[LXE_SRAM_WR], "dram.read_bytes": counts[LXE_DRAM_RD],
+            "dram.write_bytes": counts[LXE_DRAM_WR]}
+
+
+# ----------------------------------------------------------------------------- evaluate
+
+def evaluate(spec: Spec, op, ctx: EvalContext) -> OpResult:
+    if isinstance(op, Gemm):
+        cyc, comp, dcyc, counts, passes = _gemm_core(spec, op.m, op.k, op.n, op.batch)
+        return _result(spec, op, ctx, cyc, unit="lxe", flops=op.flops(),
+                       dram=counts[LXE_DRAM_RD] + counts[LXE_DRAM_WR],
+                       bound="compute" if comp >= dcyc else "memory", actions=_lxe_actions(spec, counts),
+                       details={"compute_cycles": comp, "dram_cycles": dcyc, "a_passes": int(passes)})
+    if isinstance(op, Attention):
+        return _attention(spec, op, ctx)
+    if isinstance(op, (Elementwise, Copy)):
+        n_el = op.n_elements if isinstance(op, Elementwise) else 0
+        ope = op.flops_per_element if isinstance(op, Elementwise) else 0.0
+        moved = op.min_bytes()
+        lanes = spec.lxe.vpe_lanes * spec.lxe.vpe_units * spec.cores
+        cyc, comp = vector_op(n_el, ope, lanes, moved, _dram_bytes_per_cycle_core(spec) * spec.cores,
+                              spec.lxe.fill_cycles)
+        return _result(spec, op, ctx, cyc, unit="lxe", flops=n_el * ope, dram=moved,
+                       bound="compute" if comp * 1.0 >= cyc - spec.lxe.fill_cycles else "memory",
+                       actions={f"mac.{spec.dtype}": n_el * ope, "dram.read_bytes": moved / 2,
+                                "dram.write_bytes": moved / 2})
+    if isinstance(op, HashCluster):
+        return _hcu(spec, op, ctx)
+    if isinstance(op, WicsumSelect):
+        return _wtu(spec, op, ctx)
+    if isinstance(op, KvFetch):
+        return _kv_fetch(spec, op, ctx)
+    if isinstance(op, KvTransfer):
+        return _kv_transfer(spec, op, ctx)
+    raise TypeError(f"vrex cannot run op kind {op.KIND}")
+
+
+def _attention(spec: Spec, op: Attention, ctx) -> OpResult:
+    """QK^T and PV per KV head on the DPE (the group's query rows share each streamed K / V
+    tile), softmax on the VPE, flash-style (scores consumed block by block, K and V streamed
+    once). Causal prefill shrinks the streamed work proportionally."""
+    g = op.heads // op.kv_heads
+    rows = g * op.q_len
+    inst = op.batch * op.kv_heads
+    kv_eff = op.kv_len
+    if op.causal:
+        kv_eff = max(1, int(round(op.macs() / (2 * op.batch * op.heads * op.q_len * op.head_dim))))
+    c1, comp1, d1, n1, _ = _gemm_core(spec, rows, op.head_dim, kv_eff, inst, a_dram=True, c_dram=False, flash=True)
+    c2, comp2, d2, n2, _ = _gemm_core(spec, rows, kv_eff, op.head_dim, inst, a_dram=False, c_dram=True, flash=True)
+    scores = float(inst) * rows * kv_eff
+    lanes = spec.lxe.vpe_lanes * spec.lxe.vpe_units * spec.cores
+    c3, comp3 = vector_op(int(scores), spec.lxe.softmax_ops_per_element, lanes, 0.0, 1.0, 0)
+    counts = n1 + n2
+    act = _lxe_actions(spec, counts)
+    act[f"mac.{spec.dtype}"] = counts[LXE_MAC] + scores * spec.lxe.softmax_ops_per_element
+    cyc = c1 + c2 + c3
+    comp, dcyc = comp1 + comp2 + comp3, d1 + d2
+    return _result(spec, op, ctx, cyc, unit="lxe", flops=op.flops(),
+                   dram=counts[LXE_DRAM_RD] + counts[LXE_DRAM_WR],
+                   bound="compute" if comp >= dcyc else "memory", actions=act,
+                   details={"compute_cycles": comp, "dram_cycles": dcyc, "kv_len_effective": kv_eff})
+
+
+def _hcu(spec: Spec, op: HashCluster, ctx) -> OpResult:
+    """XOR+popcount of each new token's hash against `clusters` cluster hashes, `hcu_width` per
+    cycle per unit, units of all cores sharing the tokens. The cluster hashes come from the HC
+    table in DRAM, reloaded each time they overflow the 4 KB hash memory."""
+    d = spec.dre
+    hb = math.ceil(d.n_hyperplanes / 8)
+    tokens = op.batch * op.new_tokens
+    per_tok = math.ceil(max(op.clusters, 1) / d.hcu_width) + 2      # + compare-with-Th and update
+    units = d.hcu_units * spec.cores
+    cyc = math.ceil(tokens / units) * per_tok + spec.core_sync_cycles
+    hash_mem = d.hcu_cluster_hash_kib * BYTES_PER_KIB
+    loads = op.batch * max(1, math.ceil(op.clusters * hb / hash_mem))
+    dram_rd = float(op.batch * op.clusters * hb) + tokens * op.key_dim * DTYPE_BYTES[op.dtype]
+    dram_wr = float(tokens * (d.hc_index_bytes + op.key_dim * DTYPE_BYTES[op.dtype]))
+    bpc = _dram_bytes_per_cycle_core(spec) * spec.cores
+    mem_cyc = (dram_rd + dram_wr) / bpc
+    comps = float(tokens) * max(op.clusters, 1)
+    act = {"xor_popcount_bits": comps * d.n_hyperplanes, "cmp.int8": comps,
+           "sram.hcu_cluster_hash.read_bytes": comps * hb,
+           "sram.hcu_cluster_hash.write_bytes": float(op.batch * op.clusters * hb),
+           "sram.hcu_current_hash.write_bytes": float(tokens * hb),
+           "sram.hcu_current_hash.read_bytes": comps * hb / d.hcu_width,
+           f"add.{spec.dtype}": float(tokens * op.key_dim),
+           "dram.read_bytes": dram_rd, "dram.write_bytes": dram_wr}
+    total = max(float(cyc), mem_cyc)
+    return _result(spec, op, ctx, total, unit="hcu", flops=op.flops(), dram=dram_rd + dram_wr,
+                   bound="compute" if cyc >= mem_cyc else "memory", actions=act,
+                   details={"hash_memory_loads": loads, "comparisons": comps})
+
+
+def wtu_row_cycles(spec: Spec, clusters: int, buckets_processed: float) -> float:
+    """Cycles of one WiCSum row on one WTU: a preprocess pass plus one pass per scanned bucket
+    (archsim.kernels.resv.wtu_cycles is the cycle loop this summarises), plus drain."""
+    per_pass = math.ceil(clusters / spec.dre.wtu_width)
+    return per_pass * (1.0 + buckets_processed) + spec.dre.wtu_pipeline_cycles
+
+
+def _wtu(spec: Spec, op: WicsumSelect, ctx) -> OpResult:
+    d = spec.dre
+    b = op.buckets_processed if op.buckets_processed > 0 else max(1.0, op.processed_fraction * d.wtu_buckets)
+    per_row = wtu_row_cycles(spec, op.clusters, b)
+    units = d.wtu_units * spec.cores
+    cyc = math.ceil(op.rows / units) * per_row + spec.core_sync_cycles
+    sb = DTYPE_BYTES[op.dtype]
+    entries = float(op.rows) * op.clusters
+    act = {f"cmp.{op.dtype}": entries * (2 + 2 * b), f"mul.{op.dtype}": entries * (1 + op.processed_fraction),
+           f"add.{op.dtype}": entries * (1 + op.processed_fraction),
+           "sram.wtu_score.write_bytes": entries * sb, "sram.wtu_score.read_bytes": entries * sb * (1 + b),
+           "sram.wtu_count.read_bytes": entries * d.hc_index_bytes * (1 + op.processed_fraction),
+           "sram.wtu_count.write_bytes": float(op.clusters) * d.hc_index_bytes,
+           "dram.read_bytes": float(op.clusters) * d.hc_index_bytes * spec.cores}
+    return _result(spec, op, ctx, cyc, unit="wtu", flops=op.flops(), dram=float(op.clusters) * d.hc_index_bytes * spec.cores,
+                   bound="compute", actions=act, details={"buckets_per_row": b, "cycles_per_row": per_row})
+
+
+def kv_fetch_bytes(spec: Spec, op: KvFetch) -> dict:
+    """Where the KV of a kv_fetch step lives and what moves (per layer, all streams).
+
+    Offloaded tokens = history beyond the recent window (all of it without a KVMU). Selected
+    tokens are assumed spread uniformly over the history, so the fetched share is
+    selected x offloaded / kv_len."""
+    win = spec.kvmu.recent_kv_tokens if spec.kvmu.enabled else 0
+    off = max(0, op.kv_len - win)
+    fetched = op.selected * (off / op.kv_len) if op.kv_len > 0 else 0.0
+    thb = op.token_head_bytes()
+    per_piece_tokens = op.cluster_tokens if spec.kvmu.enabled else 1.0
+    payload = op.batch * op.kv_heads * fetched * thb
+    # K and V of a piece are two contiguous runs
+    chunk = max(1.0, per_piece_tokens * thb / 2)
+    evict = op.new_tokens if op.kv_len + op.new_tokens > win else 0
+    evict_bytes = op.batch * op.kv_heads * evict * thb
+    region = op.batch * op.kv_heads * off * thb
+    return {"offloaded_tokens": off, "fetched_tokens": fetched, "payload_bytes": payload,
+            "chunk_bytes": chunk, "evict_bytes": evict_bytes, "region_bytes": region,
+            "recent_window_tokens": win}
+
+
+def _kv_fetch(spec: Spec, op: KvFetch, ctx) -> OpResult:
+    kb = kv_fetch_bytes(spec, op)
+    src = spec.kvmu.offload
+    rd = host_transfer(spec.host_link, kb["payload_bytes"], kb["chunk_bytes"], source=src,
+                       direction="to_device", ssd=spec.ssd, host_mem=spec.host_memory,
+                       region_bytes=kb["region_bytes"])
+    wr = host_transfer(spec.host_link, kb["evict_bytes"], max(1.0, min(kb["evict_bytes"], op.cluster_tokens * op.token_head_bytes() / 2)),
+                       source=src, direction="to_host", ssd=spec.ssd, host_mem=spec.host_memory)
+    # PCIe is full duplex: fetch and eviction stream concurrently
+    lat = max(rd.time_s, wr.time_s)
+    dram = kb["payload_bytes"] + kb["evict_bytes"]
+    act = {"link.pcie.bytes": rd.wire_bytes + wr.wire_bytes, "dram.write_bytes": kb["payload_bytes"],
+           "dram.read_bytes": kb["evict_bytes"],
+           "sram.kvmu_buffer.write_bytes": dram, "sram.kvmu_buffer.read_bytes": dram}
+    if src == "ssd":
+        act["ssd.read_bytes"] = rd.storage_bytes
+        act["ssd.write_bytes"] = wr.storage_bytes
+    return _result(spec, op, ctx, lat * spec.clock_ghz * 1e9, unit="kvmu", flops=0.0, dram=dram, bound="link",
+                   actions=act, latency_s=lat,
+                   details={**kb, "link_busy_s": max(rd.link_s, wr.link_s), "storage_s": rd.storage_s,
+                            "wire_bytes": rd.wire_bytes + wr.wire_bytes, "storage_bytes": rd.storage_bytes,
+                            "commands": rd.commands})
+
+
+def _kv_transfer(spec: Spec, op: KvTransfer, ctx) -> OpResult:
+    tr = host_transfer(spec.host_link, op.bytes, op.chunk_bytes, source=op.source, direction=op.direction,
+                       ssd=spec.ssd, host_mem=spec.host_memory, region_bytes=op.region_bytes)
+    act = {"link.pcie.bytes": tr.wire_bytes,
+           ("dram.write_bytes" if op.direction == "to_device" else "dram.read_bytes"): float(op.bytes)}
+    if op.source == "ssd":
+        act["ssd.read_bytes" if op.direction == "to_device" else "ssd.write_bytes"] = tr.storage_bytes
+    return _result(spec, op, ctx, tr.time_s * spec.clock_ghz * 1e9, unit="kvmu", flops=0.0, dram=float(op.bytes),
+                   bound="link", actions=act, latency_s=tr.time_s,
+                   details={"link_busy_s": tr.link_s, "storage_s": tr.storage_s, "wire_bytes": tr.wire_bytes,
+                            "storage_bytes": tr.storage_bytes, "commands": tr.commands})
+
+
+# ----------------------------------------------------------------------------- structure
+
+def core_structure(spec: Spec) -> Structure:
+    """One V-Rex core: LXE (DPE, VPE, on-chip memory) and DRE (HCU, WTU, KVMU)."""
+    lx, d = spec.lxe, spec.dre
+    dt = spec.dtype
+    dpe = Structure(name="dpe", kind="vrex_dpe", clock_ghz=spec.clock_ghz,
+                    units={f"mac.{dt}": lx.dpe_trees * lx.dpe_inputs},
+                    notes={"source": "§V-A: 64 MAC trees x 64 inputs, BF16"})
+    vpe = Structure(name="vpe", kind="vrex_vpe", clock_ghz=spec.clock_ghz,
+                    units={f"mac.{dt}": lx.vpe_units * lx.vpe_lanes},
+                    notes={"source": "§V-A: 1 vector unit x 64 lanes, BF16"})
+    sram = Structure(name="lxe_sram", kind="vrex_lxe_sram", clock_ghz=spec.clock_ghz,
+                     srams=(SramInstance(name="lxe", capacity_bytes=int(lx.sram_kib * BYTES_PER_KIB),
+                                         width_bits=lx.dpe_inputs * DTYPE_BYTES[dt] * 8, banks=lx.sram_banks),),
+                     notes={"source": "Tab. III: 384 KB LXE on-chip memory; width = one DPE input slice"})
+    hb = math.ceil(d.n_hyperplanes / 8)
+    hcu = Structure(name="hcu", kind="vrex_hcu", clock_ghz=spec.clock_ghz,
+                    units={"xor_popcount_bits": d.hcu_units * d.hcu_width * d.n_hyperplanes,
+                           "cmp.int8": d.hcu_units * d.hcu_width, f"add.{dt}": d.hcu_units},
+                    srams=(SramInstance(name="hcu_current_hash", capacity_bytes=d.hcu_current_hash_bytes,
+                                        width_bits=hb * 8),
+                           SramInstance(name="hcu_cluster_hash", capacity_bytes=int(d.hcu_cluster_hash_kib * BYTES_PER_KIB),
+                                        width_bits=hb * 8 * d.hcu_width)),
+                    notes={"source": "§V-B / Fig. 10: 1 x 16-wide XOR-accumulator array, 128 B + 4 KB hash memories"})
+    wtu = Structure(name="wtu", kind="vrex_wtu", clock_ghz=spec.clock_ghz,
+                    units={f"cmp.{dt}": d.wtu_units * (2 * d.wtu_width + 3),
+                           f"mul.{dt}": d.wtu_units * d.wtu_width, f"add.{dt}": d.wtu_units * d.wtu_width},
+                    srams=(SramInstance(name="wtu_score", capacity_bytes=int(d.wtu_score_kib * BYTES_PER_KIB),
+                                        width_bits=d.wtu_width * DTYPE_BYTES[dt] * 8),
+                           SramInstance(name="wtu_count", capacity_bytes=int(d.wtu_count_kib * BYTES_PER_KIB),
+                                        width_bits=d.wtu_width * d.hc_index_bytes * 8)),
+                    notes={"source": "§V-B / Fig. 10-11: 1 x 16-wide WTU (upper/lower bucket sorters, multipliers, "
+                                     "adder tree, threshold compare, min/max), 8 KB score + 8 KB count memories"})
+    kvmu = Structure(name="kvmu", kind="vrex_kvmu", clock_ghz=spec.clock_ghz,
+                     units={"add.int32": 4, "cmp.int8": 4},
+                     srams=(SramInstance(name="kvmu_buffer", capacity_bytes=int(spec.kvmu.buffer_kib * BYTES_PER_KIB),
+                                         width_bits=512),) if spec.kvmu.enabled else (),
+                     notes={"source": "§V-C: KV cache manager; its logic is not detailed in the paper — modelled as "
+                                      "address generators and a staging buffer (knob kvmu.buffer_kib)"})
+    return Structure(name="vrex_core", kind="vrex_core", clock_ghz=spec.clock_ghz,
+                     children=(dpe, vpe, sram, hcu, wtu, kvmu),
+                     notes={"source": "papers/vrex.md §5: one V-Rex core, 14 nm, 0.8 V, 800 MHz"})
+
+
+def structure(spec: Spec) -> Structure:
+    """The V-Rex system: `cores` cores + device DRAM + PCIe host link (+ the offload SSD,
+    whose power the system budget counts, §VI-A)."""
+    core = attrs.evolve(core_structure(spec), count=spec.cores)
+    link = LinkInterface(name="pcie", technology=f"pcie{spec.host_link.generation}", lanes=spec.host_link.lanes,
+                         bandwidth_gb_s=spec.host_link.payload_gb_s())
+    dram = DramInterface(technology=spec.memory.technology, bandwidth_gb_s=spec.memory.bandwidth_gb_s,
+                         capacity_gib=spec.memory.capacity_gib)
+    return Structure(name="vrex_system", kind=KIND, clock_ghz=spec.clock_ghz, children=(core,), dram=dram,
+                     links=(link,), notes={"offload": spec.kvmu.offload,
+                                           "source": "papers/vrex.md Tab. I: system = cores + DRAM + PCIe + storage"})

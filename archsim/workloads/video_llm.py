@@ -1,0 +1,141 @@
+"""Streaming video-LLM session generator (`generator = "video_llm"`), papers/vrex.md §2.
+
+A session of one stream (x `batch` streams in lock-step) starts with `kv_history_tokens` of KV
+already cached, then runs `frames` iterative frame prefills (vision tower + projector + a full
+LLM prefill of the frame's tokens against the cached KV), one question prefill and
+`answer_tokens` decode steps. Each step expands into per-layer ops for the KV policy chosen
+(`policy`; the policies are documented in archsim/vrex/policies.py): ReSV on V-Rex (hash
+generation, clustering, cluster scoring, WiCSum, KVMU fetch), ReSV in software on a GPU, or the
+GPU baselines FlexGen / InfiniGen / InfiniGenP / ReKV with their PCIe KV transfers.
+
+Defaults: VideoLLM-Online on Llama-3-8B (32 layers, d 4096, 32 query / 8 KV heads of 128,
+FFN 14336, vocab 128256; Meta model card) with SigLIP-L/16-384 (24 layers, 1024 hidden,
+4096 FFN, 16 heads, 576 patches; public model card) and 10 tokens per frame plus a ','
+separator (showlab/videollm-online live1+), the COIN average case (26 frames, 25 question and
+39 answer tokens, §III-A). Any decoder shape with GQA works.
+
+`expand(params, seed=...)` returns the flat op list (for `archsim trace` / `archsim run`,
+which sum op latencies serially); `archsim.vrex.session` runs the same steps with their
+dependencies and overlaps (compute, DRE, PCIe) — use that for latency.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+
+from archsim.config.load import field
+
+Policy = Literal["vrex", "gpu_resv", "flexgen", "infinigen", "infinigenp", "rekv", "full"]
+Phase = Literal["session", "frame", "question", "answer"]
+
+# Tab. II average retrieval ratios (frame processing, text generation) per method.
+TAB2_RATIOS = {
+    "vrex": (0.327, 0.025), "gpu_resv": (0.327, 0.025),
+    "infinigen": (1.0, 0.068), "infinigenp": (0.508, 0.068), "rekv": (0.584, 0.312),
+    "flexgen": (1.0, 1.0), "full": (1.0, 1.0),
+}
+
+
+@attrs.frozen(kw_only=True)
+class Params:
+    # --- decoder (Llama-3-8B defaults, Meta model card)
+    n_layers: int = field(32, ge=1)
+    d_model: int = field(4096, ge=1)
+    n_q_heads: int = field(32, ge=1)
+    n_kv_heads: int = field(8, ge=1)
+    head_dim: int = field(128, ge=1)
+    ffn_dim: int = field(14336, ge=1)
+    vocab: int = field(128256, ge=1)
+    dtype: Literal["bf16", "fp16"] = field("bf16")
+    # --- vision tower + projector (SigLIP-L/16-384, VideoLLM-Online MLP projector)
+    vision_layers: int = field(24, ge=0)
+    vision_hidden: int = field(1024, ge=1)
+    vision_ffn: int = field(4096, ge=1)
+    vision_heads: int = field(16, ge=1)
+    vision_patches: int = field(576, ge=1)
+    vision_patch_pixels: int = field(768, ge=1, doc="3 x 16 x 16 inputs per patch embedding")
+    projector_hidden: int = field(4096, ge=1)
+    tokens_per_frame: int = field(10, ge=1, doc="LLM tokens per frame (1 CLS + 3x3 pooled)")
+    frame_separator_tokens: int = field(1, ge=0, doc="',' token between frames (videollm-online code)")
+    # --- session (COIN average case, §III-A)
+    frames: int = field(26, ge=0)
+    question_tokens: int = field(25, ge=1)
+    answer_tokens: int = field(39, ge=0)
+    kv_history_tokens: int = field(10000, ge=0, doc="KV already cached when the session starts")
+    batch: int = field(1, ge=1, doc="streams processed together")
+    phase: Phase = field("session", doc="expand the whole session or one step of it")
+    # --- KV policy and retrieval
+    policy: Policy = field("vrex")
+    retrieval_ratio_frame: float = field(-1.0, le=1.0, doc="-1 = the policy's Tab. II average")
+    retrieval_ratio_text: float = field(-1.0, le=1.0, doc="-1 = the policy's Tab. II average")
+    layer_ratio_scale: tuple[float, ...] = field((), doc="per layer-group ratio multipliers (mean 1; from ReSV runs)")
+    cluster_tokens: float = field(32.0, ge=1.0, doc="mean tokens per cluster (§VI-B: ~32)")
+    n_hyperplanes: int = field(32, ge=1, le=64)
+    wicsum_processed_fraction: float = field(0.16, ge=0.0, le=1.0, doc="row fraction before exit (§V-B: ~16 %)")
+    wtu_buckets_processed: float = field(0.0, ge=0.0, doc="mean WTU buckets per row (0 = from processed fraction)")
+    predict_next_layer: bool = field(True, doc="layer l's prediction serves layer l+1 (prefetch); paper ambiguous")
+    infinigen_partial_ratio: float = field(0.3, gt=0.0, le=1.0, doc="InfiniGen partial query/key width (OSDI'24 default; unverified)")
+    offload_source: Literal["ssd", "cpu_memory"] = field("ssd", doc="GPU baselines' KV offload target (Tab. I)")
+    recent_kv_tokens: int = field(0, ge=0, doc="tokens eligible for clustering = the device's recent-KV window (0 = all history)")
+
+    def __attrs_post_init__(self):
+        if self.n_q_heads % self.n_kv_heads:
+            raise ValueError("n_q_heads must be a multiple of n_kv_heads (GQA)")
+        for v in self.layer_ratio_scale:
+            if not v >= 0.0:
+                raise ValueError("layer_ratio_scale entries must be >= 0")
+
+    # ------------------------------------------------------------------ derived
+    def frame_tokens(self) -> int:
+        return self.tokens_per_frame + self.frame_separator_tokens
+
+    def ratios(self) -> tuple[float, float]:
+        f, t = TAB2_RATIOS[self.policy]
+        return (self.retrieval_ratio_frame if self.retrieval_ratio_frame >= 0 else f,
+                self.retrieval_ratio_text if self.retrieval_ratio_text >= 0 else t)
+
+    def layer_ratio(self, base: float, layer: int) -> float:
+        if not self.layer_ratio_scale:
+            return base
+        g = layer * len(self.layer_ratio_scale) // self.n_layers
+        return min(1.0, base * self.layer_ratio_scale[g])
+
+    def weight_bytes(self) -> int:
+        from archsim.units import DTYPE_BYTES
+        d, hd = self.d_model, self.head_dim
+        per_layer = d * (self.n_q_heads + 2 * self.n_kv_heads) * hd + self.n_q_heads * hd * d + 3 * d * self.ffn_dim
+        return (self.n_layers * per_layer + 2 * self.vocab * d) * DTYPE_BYTES[self.dtype]
+
+    def kv_bytes_per_token(self) -> int:
+        from archsim.units import DTYPE_BYTES
+        return 2 * self.n_layers * self.n_kv_heads * self.head_dim * DTYPE_BYTES[self.dtype]
+
+
+def steps(params: Params):
+    """The session's steps (archsim.vrex.policies.Step) in order."""
+    from archsim.vrex.policies import build_step
+    p = params
+    L = p.kv_history_tokens
+    out = []
+    if p.phase in ("session", "frame"):
+        for f in range(p.frames if p.phase == "session" else 1):
+            out.append(build_step(p, "frame", L))
+            L += p.frame_tokens()
+    if p.phase in ("session", "question"):
+        out.append(build_step(p, "question", L))
+        L += p.question_tokens
+    if p.phase in ("session", "answer"):
+        for _ in range(p.answer_tokens if p.phase == "session" else 1):
+            out.append(build_step(p, "answer", L))
+            L += 1
+    return out
+
+
+def expand(params: Params, *, seed: int = 0) -> list:
+    """Flat op list of the session (names carry step, layer and stage)."""
+    ops = []
+    for si, st in enumerate(steps(params)):
+        for t in st.tasks:
+            ops.append(attrs.evolve(t.op, name=f"s{si}.{st.kind}.{t.name}"))
+    return ops
