@@ -294,7 +294,9 @@ def _gemm_fn(m, k, n, dtype, batch, dev):
         if batch != 1:
             raise ValueError("int8 batched not measured")
         a = torch.randint(-64, 64, (m, k), device=dev, dtype=torch.int8)
-        b = torch.randint(-64, 64, (k, n), device=dev, dtype=torch.int8)
+        # column-major B (cuBLASLt's "TN" int8 layout); run 1 used row-major B, which took a
+        # slow non-IMMA path (about 125 TOPS at 8192^3)
+        b = torch.randint(-64, 64, (n, k), device=dev, dtype=torch.int8).t()
         return lambda: torch._int_mm(a, b)
     raise ValueError(dtype)
 
@@ -310,7 +312,7 @@ def sec_gemm(B: Bench, deadline):
     if B.dry:
         squares, odd, skinny, batched = [64, 128], [(33, 40, 17)], [(1, 64, 64)], [(4, 16, 32, 16)]
     plan = []
-    for dt in ("bf16", "fp16", "fp8", "int8", "tf32", "fp32"):
+    for dt in B.args.gemm_dtypes.split(","):
         for s in squares:
             plan.append((s, s, s, dt, 1))
         for m, k, n in odd:
@@ -1211,9 +1213,12 @@ def sec_random(B: Bench, deadline, n_per_kind):
                    "elementwise": mk_ew, "copy": mk_copy})
     # Triton kernels last: an illegal address poisons the CUDA context for everything after
     cases.sort(key=lambda c: 1 if (c[0] == "mlp" and c[1]["fused"]) or c[0] == "hash_encode" else 0)
+    kinds = set(B.args.random_kinds.split(","))
     for kind, op in cases:
         if B.over(deadline):
             return
+        if kind not in kinds and not (kind == "mlp" and not op["fused"] and "mlp_unfused" in kinds):
+            continue
         if kind == "elementwise" and op["n_inputs"] == 3:
             op["flops_per_element"] = 2.0
         impl = "random:" + kind
@@ -1299,6 +1304,10 @@ def main(argv=None):
     ap.add_argument("--power-s", type=float, default=7.0, help="seconds per sustained-power load")
     ap.add_argument("--sections", default=",".join(SECTIONS))
     ap.add_argument("--random-per-kind", type=int, default=20, help="random-shape ops per kind")
+    ap.add_argument("--gemm-dtypes", default="bf16,fp16,fp8,int8,tf32,fp32")
+    ap.add_argument("--random-kinds", default="gemm,conv2d,mlp,hash_encode,attention,kv_retrieve,"
+                    "topk,gather,elementwise,copy", help="kinds of the random family to run "
+                    "(mlp_unfused: only the layer-by-layer MLPs)")
     args = ap.parse_args(argv)
     random.seed(0)
     torch.manual_seed(0)
