@@ -2,16 +2,15 @@
 
 DRAM:  energy = bytes x 8 x energy_pj_per_bit (device + I/O; not node-scaled: it is off
        the accelerator die); background power = capacity_gib x background_mw_per_gib (only
-       when the DramInterface states a capacity); PHY area on the die = number of devices or
-       stacks needed for the bandwidth x phy_area_mm2 (PHY/IO area is not node-scaled).
+       when the DramInterface states a capacity); PHY area on the die = bandwidth / per-device
+       bandwidth x phy_area_mm2 (a share of a chip's bandwidth owns that share of a PHY;
+       PHY/IO area is not node-scaled).
 PCIe:  energy = bytes x 8 x energy_pj_per_bit; PHY area = lanes x phy_area_mm2_per_lane.
        An idle link is taken to draw no power (link power is charged per bit moved).
 on-chip link: energy = bytes x 8 x pJ/bit/mm x length_mm x (V/V_base)^2.
 SSD:   energy per byte = active power / bandwidth (read and write separately).
 """
 from __future__ import annotations
-
-import math
 
 from archsim.energy.scaling import wire_energy_factor
 from archsim.errors import ModelError
@@ -30,15 +29,16 @@ def dram_energy_j(*, table, technology: str, n_bytes: float) -> float:
     return n_bytes * 8.0 * dram_tech(table, technology).energy_pj_per_bit * J_PER_PJ
 
 
-def dram_devices(*, table, technology: str, bandwidth_gb_s: float) -> int:
-    """Devices / stacks needed to supply `bandwidth_gb_s` (0 when no bandwidth is given)."""
+def dram_devices(*, table, technology: str, bandwidth_gb_s: float) -> float:
+    """Devices / stacks' worth of interface for `bandwidth_gb_s` (fractional: a block that
+    uses a share of a chip's DRAM bandwidth owns that share of a PHY; 0 without bandwidth)."""
     if bandwidth_gb_s <= 0:
-        return 0
-    per = dram_tech(table, technology).bandwidth_gb_s
-    return max(1, math.ceil(bandwidth_gb_s / per - 1e-9))
+        return 0.0
+    return bandwidth_gb_s / dram_tech(table, technology).bandwidth_gb_s
 
 
 def dram_phy_area_mm2(*, table, technology: str, bandwidth_gb_s: float) -> float:
+    """PHY area proportional to bandwidth: bandwidth / per-device bandwidth x PHY per device."""
     n = dram_devices(table=table, technology=technology, bandwidth_gb_s=bandwidth_gb_s)
     return n * dram_tech(table, technology).phy_area_mm2
 
