@@ -106,3 +106,25 @@ def test_cli_sweep_prints_estimate_and_resumes(tmp_path, capsys):
     assert main(["sweep", str(path), "--out", str(out), "--resume"]) == 0
     assert "12 stored, 0 to run" in capsys.readouterr().out
     assert main(["sweep", str(path), "--out", str(out), "--jobs", "0"]) == 2
+
+
+def test_plot_sweep_writes_the_three_plots(tmp_path):
+    from archsim.sweep.report import plot_sweep, summarize
+    spec = load_sweep(write_toy_sweep(tmp_path, GRID.replace("FAIL", "4")))
+    out = tmp_path / "o"
+    run_sweep(spec, "serial", out_dir=out, timed_points=0)
+    paths = plot_sweep(out)
+    assert [p.name for p in paths] == ["sweep_pareto.png", "sweep_sensitivity.png", "sweep_best.png"]
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths)
+    s = summarize(out)
+    assert (s["points"], s["ok"], s["failed"]) == (12, 10, 2)
+    # feasible: as in test_constraints_and_pareto_front but lanes=4 failed -> 6; the front's best
+    # latency is lanes=32 at 2 GHz
+    assert (s["feasible"], s["pareto"]) == (6, 3)
+    assert (s["best"]["components.t.lanes"], s["best"]["components.t.clock_ghz"]) == (32, 2.0)
+
+
+def test_plot_sweep_refuses_other_folders(tmp_path):
+    from archsim.sweep.report import plot_sweep
+    with pytest.raises(ConfigError, match="not a sweep folder"):
+        plot_sweep(tmp_path)

@@ -3,6 +3,7 @@ one ConfigError (file, key, what is allowed) per bad input."""
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 import random
 import textwrap
 
@@ -189,3 +190,27 @@ def test_pareto_hand_example_and_naive():
         vals = [tuple(rng.randint(0, 6) for _ in range(3)) for _ in range(rng.randint(1, 40))]
         for goals in itertools.product(["min", "max"], repeat=3):
             assert pareto_mask(vals, goals) == _naive_front(vals, goals)
+
+
+SHIPPED = sorted((Path(__file__).resolve().parents[1] / "sweeps").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_fuzz_shipped_sweeps(path):
+    """Dropped keys, junk values, added keys: a ConfigError or a valid spec, never a traceback."""
+    from hypothesis import given
+    from test_fuzz_inputs import FUZZ, mutated
+
+    from archsim.config.load import read_toml
+    from archsim.sweep.spec import sweep_from_data
+    base = read_toml(path)
+    assert load_sweep(path).n_points > 0
+
+    @FUZZ
+    @given(mutated(base))
+    def check(d):
+        try:
+            sweep_from_data(d, file=path)
+        except ConfigError:
+            pass
+    check()
