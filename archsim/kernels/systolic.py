@@ -131,17 +131,6 @@ def ifmap_tile_new_words(p0, p1, k0, k1, ofmap_w, ifmap_w, channels, filter_w, s
     return count
 
 
-@njit(cache=True)
-def _issue(free, ch, t, words, bw):
-    """Put `words` on DRAM channel `ch` no earlier than time `t` (FIFO behind what is already
-    queued on it); return the completion time. Zero words cost nothing and complete at `t`."""
-    if words <= 0:
-        return t
-    start = free[ch] if free[ch] > t else t
-    free[ch] = start + words / bw
-    return free[ch]
-
-
 # state slots of _fold_traffic
 _ST_I_KEY, _ST_I_WORDS, _ST_F_KEY, _ST_F_WORDS, _ST_GEN = range(5)
 
@@ -223,19 +212,13 @@ def _fold_traffic(g, dataflow, rows, cols, s_r, s_c, t, rf, m, n, k, ew, ifmap_w
 
 
 @njit(cache=True)
-def _split(dataflow, new_i, new_f, hi, hf):
-    """(stationary, ifmap-streamed, filter-streamed) words of a fold, each split into the
-    prefix that fits in the free SRAM half and the remainder streamed during the fold."""
+def _stationary_split(dataflow, new_i, new_f):
+    """(stationary words, ifmap streamed words, filter streamed words) of a fold."""
     if dataflow == DF_WS:
-        s_new, i_str, f_str, s_half = new_f, new_i, np.int64(0), hf
-    elif dataflow == DF_IS:
-        s_new, i_str, f_str, s_half = new_i, np.int64(0), new_f, hi
-    else:
-        s_new, i_str, f_str, s_half = np.int64(0), new_i, new_f, hi
-    pre_s = min(s_new, s_half)
-    pre_i = min(i_str, hi)
-    pre_f = min(f_str, hf)
-    return pre_s, pre_i, pre_f, s_new - pre_s, i_str - pre_i, f_str - pre_f
+        return new_f, new_i, np.int64(0)
+    if dataflow == DF_IS:
+        return new_i, np.int64(0), new_f
+    return np.int64(0), new_i, new_f
 
 
 @njit(cache=True)
@@ -246,24 +229,29 @@ def simulate_layer(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, c
 
     A GEMM M x N x K is passed as SCALE-Sim maps it: ifmap M x K, filter 1 x K, 1 channel,
     N filters, stride 1. `per_operand_channels`: False = one DRAM channel of
-    `bandwidth_words_per_cycle` shared by ifmap, filter and ofmap traffic; True = each of the
-    three has its own channel of that bandwidth (SCALE-Sim USER mode with equal bandwidths).
+    `bandwidth_words_per_cycle` words/cycle shared by ifmap, filter and ofmap traffic; True =
+    each of the three has its own channel of that bandwidth (SCALE-Sim USER mode).
 
-    DRAM channel order per fold g (fixed, so the schedule is a max-plus system and monotone in
-    every transfer time):
-      remainder of fold g  issued when fold g-1 ends: stationary words that did not fit in the
-                           free half, streamed words that did not, spilled partial sums
-      prefix of fold g+1   issued when fold g-1 ends, into the halves fold g-1 used
-      ofmap tile drain     issued when fold g ends, if fold g finished an ofmap tile
-    Fold g starts at max(end of fold g-1, arrival of its stationary operand, drain of the
-    ofmap tile that last used its ofmap half) and ends at max(start + L, arrival of all its
-    words): streamed operands may arrive while the fold runs.
+    Timing, fold by fold (double buffering, one window = gap + period per fold):
+      gap before fold g   the stationary words of fold g not prefetched (WS filter / IS ifmap
+                          tile) and any ofmap tile whose drain deadline is fold g must be moved
+                          before the fold starts: gap = the busiest channel's share of them.
+      period of fold g    D = max(L, time each channel needs for its mandatory words beyond
+                          the gap); mandatory = fold g's streamed words not prefetched +
+                          spilled partial sums read back. Each channel's slack in the window
+                          drains finished ofmap tiles (oldest first) and then prefetches fold
+                          g+1's new words into the free SRAM halves (stationary, ifmap,
+                          filter; at most S//2 words per operand).
+    Prefetch only fills slack, so it never lengthens a period; a deficit is charged once. Every
+    step is monotone: more bandwidth or larger SRAMs never make a layer slower.
+    An ofmap tile (OS: a fold's R x C outputs; WS/IS: a column fold's T x cols accumulation
+    tile) that fits in half the ofmap SRAM is drained in the background until the tile after
+    next starts; a larger one must be drained before the next tile starts.
 
     Hand example (tests/test_systolic_kernels.py): 4x4 WS, GEMM M=N=K=4, SRAMs 64 words,
-    B = 2 words/cycle, shared channel. One fold, L = 2*4+4+4-2 = 14. Filter 16 words
-    (stationary, prefix 16 <= 32) and ifmap 16 words (prefix) are issued at 0: filter arrives
-    at 8, ifmap at 16. Start = 8, end = max(8 + 14, 16) = 22; the 16 ofmap words drain
-    22..30. fill = 22 - 14 = 8, stall 0, drain 8, total 30."""
+    B = 2 words/cycle, shared channel. One fold, L = 2*4+4+4-2 = 14. Gap: 16 filter words
+    (stationary) = 8 cycles. Period: 16 ifmap words = 8 cycles < 14 -> D = 14. Final drain of
+    16 ofmap words: 8 cycles. fill = 8, stall 0, drain 8, total 30."""
     out = np.zeros(N_SLOTS, dtype=np.int64)
     eh = (ifmap_h - filter_h + stride) // stride
     ew = (ifmap_w - filter_w + stride) // stride
@@ -275,6 +263,7 @@ def simulate_layer(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, c
     si, sf, so = ifmap_sram_words, filter_sram_words, ofmap_sram_words
     hi, hf, ho = si // 2, sf // 2, so // 2
     bw = bandwidth_words_per_cycle
+    h_s = hf if dataflow == DF_WS else hi          # half of the stationary operand's SRAM
 
     # windows share ifmap elements only if they overlap along a direction with > 1 window
     overlap = (eh > 1 and filter_h > stride) or (ew > 1 and filter_w > stride)
@@ -286,91 +275,113 @@ def simulate_layer(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, c
         stamp = np.zeros(1, dtype=np.int32)
     st = np.array([-1, 0, -1, 0, 1], dtype=np.int64)
 
-    if per_operand_channels:
-        ch_i, ch_f, ch_o = 0, 1, 2
-    else:
-        ch_i, ch_f, ch_o = 0, 0, 0
-    ch_s = ch_f if dataflow == DF_WS else ch_i
-    free = np.zeros(3)
-
     dram_i = np.int64(0)
     dram_f = np.int64(0)
     dram_ow = np.int64(0)
     dram_or = np.int64(0)
     spill = 0
 
-    # fold 0: traffic and prefix, issued at time 0
-    new_i, new_f, c_rb, c_out, c_tile, c_first = _fold_traffic(
+    new_i, new_f, rb, out_w, tile_o, first = _fold_traffic(
         0, dataflow, rows, cols, s_r, s_c, t, rf, m, n, k, ew, ifmap_w, channels, filter_w,
         stride, overlap, fits_i, fits_f, si, sf, so, stamp, st)
-    dram_i += new_i
-    dram_f += new_f
-    pre_s, pre_i, pre_f, c_rem_s, c_rem_i, c_rem_f = _split(dataflow, new_i, new_f, hi, hf)
-    c_stat = _issue(free, ch_s, 0.0, pre_s, bw)
-    c_pre = max(c_stat, max(_issue(free, ch_i, 0.0, pre_i, bw), _issue(free, ch_f, 0.0, pre_f, bw)))
-
-    t_end_m1 = 0.0       # end of fold g-1
-    drain_last = 0.0     # drain completion of the last finished ofmap tile (u-1)
-    drain_prev = 0.0     # ... and of the one before (u-2)
-    drain_end = 0.0
+    pf_s = 0.0                # words of the current fold prefetched during the previous period
+    pf_i = 0.0                # (a fluid amount: the channel may stop mid-word at a fold's end)
+    pf_f = 0.0
+    if per_operand_channels:
+        ch_i, ch_f, ch_o = 0, 1, 2
+    else:
+        ch_i, ch_f, ch_o = 0, 0, 0
+    ch_s = ch_f if dataflow == DF_WS else ch_i        # channel of the stationary operand
+    gap_use = np.zeros(3)     # per channel: cycles of the gap it needs
+    mand = np.zeros(3)        # per channel: cycles of mandatory streaming in the fold
+    slack = np.zeros(3)       # per channel: words it can still move in this fold's window
+    pend_old = 0.0            # ofmap words to drain before the next tile starts
+    pend_new = 0.0            # ... before the tile after next starts
+    now = 0.0
     first_end = 0.0
     for g in range(n_folds):
-        # remainder of fold g
-        r_s = _issue(free, ch_s, t_end_m1, c_rem_s, bw)
-        r_i = _issue(free, ch_i, t_end_m1, c_rem_i, bw)
-        r_f = _issue(free, ch_f, t_end_m1, c_rem_f, bw)
-        r_o = _issue(free, ch_o, t_end_m1, c_rb, bw)
-        stat_ready = max(c_stat, r_s)
-        all_ready = max(max(c_pre, stat_ready), max(max(r_i, r_f), r_o))
-        t_start = max(t_end_m1, stat_ready)
-        if c_first:
-            gate = drain_prev if c_tile <= ho else drain_last
-            t_start = max(t_start, gate)
-        t_end = max(t_start + fold, all_ready)
-        if g == 0:
-            first_end = t_end
-        dram_ow += c_out
-        dram_or += c_rb
-        if c_rb > 0:
+        dram_i += new_i
+        dram_f += new_f
+        dram_ow += out_w
+        dram_or += rb
+        if rb > 0:
             spill = 1
-        d_out = c_out
-        # prefix of fold g+1, into the halves fold g-1 used (free since t_end_m1)
+        w_s, w_i, w_f = _stationary_split(dataflow, new_i, new_f)
+        rem_s = w_s - pf_s
+        rem_i = w_i - pf_i
+        rem_f = w_f - pf_f
+        # ---- gap: stationary remainder and drains due before this tile, per channel
+        forced = 0.0
+        if first:
+            forced = pend_old
+            pend_old = pend_new
+            pend_new = 0.0
+        gap_use[:] = 0.0
+        mand[:] = 0.0
+        gap_use[ch_s] += rem_s / bw
+        gap_use[ch_o] += forced / bw
+        mand[ch_i] += rem_i / bw
+        mand[ch_f] += rem_f / bw
+        mand[ch_o] += rb / bw
+        gap = max(gap_use[0], max(gap_use[1], gap_use[2]))
+        # ---- period: each channel moves its mandatory words within gap + period
+        period = float(fold)
+        for c in range(3):
+            need = gap_use[c] + mand[c] - gap
+            if need > period:
+                period = need
+        for c in range(3):
+            slack[c] = (gap + period - gap_use[c] - mand[c]) * bw
+        now += gap + period
+        if g == 0:
+            first_end = now
+        # ---- slack: background drains first (oldest first), then prefetch of fold g+1
+        d = min(pend_old, slack[ch_o])
+        pend_old -= d
+        slack[ch_o] -= d
+        d = min(pend_new, slack[ch_o])
+        pend_new -= d
+        slack[ch_o] -= d
+        # this fold's finished ofmap tile joins the queue
+        if out_w > 0:
+            if tile_o <= ho:
+                pend_new += out_w
+            else:
+                pend_old += out_w
+        pf_s = 0.0
+        pf_i = 0.0
+        pf_f = 0.0
         if g + 1 < n_folds:
-            new_i, new_f, n_rb, n_out, n_tile, n_first = _fold_traffic(
+            new_i, new_f, rb, out_w, tile_o, first = _fold_traffic(
                 g + 1, dataflow, rows, cols, s_r, s_c, t, rf, m, n, k, ew, ifmap_w, channels,
                 filter_w, stride, overlap, fits_i, fits_f, si, sf, so, stamp, st)
-            dram_i += new_i
-            dram_f += new_f
-            pre_s, pre_i, pre_f, c_rem_s, c_rem_i, c_rem_f = _split(dataflow, new_i, new_f, hi, hf)
-            c_stat = _issue(free, ch_s, t_end_m1, pre_s, bw)
-            a_i = _issue(free, ch_i, t_end_m1, pre_i, bw)
-            a_f = _issue(free, ch_f, t_end_m1, pre_f, bw)
-            c_pre = max(c_stat, max(a_i, a_f))
-            c_rb, c_out, c_tile, c_first = n_rb, n_out, n_tile, n_first
-        # drain of the ofmap tile fold g finished
-        if d_out > 0:
-            d = _issue(free, ch_o, t_end, d_out, bw)
-            drain_prev = drain_last
-            drain_last = d
-            if d > drain_end:
-                drain_end = d
-        t_end_m1 = t_end
-
+            w_s, w_i, w_f = _stationary_split(dataflow, new_i, new_f)
+            x = min(float(w_s), min(float(h_s), max(slack[ch_s], 0.0)))
+            slack[ch_s] -= x
+            pf_s = x
+            x = min(float(w_i), min(float(hi), max(slack[ch_i], 0.0)))
+            slack[ch_i] -= x
+            pf_i = x
+            x = min(float(w_f), min(float(hf), max(slack[ch_f], 0.0)))
+            slack[ch_f] -= x
+            pf_f = x
+    busy_end = now
+    now += (pend_old + pend_new) / bw                # final drain
     compute = np.int64(n_folds) * fold
-    busy_end = np.int64(np.ceil(t_end_m1 - 1e-9))
-    total = np.int64(np.ceil(max(t_end_m1, drain_end) - 1e-9))
-    fill = np.int64(np.ceil(first_end - 1e-9)) - fold
+    e_busy = np.int64(np.ceil(busy_end - 1e-6))
+    total = np.int64(np.ceil(now - 1e-6))
+    fill = np.int64(np.ceil(first_end - 1e-6)) - fold
     out[COMPUTE_CYCLES] = compute
     out[FILL_CYCLES] = fill
-    out[STALL_CYCLES] = busy_end - compute - fill
-    out[DRAIN_CYCLES] = total - busy_end
+    out[STALL_CYCLES] = e_busy - compute - fill
+    out[DRAIN_CYCLES] = total - e_busy
     out[TOTAL_CYCLES] = total
     out[MACS] = np.int64(m) * n * k
-    a, b, c, d2 = sram_counts(dataflow, m, n, k, rows, cols)
+    a, b, c, d3 = sram_counts(dataflow, m, n, k, rows, cols)
     out[SRAM_IFMAP_READS] = a
     out[SRAM_FILTER_READS] = b
     out[SRAM_OFMAP_WRITES] = c
-    out[SRAM_OFMAP_READS] = d2
+    out[SRAM_OFMAP_READS] = d3
     out[DRAM_IFMAP_READS] = dram_i
     out[DRAM_FILTER_READS] = dram_f
     out[DRAM_OFMAP_WRITES] = dram_ow
