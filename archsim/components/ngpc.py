@@ -111,6 +111,9 @@ class Spec:
     l2_bandwidth_gb_s: float = field(2000.0, gt=0.0, le=1e6,
                                      doc="L2 bandwidth available to the NGPC (open; GA102 L2 ~2-2.5 TB/s)")
     table_broadcast: bool = field(False, doc="level tables loaded once and multicast to all NFPs")
+    reload_tables_per_frame: bool = field(
+        True, doc="resident level tables are loaded every frame (paper: 'loaded once and then serves "
+                  "every input of the frame'); false = they stay resident across frames of one scene")
     gpu_die_area_mm2: float = field(628.4, gt=0.0, doc="GPU die for overheads (GA102: 628.4 mm2)")
     gpu_tdp_w: float = field(350.0, gt=0.0, doc="GPU board power for overheads (RTX 3090: 350 W)")
     encoding: EncodingEngineSpec = EncodingEngineSpec()
@@ -301,7 +304,8 @@ def _eval_encode(spec: Spec, op, ctx: EvalContext) -> OpResult:
     c = r["counts"] * total_b * frac                          # frame totals
     compute_cycles = per_nfp * r["cycles"]
     f_hz = spec.clock_ghz * 1e9
-    loads = r["load_bytes_per_nfp"] * (1 if spec.table_broadcast else spec.n_nfp)
+    loads = r["load_bytes_per_nfp"] * (1 if spec.table_broadcast else spec.n_nfp) \
+        if spec.reload_tables_per_frame else 0.0
     io_in = op.n_points * op.dims * 4.0                       # fp32 coordinates
     miss_bytes = float(c[hg.C_MISS_BYTES])
     dram = loads + io_in + miss_bytes

@@ -289,10 +289,12 @@ def _sensitivity(gpu_arch, gpu_preset, quick, scale, nerf_spp, gpu) -> list[str]
     from archsim.components import ngpc
     from archsim.config.arch import load_arch
     out = []
-    for label, key, val in (("every grid level resident (miss_path=ideal)", "components.ngpc.encoding.miss_path", "ideal"),
-                            ("no SM/NGPC overlap", "components.ngpc.overlap_with_gpu", False)):
+    cases = (("every grid level resident across frames (miss_path=ideal, no per-frame reload)",
+              {"components.ngpc.encoding.miss_path": "ideal", "components.ngpc.reload_tables_per_frame": False}),
+             ("no SM/NGPC overlap", {"components.ngpc.overlap_with_gpu": False}))
+    for label, what in cases:
         arch = load_arch(NGPC_PRESETS / "ngpc-8.toml", {
-            "components.ngpc.gpu_preset": str(gpu_preset), "components.ngpc.gpu_component": "", key: val,
+            "components.ngpc.gpu_preset": str(gpu_preset), "components.ngpc.gpu_component": "", **what,
             **({"components.ngpc.batch_points": 512, "components.ngpc.measured_batches": 1} if quick else {})})
         sps = []
         for app in APPS:
