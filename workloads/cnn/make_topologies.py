@@ -2,8 +2,12 @@
 
     python workloads/cnn/make_topologies.py          # rewrites the .csv files next to this script
 
-SCALE-Sim models 'valid' convolutions only, so every conv row carries the ifmap already padded
-(H + 2*pad); its ofmap (H + 2*pad - k + s) // s then equals PyTorch's. Pooling layers are not
+SCALE-Sim models 'valid' convolutions only, so every conv row carries the ifmap already padded.
+The padded size written is the extent the windows actually touch, (E - 1) * s + k with E the
+PyTorch ofmap size (E = (H + 2*pad - k) // s + 1): it equals H + 2*pad except for strided layers
+whose last padded row/column no window reaches. Then SCALE-Sim's ofmap size, which rounds
+*up* (ceil((H' - k + s) / s), a partial window hanging over the edge), archsim's (floor) and
+PyTorch's all agree. Pooling layers are not
 convolutions and are left out (the next layer's ifmap has the pooled size); fully connected
 layers are 1x1 convolutions on a 1x1 ifmap. Depth-wise convolutions use SCALE-Sim's convention:
 the name contains 'DP', channels = C, num_filters = 1; readers expand the row into C
@@ -30,14 +34,14 @@ class Net:
 
     def conv(self, name, h, cin, cout, k, s, pad, depthwise=False):
         """Append a conv row; returns the ofmap height (square maps)."""
-        hp = h + 2 * pad
+        e = out_size(h, k, s, pad)
+        hp = (e - 1) * s + k                  # padded extent the windows touch (<= h + 2*pad)
         if depthwise:
             name = f"{name}_DP"
             self.rows.append(f"{name}, {hp}, {hp}, {k}, {k}, {cin}, 1, {s},")
         else:
             self.rows.append(f"{name}, {hp}, {hp}, {k}, {k}, {cin}, {cout}, {s},")
-        e = out_size(h, k, s, pad)
-        assert (hp - k + s) // s == e, (name, h, k, s, pad)
+        assert (hp - k + s) // s == e == -(-(hp - k + s) // s), (name, h, k, s, pad)
         return e
 
     def fc(self, name, cin, cout):
