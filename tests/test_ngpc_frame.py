@@ -34,6 +34,8 @@ def _roofline_gpu_module():
         peak_tflops: float = field(17.8, gt=0.0)
         bandwidth_gb_s: float = field(468.0, gt=0.0)
         launch_us: float = field(5.0, ge=0.0)
+        die_area_mm2: float = 628.4
+        tdp_w: float = 350.0
 
     def supports(spec, op):
         return True
@@ -240,5 +242,11 @@ def test_reproduce_quick_has_every_required_row(roofline_gpu, tmp_path):
             r["params"]["encoding"] == "hashgrid" and r["value"] == pytest.approx(0.231, rel=1e-3)
             for r in rows)
     assert ("speedup", "mean", "hashgrid") in paired
+    val = {(r["quantity"], r["params"]["app"], r["params"]["encoding"], r["params"]["n_nfp"],
+            r["params"]["resolution"]): r["value"] for r in rows}
+    area = val[("nfp_area_mm2", "nerf", "hashgrid", 16, "1080p")]
+    assert area > 0 and val[("area_overhead_pct", "nerf", "hashgrid", 16, "1080p")] == \
+        pytest.approx(16 * area / 628.4 * 100)
+    assert val[("power_overhead_pct", "gia", "densegrid", 64, "1080p")] > 0
     assert len(res.plots) == 12 and all(Path(p).is_file() for p in res.plots)
     assert any("calibrated" in n for n in res.notes)

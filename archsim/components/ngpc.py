@@ -114,8 +114,10 @@ class Spec:
     reload_tables_per_frame: bool = field(
         True, doc="resident level tables are loaded every frame (paper: 'loaded once and then serves "
                   "every input of the frame'); false = they stay resident across frames of one scene")
-    gpu_die_area_mm2: float = field(628.4, gt=0.0, doc="GPU die for overheads (GA102: 628.4 mm2)")
-    gpu_tdp_w: float = field(350.0, gt=0.0, doc="GPU board power for overheads (RTX 3090: 350 W)")
+    gpu_die_area_mm2: float | None = field(None, gt=0.0, doc="GPU die for the area overhead; "
+                                           "None = the GPU part's die_area_mm2 (GA102: 628.4 mm2)")
+    gpu_tdp_w: float | None = field(None, gt=0.0, doc="GPU power for the power overhead; None = the "
+                                    "GPU part's tdp_w (RTX 3090: 350 W)")
     encoding: EncodingEngineSpec = EncodingEngineSpec()
     mlp: MlpEngineSpec = MlpEngineSpec()
 
@@ -165,6 +167,16 @@ def gpu_part(spec: Spec, ctx: EvalContext):
         return g.component_module(name), g.components[name], name, g
     raise ModelError(f"NGPC component {ctx.component_name!r}: no GPU part (gpu_component "
                      f"{spec.gpu_component!r} not in the arch and no gpu_preset)")
+
+
+def gpu_die_and_tdp(spec: Spec, ctx: EvalContext) -> tuple[float | None, float | None]:
+    """(die area mm2, TDP W) the overheads are relative to: the knobs, else the GPU part's spec."""
+    die, tdp = spec.gpu_die_area_mm2, spec.gpu_tdp_w
+    if die is None or tdp is None:
+        _mod, gspec, _name, _arch = gpu_part(spec, ctx)
+        die = die if die is not None else getattr(gspec, "die_area_mm2", None)
+        tdp = tdp if tdp is not None else getattr(gspec, "tdp_w", None)
+    return die, tdp
 
 
 def evaluate_gpu_op(spec: Spec, op, ctx: EvalContext) -> OpResult:

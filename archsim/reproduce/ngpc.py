@@ -128,7 +128,7 @@ def _power_area(arch, results, busy_s):
     from archsim.components import ngpc
     try:
         from archsim.energy.model import area_mm2, leakage_power_w, price_actions
-    except ModuleNotFoundError:
+    except ModuleNotFoundError:     # no energy layer installed: area/power rows stay empty
         return None, None
     spec = arch.components["ngpc"]
     one = ngpc.nfp_structure(spec, 1)
@@ -221,6 +221,9 @@ def run(out_dir, *, gpu_preset=None, quick: bool = False) -> StudyResult:
                             **{**pm, "app": "max", "resolution": "4k"}))
 
     # ---------------------------------------------------------------- NGPC rows
+    from archsim.components.base import EvalContext
+    die, tdp = ngpc.gpu_die_and_tdp(archs[8].components["ngpc"],
+                                    EvalContext(arch=archs[8], component_name="ngpc"))
     for app in APPS:
         for enc in ENCODINGS:
             for n in N_VALUES:
@@ -235,14 +238,14 @@ def run(out_dir, *, gpu_preset=None, quick: bool = False) -> StudyResult:
                     rows.append(row(STUDY, "dram_bandwidth_gb_s", "GB/s", d["bw"], **p))
                     rows.append(row(STUDY, "grid_sram_hit_rate", "fraction", d["hit"], **p))
                     rows.append(row(STUDY, "amdahl_limit_x", "x", d["amdahl"], **p))
-                    if res == "1080p" and d.get("area") is not None:
-                        rows.append(row(STUDY, "nfp_area_mm2", "mm2", d["area"], **p))
-                        rows.append(row(STUDY, "nfp_power_w", "W", d["power"], **p))
-                        spec = archs[n].components["ngpc"]
+                    if res == "1080p":
+                        area, power = d.get("area"), d.get("power")
+                        rows.append(row(STUDY, "nfp_area_mm2", "mm2", area, **p))
+                        rows.append(row(STUDY, "nfp_power_w", "W", power, **p))
                         rows.append(row(STUDY, "area_overhead_pct", "%",
-                                        n * d["area"] / spec.gpu_die_area_mm2 * 100, **p))
+                                        n * area / die * 100 if area is not None and die else None, **p))
                         rows.append(row(STUDY, "power_overhead_pct", "%",
-                                        n * d["power"] / spec.gpu_tdp_w * 100, **p))
+                                        n * power / tdp * 100 if power is not None and tdp else None, **p))
             # saturation: smallest N whose doubling gains < 10 % (1080p); 0 = still scaling at 64
             sat = 0
             for a, b in zip(N_VALUES[:-1], N_VALUES[1:]):
