@@ -1,0 +1,209 @@
+"""GPU baseline block (`kind = "gpu"`): a parametric, calibrated per-kernel latency and energy
+model of a GPU running each archsim op the way PyTorch / cuBLAS / cuDNN / FlashAttention /
+Triton kernels run it.
+
+The spec holds spec-sheet numbers (each with its source in `sources`) plus the efficiency
+parameters of the latency model (`efficiency`, fitted by `archsim calibrate gpu` on H200
+measurements and carried to other GPUs by the rules in docs/gpu.md) and the calibration's
+provenance and per-op-kind error bands (`calibration`). The model itself lives in
+archsim/gpu/model.py; this module is the component protocol around it.
+
+The GPU prices its own energy (OpResult.energy_j is set): static (idle) power x latency plus
+dynamic energy per FLOP (by dtype and unit), per DRAM byte and per L2 byte, with average power
+capped at the TDP. Its Structure carries the die area and idle power as fixed figures.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import attrs
+
+from archsim.components.base import DramInterface, EvalContext, OpResult, Structure
+from archsim.config.load import field
+from archsim.errors import ConfigError
+
+KIND = "gpu"
+
+
+@attrs.frozen(kw_only=True)
+class DtypeRates:
+    """Dense peak rate per operand dtype, TFLOP/s (TOP/s for int8); omitted = no such unit.
+    For `tensor_tflops`, fp32 means FP32 on the tensor cores (none on NVIDIA parts: leave it
+    out); plain FP32 runs on the vector units (`vector_fp32_tflops`)."""
+    int8: float | None = field(None, gt=0.0)
+    fp8: float | None = field(None, gt=0.0)
+    fp16: float | None = field(None, gt=0.0)
+    bf16: float | None = field(None, gt=0.0)
+    tf32: float | None = field(None, gt=0.0)
+    fp32: float | None = field(None, gt=0.0)
+
+
+@attrs.frozen(kw_only=True)
+class DtypeFractions:
+    """Achieved fraction of the dtype's dense peak for large, aligned GEMMs (fitted)."""
+    int8: float = field(0.75, gt=0.0, le=1.2)
+    fp8: float = field(0.75, gt=0.0, le=1.2)
+    fp16: float = field(0.8, gt=0.0, le=1.2)
+    bf16: float = field(0.8, gt=0.0, le=1.2)
+    tf32: float = field(0.8, gt=0.0, le=1.2)
+    fp32: float = field(0.8, gt=0.0, le=1.2)
+
+
+@attrs.frozen(kw_only=True)
+class DtypeEnergies:
+    """Dynamic energy per FLOP (pJ) on the unit that runs the dtype (tensor cores for
+    int8/fp8/fp16/bf16/tf32 GEMM-like work, vector units for fp32 and element-wise work)."""
+    int8: float = field(0.5, gt=0.0)
+    fp8: float = field(0.55, gt=0.0)
+    fp16: float = field(1.1, gt=0.0)
+    bf16: float = field(1.1, gt=0.0)
+    tf32: float = field(2.0, gt=0.0)
+    fp32: float = field(10.0, gt=0.0)
+
+
+@attrs.frozen(kw_only=True)
+class GpuEnergy:
+    """Dynamic energy coefficients (board level, above idle power)."""
+    pj_per_flop: DtypeEnergies = DtypeEnergies()
+    dram_pj_per_byte: float = field(70.0, ge=0.0, doc="extra energy of a byte that comes from or "
+                                    "goes to DRAM, on top of its L2 pass")
+    l2_pj_per_byte: float = field(55.0, ge=0.0, doc="energy of a byte moved between L2 and the SMs")
+
+
+@attrs.frozen(kw_only=True)
+class GpuEfficiency:
+    """Parameters of the latency model beyond the spec sheet. Defaults are priors (public
+    rules of thumb, gpus.md pitfalls); `archsim calibrate gpu` fits them on measurements.
+    Times (`_us`, `_ns`) are for the calibration device and are scaled to another GPU by
+    SM count x clock (docs/gpu.md)."""
+    smoothmax_p: float = field(4.0, ge=1.0, le=32.0, doc="overlap of compute and memory time: "
+                               "t = (c^p + m^p)^(1/p); large p = perfect overlap (max)")
+    dram_fraction: float = field(0.85, gt=0.0, le=1.0, doc="sustained fraction of peak DRAM bandwidth")
+    dram_latency_us: float = field(1.0, ge=0.0, doc="ramp-up time of a DRAM-streaming kernel")
+    l2_fraction: float = field(0.7, gt=0.0, le=1.5, doc="achieved fraction of l2_bandwidth_gb_s "
+                               "for sector-granular random lookups")
+    l2_effective_fraction: float = field(0.75, gt=0.0, le=1.0, doc="share of L2 capacity that "
+                                         "holds a reused table (the rest: streaming data, ways)")
+    vector_fraction: float = field(0.7, gt=0.0, le=1.2, doc="achieved fraction of vector peak")
+    gemm_fraction: DtypeFractions = DtypeFractions()
+    gemm_unaligned_fraction: float = field(0.3, gt=0.0, le=1.0, doc="tensor-core GEMM rate when "
+                                           "a leading dimension is not 16-byte aligned")
+    gemm_small_tile_exponent: float = field(0.3, ge=0.0, le=2.0, doc="per-SM efficiency of a "
+                                            "tile Tm x Tn is ((Tm*Tn)/(128*256))^exponent")
+    gemm_tile_overhead_us: float = field(1.0, ge=0.0, doc="prologue/epilogue time per tile wave")
+    conv_fraction: float = field(0.7, gt=0.0, le=1.5, doc="conv (implicit GEMM, cuDNN) rate "
+                                 "relative to the GEMM model")
+    mlp_fused_fraction: float = field(0.6, gt=0.0, le=1.2, doc="fused-MLP tensor rate (as a "
+                                      "fraction of the dtype's GEMM fraction) at infinite width")
+    mlp_width_half: float = field(64.0, ge=0.0, doc="hidden width at which the fused MLP reaches "
+                                  "half of mlp_fused_fraction")
+    attn_fraction: float = field(0.6, gt=0.0, le=1.2, doc="FlashAttention tensor rate at head_dim 128")
+    attn_head_dim_half: float = field(60.0, ge=0.0, doc="head_dim at which attention efficiency halves")
+    attn_bw_fraction: float = field(0.85, gt=0.0, le=1.2, doc="decode attention: fraction of "
+                                    "the DRAM rate reached streaming K/V")
+    attn_fixed_us: float = field(5.0, ge=0.0, doc="extra fixed time of an SDPA call")
+    hash_ns_per_lookup: float = field(0.002, ge=0.0, doc="issue time of one corner lookup, whole GPU")
+    random_dram_fraction: float = field(0.5, gt=0.0, le=1.2, doc="DRAM rate for sector-granular "
+                                        "random reads, as a fraction of the streaming rate")
+    gather_ns_per_row: float = field(0.5, ge=0.0, doc="per-row issue cost of a row gather, whole GPU")
+    topk_row_latency_us: float = field(2.0, ge=0.0, doc="top-k of one row of 1024: latency")
+    topk_latency_exponent: float = field(0.3, ge=0.0, le=1.0, doc="top-k latency grows as (n/1024)^exponent")
+    topk_bw_fraction: float = field(0.1, gt=0.0, le=1.2, doc="top-k streaming rate, fraction of DRAM")
+    topk_row_us: float = field(0.5, ge=0.0, doc="per-row cost of top-k over many rows, per SM")
+    host_dispatch_us: float = field(8.0, ge=0.0, doc="host time to issue one kernel in a "
+                                    "multi-kernel op (PyTorch eager); 0 = CUDA graphs")
+
+
+@attrs.frozen(kw_only=True)
+class GpuCalibration:
+    """Provenance of `efficiency` and the per-op-kind error bands (written by
+    `archsim calibrate gpu`)."""
+    device: str = field("", doc="device_name the efficiencies were fitted on; '' = priors only")
+    data: str = field("", doc="measurement files used")
+    date: str = ""
+    method: str = ""
+    ref_sm_count: int = field(132, ge=1, doc="SM count of the calibration device")
+    ref_boost_clock_ghz: float = field(1.98, gt=0.0, doc="clock of the calibration device")
+    n_fit: int = field(0, ge=0)
+    n_heldout: int = field(0, ge=0)
+    median_abs_error_fit: float | None = field(None, ge=0.0)
+    p90_abs_error_fit: float | None = field(None, ge=0.0)
+    median_abs_error_heldout: float | None = field(None, ge=0.0)
+    p90_abs_error_heldout: float | None = field(None, ge=0.0)
+    error_band: Mapping[str, tuple[float, ...]] = attrs.field(factory=dict)
+    energy_fit: Mapping[str, float] = attrs.field(factory=dict)
+    notes: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class Spec:
+    """A GPU. Every number's source is in `sources` (key = field name)."""
+    device_name: str = field(doc="e.g. 'NVIDIA H200 SXM'")
+    sm_count: int = field(ge=1)
+    boost_clock_ghz: float = field(gt=0.0)
+    tensor_tflops: DtypeRates = field(doc="dense tensor-core peak per dtype")
+    tensor_sparse_tflops: DtypeRates = DtypeRates()
+    vector_fp32_tflops: float = field(gt=0.0, doc="non-tensor FP32 peak")
+    vector_fp16_tflops: float | None = field(None, gt=0.0, doc="non-tensor FP16/BF16 peak; None = 2x FP32")
+    dram_technology: str = field("hbm3", doc="key into the tech table's DRAM list")
+    dram_bandwidth_gb_s: float = field(gt=0.0)
+    dram_capacity_gib: float = field(gt=0.0)
+    l2_size_mib: float = field(gt=0.0)
+    l2_bandwidth_gb_s: float = field(gt=0.0, doc="L2 -> SM bandwidth (estimate; see sources)")
+    smem_per_sm_kib: float = field(gt=0.0)
+    launch_overhead_us: float = field(3.0, ge=0.0, doc="fixed time of one kernel")
+    tdp_w: float = field(gt=0.0)
+    idle_power_w: float = field(gt=0.0)
+    process: str = ""
+    process_node_nm: float = field(7.0, gt=0.0)
+    die_area_mm2: float | None = field(None, gt=0.0, doc="None = not published")
+    energy: GpuEnergy = GpuEnergy()
+    efficiency: GpuEfficiency = GpuEfficiency()
+    calibration: GpuCalibration = GpuCalibration()
+    transfer_band_factor: float = field(2.0, ge=1.0, doc="error-band widening on a GPU other "
+                                        "than the calibration device")
+    sources: Mapping[str, str] = attrs.field(factory=dict)
+
+
+def validate(spec: Spec, file, key: str) -> None:
+    if spec.idle_power_w >= spec.tdp_w:
+        raise ConfigError(file, f"{key}.idle_power_w", f"must be < tdp_w ({spec.tdp_w}); got {spec.idle_power_w}")
+    if all(getattr(spec.tensor_tflops, d) is None for d in ("fp16", "bf16", "tf32", "int8", "fp8")):
+        raise ConfigError(file, f"{key}.tensor_tflops", "give at least one tensor dtype rate (fp16, bf16, ...)")
+
+
+def supports(spec: Spec, op) -> bool:
+    from archsim.gpu.model import MODELS
+    return op.KIND in MODELS or hasattr(op, "flops") or hasattr(op, "min_bytes")
+
+
+def evaluate(spec: Spec, op, ctx: EvalContext | None = None) -> OpResult:
+    from archsim.gpu.model import predict
+    name = ctx.component_name if ctx is not None else "gpu"
+    p = predict(spec, op)
+    energy, breakdown, capped = p.energy(spec)
+    actions = {f"mac.{d}": f / 2.0 for d, f in p.flops_by_dtype.items() if f > 0}
+    if p.dram_bytes:
+        actions["dram.read_bytes"] = p.dram_read_bytes
+        actions["dram.write_bytes"] = p.dram_bytes - p.dram_read_bytes
+    band = p.error_band(spec)
+    return OpResult(
+        name=op.name or op.KIND, op=op.KIND, component=name,
+        cycles=int(round(p.latency_s * spec.boost_clock_ghz * 1e9)),
+        latency_s=p.latency_s, flops=p.flops, dram_bytes=p.dram_bytes, bound=p.bound,
+        actions=actions,
+        details={**p.details, "l2_bytes": p.l2_bytes, "kernels": p.kernels,
+                 "power_capped": capped, "avg_power_w": energy / p.latency_s,
+                 "calibration_device": spec.calibration.device or "uncalibrated priors"},
+        energy_j=energy, energy_breakdown_j=breakdown, latency_error_band=band)
+
+
+def structure(spec: Spec) -> Structure:
+    return Structure(
+        name="gpu", kind=KIND, clock_ghz=spec.boost_clock_ghz,
+        dram=DramInterface(technology=spec.dram_technology, bandwidth_gb_s=spec.dram_bandwidth_gb_s,
+                           capacity_gib=0.0),
+        fixed_area_mm2=spec.die_area_mm2, fixed_leakage_power_w=spec.idle_power_w,
+        notes={"die_area_mm2": spec.sources.get("die_area_mm2", ""),
+               "idle_power_w": spec.sources.get("idle_power_w", ""),
+               "device_name": spec.device_name})

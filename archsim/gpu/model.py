@@ -1,0 +1,506 @@
+"""The GPU latency and energy model, one function per op kind (see docs/gpu.md).
+
+Every op's time is built from the same pieces:
+
+- `launch`: the fixed time of one kernel (`spec.launch_overhead_us`);
+- compute time on the tensor cores or vector units, with wave quantisation over the SMs
+  (`ceil(ctas / sm_count)` full waves) and, for GEMMs, tile quantisation on Tm x Tn
+  tensor-core tiles and split-K;
+- memory time: DRAM bytes over the sustained DRAM rate, L2 sector traffic over the L2 rate,
+  with L2 hit rates from working-set size against the L2 capacity;
+- compute and memory overlap as a smooth maximum (c^p + m^p)^(1/p);
+- multi-kernel ops (layer-by-layer MLP, kv_retrieve) are sums of their kernels, floored by
+  the host's issue rate (`host_dispatch_us` per kernel).
+
+Efficiency parameters come from `spec.efficiency` (fitted by archsim calibrate gpu); time-like
+ones are scaled from the calibration device to this GPU: whole-GPU issue rates by SM count x
+clock (`time_scale`), per-SM times by clock (`clock_scale`).
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import attrs
+
+from archsim.units import DTYPE_BYTES
+
+TENSOR_DTYPES = ("int8", "fp8", "fp16", "bf16", "tf32")
+SECTOR_BYTES = 32                         # L2 / DRAM access granularity on NVIDIA GPUs
+TILES = ((128, 256), (128, 128), (64, 128), (64, 64))   # cuBLAS-like tensor-core CTA tiles
+SPLITS = (1, 2, 4, 8, 16)
+
+
+@attrs.frozen(kw_only=True)
+class Prediction:
+    latency_s: float
+    flops: float
+    flops_by_dtype: dict                  # dtype -> FLOPs (unit: "t:" tensor or "v:" vector)
+    dram_bytes: float
+    dram_read_bytes: float
+    l2_bytes: float
+    kernels: int
+    bound: str
+    kind: str
+    details: dict
+
+    def energy(self, spec) -> tuple[float, dict, bool]:
+        """(joules, breakdown, power_capped): idle power x time + dynamic energy, capped at TDP."""
+        e = spec.energy
+        static = spec.idle_power_w * self.latency_s
+        dyn_flop = 0.0
+        for key, f in self.flops_by_dtype.items():
+            unit, dt = key.split(":")
+            pj = getattr(e.pj_per_flop, dt) if unit == "t" else _vector_pj(spec, dt)
+            dyn_flop += f * pj * 1e-12
+        dyn_l2 = self.l2_bytes * e.l2_pj_per_byte * 1e-12
+        dyn_dram = self.dram_bytes * e.dram_pj_per_byte * 1e-12
+        total = static + dyn_flop + dyn_l2 + dyn_dram
+        breakdown = {"static": static, "compute": dyn_flop, "l2": dyn_l2, "dram": dyn_dram}
+        cap = spec.tdp_w * self.latency_s
+        if total > cap:
+            scale = (cap - static) / (total - static)
+            breakdown = {"static": static, "compute": dyn_flop * scale, "l2": dyn_l2 * scale,
+                         "dram": dyn_dram * scale}
+            return cap, breakdown, True
+        return total, breakdown, False
+
+    def error_band(self, spec) -> tuple[float, float]:
+        """(lo, hi) relative band of latency_s from the calibration residuals of this op kind
+        (p10 and p90 of measured/predicted - 1); widened on GPUs other than the calibration
+        device; generic-fallback kinds get the widest band."""
+        bands = spec.calibration.error_band
+        b = bands.get(self.kind)
+        if b is None:   # uncalibrated kind or generic fallback: the widest band, at least -50/+100 %
+            b = (min([v[0] for v in bands.values()] + [-0.5]),
+                 max([v[1] for v in bands.values()] + [1.0]))
+        lo, hi = float(b[0]), float(b[1])
+        if not spec.calibration.device or spec.calibration.device != spec.device_name:
+            f = spec.transfer_band_factor
+            lo, hi = max(-0.95, lo * f), hi * f
+        return (lo, hi)
+
+
+def _vector_pj(spec, dt):
+    e = spec.energy.pj_per_flop
+    return e.fp32 if dt in ("fp32", "tf32") else e.fp32 / 2.0
+
+
+# ----------------------------------------------------------------------------- building blocks
+
+def smax(a: float, b: float, p: float) -> float:
+    """Smooth maximum (a^p + b^p)^(1/p): max(a, b) <= smax <= a + b."""
+    if a <= 0.0:
+        return b
+    if b <= 0.0:
+        return a
+    m = max(a, b)
+    return m * ((a / m) ** p + (b / m) ** p) ** (1.0 / p)
+
+
+def time_scale(spec) -> float:
+    """Time-like efficiency parameters were fitted on the calibration device: scale them by its
+    SM-count x clock over this GPU's."""
+    c = spec.calibration
+    return (c.ref_sm_count * c.ref_boost_clock_ghz) / (spec.sm_count * spec.boost_clock_ghz)
+
+
+def clock_scale(spec) -> float:
+    """Per-SM time parameters (tile overheads, one-row latencies) scale with the clock only."""
+    return spec.calibration.ref_boost_clock_ghz / spec.boost_clock_ghz
+
+
+def launch_s(spec) -> float:
+    return spec.launch_overhead_us * 1e-6
+
+
+def dram_rate(spec) -> float:
+    """Sustained DRAM bytes/s."""
+    return spec.dram_bandwidth_gb_s * 1e9 * spec.efficiency.dram_fraction
+
+
+def dram_time(spec, nbytes: float, fraction: float = 1.0) -> float:
+    if nbytes <= 0:
+        return 0.0
+    return nbytes / (dram_rate(spec) * fraction) + spec.efficiency.dram_latency_us * 1e-6
+
+
+def l2_rate(spec) -> float:
+    return spec.l2_bandwidth_gb_s * 1e9 * spec.efficiency.l2_fraction
+
+
+def l2_capacity(spec) -> float:
+    return spec.l2_size_mib * 2**20 * spec.efficiency.l2_effective_fraction
+
+
+def tensor_peak(spec, dtype: str) -> tuple[float, str, str]:
+    """(FLOP/s, unit key prefix, dtype actually used). Missing tensor dtypes fall back:
+    fp8 -> fp16 (upcast), int8 -> fp16, tf32 -> fp32 vector, fp32 -> vector FP32."""
+    t = spec.tensor_tflops
+    if dtype == "fp32":
+        return spec.vector_fp32_tflops * 1e12, "v", "fp32"
+    rate = getattr(t, dtype)
+    if rate is not None:
+        return rate * 1e12, "t", dtype
+    if dtype in ("fp8", "int8"):
+        for alt in ("fp16", "bf16"):
+            if getattr(t, alt) is not None:
+                return getattr(t, alt) * 1e12, "t", alt
+    if dtype == "bf16" and t.fp16 is not None:
+        return t.fp16 * 1e12, "t", "fp16"
+    return spec.vector_fp32_tflops * 1e12, "v", "fp32"
+
+
+def vector_peak(spec, dtype: str) -> float:
+    if dtype in ("fp32", "tf32"):
+        return spec.vector_fp32_tflops * 1e12
+    v16 = spec.vector_fp16_tflops
+    return (v16 if v16 is not None else 2.0 * spec.vector_fp32_tflops) * 1e12
+
+
+def wave_factor(ctas: float, sms: int) -> float:
+    """Full waves needed over the waves' worth of work: ceil(ctas/sms) / (ctas/sms) >= 1."""
+    if ctas <= 0:
+        return 1.0
+    return math.ceil(ctas / sms) / (ctas / sms)
+
+
+# ----------------------------------------------------------------------------- GEMM
+
+def gemm_core(spec, m: int, k: int, n: int, batch: int, dtype: str, *, aligned: bool | None = None,
+              scale: float = 1.0, out_bytes: float | None = None) -> dict:
+    """Time of one GEMM kernel (launch excluded): min over CTA tiles and split-K of
+    waves x tile time, overlapped with the DRAM time of its compulsory traffic."""
+    eff = spec.efficiency
+    peak, unit, used = tensor_peak(spec, dtype)
+    frac = getattr(eff.gemm_fraction, dtype)
+    b = DTYPE_BYTES[dtype]
+    if aligned is None:
+        aligned = (k * b) % 16 == 0 and (n * b) % 16 == 0
+    if unit == "t" and not aligned:
+        frac *= eff.gemm_unaligned_fraction
+    rate_sm = peak * frac * scale / spec.sm_count
+    if out_bytes is None:
+        out_bytes = {"fp8": 2, "int8": 4}.get(dtype, b)
+    in_bytes = batch * (m * k + k * n) * b
+    c_bytes = batch * m * n * out_bytes
+    tile_over = eff.gemm_tile_overhead_us * 1e-6 * clock_scale(spec)
+    best = None
+    for tm, tn in TILES:
+        size_eff = ((tm * tn) / (128 * 256)) ** eff.gemm_small_tile_exponent
+        tiles = batch * math.ceil(m / tm) * math.ceil(n / tn)
+        for s in SPLITS:
+            if s > 1 and (tiles * s > 2 * spec.sm_count or k < 256 * s):
+                continue
+            kk = math.ceil(k / s)
+            waves = math.ceil(tiles * s / spec.sm_count)
+            t_tile = 2.0 * tm * tn * kk / (rate_sm * size_eff)
+            t_c = waves * (t_tile + tile_over)
+            extra = 2.0 * batch * m * n * 4 * s if s > 1 else 0.0     # fp32 partials, write+read
+            t_m = dram_time(spec, in_bytes + c_bytes + extra)
+            t = smax(t_c, t_m, eff.smoothmax_p)
+            if best is None or t < best["t"]:
+                best = {"t": t, "compute_s": t_c, "memory_s": t_m, "tile": f"{tm}x{tn}",
+                        "split_k": s, "waves": waves, "ctas": tiles * s}
+    best.update(flops={f"{unit}:{used}": 2.0 * batch * m * k * n},
+                dram_bytes=in_bytes + c_bytes, dram_read_bytes=in_bytes, aligned=aligned)
+    return best
+
+
+def _single(spec, kind, t_body, *, flops_by, dram, dram_read, l2=None, compute_s=0.0,
+            memory_s=0.0, details=None, kernels=1) -> Prediction:
+    lat = launch_s(spec) * kernels + t_body
+    if launch_s(spec) * kernels > 0.5 * lat:
+        bound = "latency"
+    else:
+        bound = "compute" if compute_s >= memory_s else "memory"
+    return Prediction(latency_s=lat, flops=sum(flops_by.values()), flops_by_dtype=flops_by,
+                      dram_bytes=dram, dram_read_bytes=dram_read,
+                      l2_bytes=dram if l2 is None else l2, kernels=kernels, bound=bound, kind=kind,
+                      details={"compute_s": compute_s, "memory_s": memory_s, **(details or {})})
+
+
+def _seq(spec, kind, parts: list[Prediction], details=None) -> Prediction:
+    """Back-to-back kernels of one op: GPU time summed, floored by the host issue rate."""
+    gpu = sum(p.latency_s for p in parts)
+    kernels = sum(p.kernels for p in parts)
+    host = kernels * spec.efficiency.host_dispatch_us * 1e-6
+    lat = max(gpu, host)
+    flops: dict = {}
+    for p in parts:
+        for k, v in p.flops_by_dtype.items():
+            flops[k] = flops.get(k, 0.0) + v
+    comp = sum(p.details.get("compute_s", 0.0) for p in parts)
+    mem = sum(p.details.get("memory_s", 0.0) for p in parts)
+    bound = "host" if host > gpu else ("latency" if launch_s(spec) * kernels > 0.5 * lat else
+                                       ("compute" if comp >= mem else "memory"))
+    return Prediction(latency_s=lat, flops=sum(flops.values()), flops_by_dtype=flops,
+                      dram_bytes=sum(p.dram_bytes for p in parts),
+                      dram_read_bytes=sum(p.dram_read_bytes for p in parts),
+                      l2_bytes=sum(p.l2_bytes for p in parts), kernels=kernels, bound=bound,
+                      kind=kind, details={"compute_s": comp, "memory_s": mem, "gpu_s": gpu,
+                                          "host_s": host, **(details or {}),
+                                          "parts": [p.details.get("part", p.kind) for p in parts]})
+
+
+def _gemm_pred(spec, kind, m, k, n, batch, dtype, **kw) -> Prediction:
+    g = gemm_core(spec, m, k, n, batch, dtype, **kw)
+    return _single(spec, kind, g["t"], flops_by=g["flops"], dram=g["dram_bytes"],
+                   dram_read=g["dram_read_bytes"], compute_s=g["compute_s"], memory_s=g["memory_s"],
+                   details={k_: g[k_] for k_ in ("tile", "split_k", "waves", "ctas", "aligned")})
+
+
+def predict_gemm(spec, op) -> Prediction:
+    return _gemm_pred(spec, "gemm", op.m, op.k, op.n, op.batch, op.dtype)
+
+
+def predict_conv2d(spec, op) -> Prediction:
+    """Implicit GEMM (cuDNN): M = ofmap pixels, N = filters, K = fh*fw*c, at conv_fraction of
+    the GEMM model's rate; DRAM traffic = ifmap + filters + ofmap."""
+    m, n, k = op.gemm_mnk()
+    b = DTYPE_BYTES[op.dtype]
+    g = gemm_core(spec, m, k, n, 1, op.dtype, aligned=True, scale=spec.efficiency.conv_fraction)
+    ifmap = op.ifmap_h * op.ifmap_w * op.channels * b
+    dram = ifmap + k * n * b + m * n * b
+    t_m = dram_time(spec, dram)
+    t = smax(g["compute_s"], t_m, spec.efficiency.smoothmax_p)
+    return _single(spec, "conv2d", t, flops_by=g["flops"], dram=dram, dram_read=ifmap + k * n * b,
+                   compute_s=g["compute_s"], memory_s=t_m,
+                   details={"gemm_mnk": [m, n, k], "tile": g["tile"], "waves": g["waves"]})
+
+
+# ----------------------------------------------------------------------------- element-wise, copy
+
+def _stream(spec, kind, nbytes, read_bytes, flops, dtype) -> Prediction:
+    t_m = dram_time(spec, nbytes)
+    t_c = flops / (vector_peak(spec, dtype) * spec.efficiency.vector_fraction) if flops else 0.0
+    return _single(spec, kind, smax(t_c, t_m, spec.efficiency.smoothmax_p),
+                   flops_by={f"v:{dtype}": flops} if flops else {}, dram=nbytes, dram_read=read_bytes,
+                   compute_s=t_c, memory_s=t_m)
+
+
+def predict_elementwise(spec, op) -> Prediction:
+    b = DTYPE_BYTES[op.dtype]
+    return _stream(spec, "elementwise", op.n_elements * (op.n_inputs + 1) * b,
+                   op.n_elements * op.n_inputs * b, op.flops(), op.dtype)
+
+
+def predict_copy(spec, op) -> Prediction:
+    return _stream(spec, "copy", 2.0 * op.bytes, float(op.bytes), 0.0, "fp32")
+
+
+# ----------------------------------------------------------------------------- gathers
+
+def l2_hit_rate(spec, table_bytes: float) -> float:
+    """Uniform random lookups into a table: the fraction resident in the usable L2."""
+    if table_bytes <= 0:
+        return 1.0
+    return min(1.0, l2_capacity(spec) / table_bytes)
+
+
+def predict_gather(spec, op) -> Prediction:
+    """Row gather (index_select): per-row issue cost, L2 sector traffic, DRAM misses at the
+    random-access rate, streaming writes of the output."""
+    eff = spec.efficiency
+    sectors = math.ceil(op.row_bytes / SECTOR_BYTES) * SECTOR_BYTES
+    hit = l2_hit_rate(spec, op.table_bytes)
+    touched = op.rows * sectors
+    miss = max(min(float(op.table_bytes), touched) if hit >= 1.0 else 0.0, touched * (1.0 - hit))
+    t_rows = op.rows * eff.gather_ns_per_row * 1e-9 * time_scale(spec)
+    t_l2 = touched / l2_rate(spec)
+    t_dram = dram_time(spec, miss, eff.random_dram_fraction) + op.rows * (op.row_bytes + 8) / dram_rate(spec)
+    t_m = max(t_l2, t_dram)
+    dram = miss + op.rows * (op.row_bytes + 8)
+    return _single(spec, "gather", smax(t_rows, t_m, eff.smoothmax_p), flops_by={}, dram=dram,
+                   dram_read=miss + op.rows * 8, l2=touched + op.rows * op.row_bytes,
+                   compute_s=t_rows, memory_s=t_m, details={"l2_hit_rate": hit})
+
+
+def hash_levels(op) -> list[tuple[int, int]]:
+    """(resolution, table entries) per level: instant-ngp growth b = exp(ln(Nmax/Nmin)/(L-1));
+    a level is dense when (res+1)^dims <= 2^log2_table_size or grid == 'dense'."""
+    L = op.levels
+    t = 2 ** op.log2_table_size
+    b = math.exp((math.log(op.finest_resolution) - math.log(op.base_resolution)) / max(L - 1, 1))
+    out = []
+    for lvl in range(L):
+        res = math.floor(op.base_resolution * b ** lvl)
+        dense = (res + 1) ** op.dims
+        out.append((res, dense if (op.grid == "dense" or dense <= t) else t))
+    return out
+
+
+def predict_hash_encode(spec, op) -> Prediction:
+    """Multi-resolution grid encoding as a random gather: per level, n_points x 2^dims corner
+    lookups of features_per_level x dtype bytes, each at least one 32 B sector; the level's
+    table hits in L2 by capacity ratio; misses go to DRAM at the random-access rate."""
+    eff = spec.efficiency
+    b = DTYPE_BYTES[op.dtype]
+    corners = 2 ** op.dims
+    sec = math.ceil(op.features_per_level * b / SECTOR_BYTES) * SECTOR_BYTES
+    l2_traffic = dram_miss = 0.0
+    hits = []
+    for _res, entries in hash_levels(op):
+        lookups = op.n_points * corners
+        level_bytes = entries * op.features_per_level * b
+        hit = l2_hit_rate(spec, level_bytes)
+        touched = lookups * sec
+        dram_miss += max(min(float(level_bytes), touched), touched * (1.0 - hit))
+        l2_traffic += touched
+        hits.append(round(hit, 4))
+    stream = op.n_points * op.dims * 4 + op.output_bytes()
+    lookups_total = op.lookups()
+    t_issue = lookups_total * eff.hash_ns_per_lookup * 1e-9 * time_scale(spec)
+    t_l2 = l2_traffic / l2_rate(spec)
+    t_dram = dram_time(spec, dram_miss, eff.random_dram_fraction) + stream / dram_rate(spec)
+    t_m = max(t_l2, t_dram)
+    t_c = t_issue + op.flops() / (vector_peak(spec, "fp32") * eff.vector_fraction)
+    return _single(spec, "hash_encode", smax(t_c, t_m, eff.smoothmax_p),
+                   flops_by={"v:fp32": op.flops()}, dram=dram_miss + stream,
+                   dram_read=dram_miss + op.n_points * op.dims * 4, l2=l2_traffic + stream,
+                   compute_s=t_c, memory_s=t_m,
+                   details={"l2_hit_rate_per_level": hits, "lookups": lookups_total})
+
+
+# ----------------------------------------------------------------------------- MLP
+
+def predict_mlp(spec, op) -> Prediction:
+    """fused: one kernel, activations on chip, tensor rate = gemm fraction x mlp_fused_fraction
+    x w/(w + mlp_width_half) (w = mean layer width), 128-row CTAs in waves; I/O streamed.
+    Layer-by-layer: one GEMM per layer plus one activation kernel after every layer but the
+    last (PyTorch eager), each input and output through DRAM."""
+    eff = spec.efficiency
+    b = DTYPE_BYTES[op.dtype]
+    if op.fused:
+        peak, unit, used = tensor_peak(spec, op.dtype)
+        widths = op.layers
+        w = sum(widths[1:]) / (len(widths) - 1)
+        frac = getattr(eff.gemm_fraction, op.dtype) * eff.mlp_fused_fraction * w / (w + eff.mlp_width_half)
+        ctas = math.ceil(op.batch / 128)
+        t_c = op.flops() / (peak * frac) * wave_factor(ctas, spec.sm_count)
+        io = op.batch * (widths[0] + widths[-1]) * b + op.weight_bytes()
+        t_m = dram_time(spec, io)
+        return _single(spec, "mlp", smax(t_c, t_m, eff.smoothmax_p), flops_by={f"{unit}:{used}": op.flops()},
+                       dram=io, dram_read=op.batch * widths[0] * b + op.weight_bytes(),
+                       compute_s=t_c, memory_s=t_m, details={"fused": True, "ctas": ctas})
+    parts = []
+    layers = list(zip(op.layers[:-1], op.layers[1:]))
+    for i, (din, dout) in enumerate(layers):
+        g = _gemm_pred(spec, "mlp", op.batch, din, dout, 1, op.dtype)
+        parts.append(attrs.evolve(g, details={**g.details, "part": f"layer{i}.gemm"}))
+        if op.activation != "none" and i < len(layers) - 1:
+            a = _stream(spec, "mlp", 2.0 * op.batch * dout * b, op.batch * dout * b,
+                        float(op.batch * dout), op.dtype)
+            parts.append(attrs.evolve(a, details={**a.details, "part": f"layer{i}.{op.activation}"}))
+    return _seq(spec, "mlp", parts, {"fused": False})
+
+
+# ----------------------------------------------------------------------------- attention
+
+def predict_attention(spec, op) -> Prediction:
+    """FlashAttention-style SDPA: one kernel; tensor rate = attn_fraction x head-dim factor
+    hd(128 + h)/(128 (hd + h)) (1 at hd = 128); 128-query CTAs per (batch, head) in waves;
+    DRAM traffic = Q, O once per query head and K, V once per KV head (GQA: the query heads of
+    a group share the K/V stream through L2); decode is K/V streaming at attn_bw_fraction."""
+    eff = spec.efficiency
+    b = DTYPE_BYTES[op.dtype]
+    peak, unit, used = tensor_peak(spec, op.dtype)
+    h = eff.attn_head_dim_half
+    hd_factor = op.head_dim * (128.0 + h) / (128.0 * (op.head_dim + h))
+    frac = eff.attn_fraction * hd_factor
+    q_tiles = math.ceil(op.q_len / 128)
+    ctas = op.batch * op.heads * q_tiles
+    t_c = op.flops() / (peak * frac) * wave_factor(ctas, spec.sm_count)
+    q_o = 2.0 * op.batch * op.heads * op.q_len * op.head_dim * b
+    kv = 2.0 * op.batch * op.kv_heads * op.kv_len * op.head_dim * b
+    t_m = dram_time(spec, q_o + kv, eff.attn_bw_fraction)
+    t = smax(t_c, t_m, eff.smoothmax_p) + eff.attn_fixed_us * 1e-6 * clock_scale(spec)
+    return _single(spec, "attention", t, flops_by={f"{unit}:{used}": op.flops()}, dram=q_o + kv,
+                   dram_read=q_o / 2 + kv, compute_s=t_c, memory_s=t_m,
+                   details={"ctas": ctas, "phase": "decode" if op.q_len == 1 else "prefill"})
+
+
+# ----------------------------------------------------------------------------- top-k, retrieval
+
+def _topk_pred(spec, rows: int, n: int, k: int, dtype: str) -> Prediction:
+    """Radix-select top-k (torch.topk): single-row latency grows as (n/1024)^exponent; many rows
+    cost topk_row_us per row per SM; the data streams at topk_bw_fraction of DRAM."""
+    eff = spec.efficiency
+    b = DTYPE_BYTES[dtype]
+    ts = clock_scale(spec)
+    t_lat = eff.topk_row_latency_us * 1e-6 * (n / 1024.0) ** eff.topk_latency_exponent * ts
+    nbytes = rows * n * b
+    t_bw = nbytes / (dram_rate(spec) * eff.topk_bw_fraction)
+    t_rows = rows * eff.topk_row_us * 1e-6 / spec.sm_count * ts
+    out = rows * k * (b + 8)
+    t = smax(t_lat, t_bw, eff.smoothmax_p) + t_rows + dram_time(spec, out)
+    return _single(spec, "topk", t, flops_by={}, dram=nbytes + out, dram_read=nbytes,
+                   compute_s=t_lat + t_rows, memory_s=t_bw,
+                   details={"part": "topk"})
+
+
+def predict_topk(spec, op) -> Prediction:
+    return _topk_pred(spec, op.rows, op.n, op.k, op.dtype)
+
+
+def predict_kv_retrieve(spec, op) -> Prediction:
+    """Exact token-level retrieval as the GPU runs it: (1) scores Q K^T per KV head
+    (batched GEMM, m = queries, k = head_dim, n = kv_len), (2) sum over the queries in fp32
+    (cast + reduce kernels), (3) top-`selected` per KV head, (4) gather the selected K and V
+    rows. `method = "resv"` is modelled the same way (the op carries no cluster parameters)."""
+    b = DTYPE_BYTES[op.dtype]
+    rows = op.batch * op.kv_heads
+    parts = [_gemm_pred(spec, "kv_retrieve", op.queries, op.head_dim, op.kv_len, rows, op.dtype)]
+    ql = rows * op.queries * op.kv_len
+    parts.append(_stream(spec, "kv_retrieve", ql * (b + 4), ql * b, 0.0, "fp32"))          # .float()
+    parts.append(_stream(spec, "kv_retrieve", ql * 4 + rows * op.kv_len * 4, ql * 4, float(ql), "fp32"))
+    if op.selected > 0:
+        parts.append(_topk_pred(spec, rows, op.kv_len, op.selected, "fp32"))
+        table = rows * op.kv_len * op.head_dim * b
+        for _ in range(2):                      # K and V
+            g = predict_gather(spec, _GatherShape(rows=rows * op.selected, row_bytes=op.head_dim * b,
+                                                  table_bytes=table))
+            parts.append(g)
+    return _seq(spec, "kv_retrieve", parts, {"method": op.method})
+
+
+@attrs.frozen
+class _GatherShape:
+    rows: int
+    row_bytes: int
+    table_bytes: int
+
+
+# ----------------------------------------------------------------------------- generic fallback
+
+def predict_generic(spec, op) -> Prediction:
+    """Op kinds this model does not know: roofline + launch. FLOPs from op.flops() (tensor
+    rate of op.dtype if it has one, else vector FP32), bytes from op.min_bytes()."""
+    eff = spec.efficiency
+    flops = float(op.flops()) if hasattr(op, "flops") else 0.0
+    nbytes = float(op.min_bytes()) if hasattr(op, "min_bytes") else 0.0
+    dtype = getattr(op, "dtype", "fp32")
+    if dtype not in DTYPE_BYTES:
+        dtype = "fp32"
+    peak, unit, used = tensor_peak(spec, dtype)
+    frac = getattr(eff.gemm_fraction, used) if unit == "t" else eff.vector_fraction
+    t_c = flops / (peak * frac) if flops else 0.0
+    t_m = dram_time(spec, nbytes)
+    return _single(spec, op.KIND, smax(t_c, t_m, eff.smoothmax_p),
+                   flops_by={f"{unit}:{used}": flops} if flops else {}, dram=nbytes,
+                   dram_read=nbytes, compute_s=t_c, memory_s=t_m,
+                   details={"model": "generic roofline + launch"})
+
+
+MODELS: dict[str, Callable] = {
+    "gemm": predict_gemm, "conv2d": predict_conv2d, "mlp": predict_mlp,
+    "hash_encode": predict_hash_encode, "attention": predict_attention,
+    "kv_retrieve": predict_kv_retrieve, "elementwise": predict_elementwise, "copy": predict_copy,
+    "topk": predict_topk, "gather": predict_gather,
+}
+
+
+def predict(spec, op) -> Prediction:
+    """The prediction for one execution of `op` (repeat is applied by the simulator)."""
+    fn = MODELS.get(op.KIND, predict_generic)
+    return fn(spec, op)
