@@ -135,3 +135,27 @@ def test_cacti_runs_file_holds_the_fit_points(raw):
     for i, c in enumerate(caps):
         assert float(base[c]["read_nj"]) * 1000 == pytest.approx(raw["sram"]["fit_read_pj"]["value"][i], rel=1e-5)
         assert float(base[c]["area_mm2"]) == pytest.approx(raw["sram"]["fit_area_mm2"]["value"][i], rel=1e-5)
+
+
+def test_validate_cli_checks_tech_tables(tmp_path, capsys):
+    from archsim.cli import main
+    assert main(["validate", str(DEFAULT)]) == 0
+    bad = tmp_path / "bad.toml"
+    bad.write_text(DEFAULT.read_text().replace('confidence = "low"', 'confidence = "guess"', 1))
+    assert main(["validate", str(bad)]) == 2
+    assert "confidence" in capsys.readouterr().err
+
+
+def test_custom_table_path_relative_to_arch(tmp_path, fake_component):
+    """[tech] table = "mine.toml" is read next to the arch file; its numbers are used."""
+    from archsim import load_arch, load_workload, simulate
+    text = DEFAULT.read_text().replace(
+        'energy_pj = { value = 0.3, source = "derived: int8 mult 0.2 + int32 accumulate add 0.1 pJ (Horowitz)"',
+        'energy_pj = { value = 0.6, source = "test: doubled"')
+    (tmp_path / "mine.toml").write_text(text)
+    (tmp_path / "arch.toml").write_text(
+        '[tech]\nnode_nm = 45\ntable = "mine.toml"\n[components.a]\nkind = "fake"\nlanes = 4\n')
+    rep = simulate(load_arch(tmp_path / "arch.toml"),
+                   load_workload({"ops": [{"op": "gemm", "m": 2, "k": 2, "n": 2, "dtype": "int8"}]}))
+    assert rep.ops[0].energy_j == pytest.approx(8 * 0.6e-12)          # 8 MACs x 0.6 pJ
+    assert rep.provenance["sources"]["logic.mac.int8.energy_pj"] == "test: doubled"

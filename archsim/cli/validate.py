@@ -8,7 +8,7 @@ from archsim.errors import ConfigError
 
 
 def add_parser(sub):
-    p = sub.add_parser("validate", help="check arch, workload and sweep files without running")
+    p = sub.add_parser("validate", help="check arch, workload, sweep and tech-table files without running")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.set_defaults(func=cmd_validate)
 
@@ -25,8 +25,11 @@ def classify(path: Path) -> str:
         return "arch"
     if "ops" in data or "generator" in data:
         return "workload"
+    if "meta" in data and "logic" in data:
+        return "tech"
     raise ConfigError(path, "<root>", "cannot tell the file's type: an arch has [components.*], "
-                      "a workload [[ops]] or generator = ..., a sweep a [sweep] table")
+                      "a workload [[ops]] or generator = ..., a sweep a [sweep] table, "
+                      "a tech table [meta] and [logic.*]")
 
 
 def validate_file(path: Path) -> str:
@@ -37,6 +40,10 @@ def validate_file(path: Path) -> str:
     elif kind == "workload":
         from archsim.workloads.load import load_workload
         load_workload(path)
+    elif kind == "tech":
+        from archsim.config.load import read_toml
+        from archsim.energy.tables import table_from_data
+        table_from_data(read_toml(path), file=path)
     else:
         from archsim.sweep.spec import load_sweep
         load_sweep(path)
