@@ -190,3 +190,23 @@ def test_5nm_run_records_warning_in_provenance(fake_component):
     assert any("5 nm" in w for w in rep.provenance["warnings"])
     assert rep.provenance["vdd_v"] == 0.61
     assert "scaling.extension_area_exponent" in rep.provenance["sources"]
+
+
+def test_self_priced_static_is_not_counted_twice(fake_component, monkeypatch):
+    """A GPU-like block: op energy = idle x latency + dynamic, Structure.fixed_leakage = idle.
+    The Report total must equal the block's own sum (idle counted once)."""
+    idle = 100.0
+    monkeypatch.setattr(fake_component, "structure", lambda spec: Structure(
+        name="gpu", kind="gpu", clock_ghz=1.0, fixed_area_mm2=800.0, fixed_leakage_power_w=idle))
+    arch = load_arch(ARCH)
+    rs = [OpResult(name=f"k{i}", op="gemm", component="a", cycles=1, latency_s=1e-3,
+                   energy_j=idle * 1e-3 + 0.2, energy_breakdown_j={"static": idle * 1e-3, "compute": 0.2})
+          for i in range(3)]
+    pr = price_run(arch, rs)
+    from archsim.report.report import Report
+    rep = Report(archsim_version="t", arch="a", workload="w", ops=pr.ops, components=pr.components,
+                 power_trace=pr.power_trace)
+    assert rep.energy_j == pytest.approx(3 * (0.1 + 0.2))            # = the block's own total
+    assert rep.avg_power_w == pytest.approx(300.0)                   # 0.3 J per ms
+    assert rep.area_mm2 == 800.0 and rep.leakage_power_w == idle
+    assert "a" in pr.provenance["static_moved_to_leakage"]

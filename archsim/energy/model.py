@@ -16,7 +16,9 @@ Conventions:
   * An op's `energy_j` is its *dynamic* energy; static power (logic + SRAM leakage, DRAM
     background) is charged over the whole run in the Report's totals (leakage x latency).
     An OpResult whose `energy_j` is already set (a block that prices itself, e.g. the GPU) is
-    kept as is.
+    kept as is - except that a "static" entry of its energy_breakdown_j is taken out of the op
+    when the block's Structure declares the same idle power as fixed_leakage_power_w (it is
+    then charged once, over the run, and the run's total equals the block's own pricing).
   * Area of a block = logic units (MAC/ALU area by dtype, node-scaled) + SRAMs (SRAM model)
     + overhead ((logic + SRAM) x (overhead_factor - 1), wiring/control) + DRAM/PCIe PHYs;
     children are added, then x `count`. `fixed_area_mm2` / `fixed_leakage_power_w` replace
@@ -440,9 +442,18 @@ def price_run(arch, results) -> PricedRun:
 
     ops: list[OpResult] = []
     self_priced: set[str] = set()
+    moved_static: set[str] = set()
     for r in results:
         if r.energy_j is not None:
             self_priced.add(r.component)
+            st = (r.energy_breakdown_j or {}).get("static")
+            s = structs.get(r.component)
+            if st and s is not None and s.fixed_leakage_power_w is not None:
+                # The block priced its idle power into the op AND declares it as its fixed
+                # static power: keep the static part once, in the run's static power x latency.
+                moved_static.add(r.component)
+                br = {k: v for k, v in r.energy_breakdown_j.items() if k != "static"}
+                r = attrs.evolve(r, energy_j=r.energy_j - st, energy_breakdown_j=br)
             ops.append(r)
             continue
         if r.component not in structs:
@@ -512,6 +523,10 @@ def price_run(arch, results) -> PricedRun:
     }
     if self_priced:
         provenance["self_priced_components"] = sorted(self_priced)
+    if moved_static:
+        provenance["static_moved_to_leakage"] = {
+            c: "the block's own 'static' energy per op (its idle power x op latency) is charged "
+               "once, as fixed_leakage_power_w x run latency, not twice" for c in sorted(moved_static)}
     notes = {n: dict(structs[n].notes) for n in names if structs[n].notes}
     if notes:
         provenance["structure_notes"] = notes
