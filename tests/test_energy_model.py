@@ -210,3 +210,14 @@ def test_self_priced_static_is_not_counted_twice(fake_component, monkeypatch):
     assert rep.avg_power_w == pytest.approx(300.0)                   # 0.3 J per ms
     assert rep.area_mm2 == 800.0 and rep.leakage_power_w == idle
     assert "a" in pr.provenance["static_moved_to_leakage"]
+
+
+def test_fixed_and_empty_structures_are_flagged(fake_component, monkeypatch):
+    monkeypatch.setattr(fake_component, "structure", lambda spec: Structure(
+        name="x", kind="x", clock_ghz=1.0))
+    pr = price_run(load_arch(ARCH), [])
+    assert any("area and leakage are 0" in w for w in pr.provenance["warnings"])
+    monkeypatch.setattr(fake_component, "structure", lambda spec: Structure(
+        name="x", kind="x", clock_ghz=1.0, fixed_area_mm2=1.0))
+    pr = price_run(load_arch(ARCH), [])
+    assert "do not scale" in pr.provenance["fixed_figures"]["a"]

@@ -527,6 +527,19 @@ def price_run(arch, results) -> PricedRun:
         provenance["static_moved_to_leakage"] = {
             c: "the block's own 'static' energy per op (its idle power x op latency) is charged "
                "once, as fixed_leakage_power_w x run latency, not twice" for c in sorted(moved_static)}
+    fixed = {n: [k for k, v in (("area", structs[n].fixed_area_mm2),
+                                 ("leakage", structs[n].fixed_leakage_power_w)) if v is not None]
+             for n in names}
+    fixed = {n: v for n, v in fixed.items() if v}
+    if fixed:
+        provenance["fixed_figures"] = {
+            n: f"{' and '.join(v)} from the block's own figures (Structure.fixed_*); [tech] "
+               "node_nm / vdd_v do not scale them" for n, v in fixed.items()}
+    for n in names:
+        if areas[n]["total"] == 0 and n not in fixed:
+            provenance["warnings"].append(
+                f"component {n!r}: its Structure has no units, SRAMs, PHYs or fixed area, so its "
+                "area and leakage are 0")
     notes = {n: dict(structs[n].notes) for n in names if structs[n].notes}
     if notes:
         provenance["structure_notes"] = notes
