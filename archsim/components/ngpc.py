@@ -10,9 +10,14 @@ Ops this block runs:
 - `hash_encode`: the encoding engines over the real table addresses of representative batches
   (`archsim.kernels.hashgrid.engine_cycles` on points from `archsim.workloads.ng.sample_batch`),
   scaled to the frame: batches of `batch_points` inputs are dealt round-robin to the NFPs.
-  A warm-up batch fills the grid caches, then `measured_batches` batches are timed; the frame
-  takes ceil(batches / N) times the mean batch time, plus the one-time load of the level tables
-  that fit in the grid SRAMs, and never less than its DRAM traffic / bandwidth.
+  A warm-up batch fills the grid caches, then `measured_batches` batches are timed (the
+  difference of two runs, so a batch costs its steady-state streaming time; the pipeline fill
+  is paid once per frame and left out); the frame takes ceil(batches / N) times the mean batch
+  time, plus the load of the level tables that fit in the grid SRAMs (every NFP and every
+  parallel copy of a sub-engine loads its own copy, per frame unless `reload_tables_per_frame`
+  is false), and never less than its DRAM traffic / bandwidth. Misses of spilled levels share
+  the NFP's bandwidth (DRAM bandwidth / N) among its sub-engines in proportion to their miss
+  traffic (two passes of the kernel).
 - `mlp`: the MAC array per batch with SCALE-Sim's weight-stationary fold timing
   (`archsim.kernels.systolic.fold_shape` / `sram_counts`, the systolic team's kernels) per
   layer and micro-batch; the micro-batch is what the activation SRAM holds.
@@ -213,6 +218,9 @@ def _corner_entries(op, n_points: int, n_batches: int, seed: int):
     scales, res, size, _off, grid = _level_layout(op)
     pts = np.concatenate([sample_batch(op.sampler, n_points, dims=op.dims, seed=seed, batch=b)
                           for b in range(n_batches)])
+    if pts.shape[1] != op.dims:
+        raise ConfigError("<op>", f"{op.name or op.KIND}.sampler",
+                          f"sampler {op.sampler!r} makes {pts.shape[1]}-D points but the op has dims = {op.dims}")
     out = []
     for lv in range(op.levels):
         idx, _w = hg.corner_indices(pts, float(scales[lv]), int(res[lv]), int(size[lv]), grid)
