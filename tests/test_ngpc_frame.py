@@ -250,3 +250,27 @@ def test_reproduce_quick_has_every_required_row(roofline_gpu, tmp_path):
     assert val[("power_overhead_pct", "gia", "densegrid", 64, "1080p")] > 0
     assert len(res.plots) == 12 and all(Path(p).is_file() for p in res.plots)
     assert any("calibrated" in n for n in res.notes)
+
+
+@pytest.mark.parametrize("key,value,fragment", [
+    ("components.ngpc.encoding.grid_sram_banks", 6, "power of two"),
+    ("components.ngpc.encoding.cache_line_bytes", 48, "power of two"),
+    ("components.ngpc.n_nfp", 0, ">= 1"),
+    ("components.ngpc.encoding.miss_path", "cache", "allowed values"),
+    ("components.ngpc.mlp.dataflow", "rs", "allowed values"),
+])
+def test_bad_ngpc_knobs_are_config_errors(key, value, fragment):
+    from archsim.errors import ConfigError
+    with pytest.raises(ConfigError) as exc:
+        load_arch(PRESETS / "ngpc-8.toml", {key: value})
+    assert fragment in exc.value.message
+
+
+def test_sampler_errors_are_config_errors():
+    from archsim.errors import ConfigError
+    from archsim.workloads.ng import parse_sampler
+    with pytest.raises(ConfigError):
+        parse_sampler("teapot spp=1")
+    with pytest.raises(ConfigError):
+        parse_sampler("nerf spp=-1")
+    assert parse_sampler("gia spp=2 width_px=64")["width_px"] == 64
