@@ -137,7 +137,7 @@ _ST_I_KEY, _ST_I_WORDS, _ST_F_KEY, _ST_F_WORDS, _ST_GEN = range(5)
 
 @njit(cache=True)
 def _fold_traffic(g, dataflow, rows, cols, s_r, s_c, t, rf, m, n, k, ew, ifmap_w, channels,
-                  filter_w, stride, overlap, fits_i, fits_f, si, sf, so, stamp, st):
+                  filter_w, stride, overlap, fits_i, fits_f, si, sf, so, stamp, st, uniq):
     """DRAM traffic of fold g (folds must be visited in order; `st` carries residency state).
 
     Returns (new ifmap words, new filter words, partial-sum words read back, ofmap words
@@ -167,9 +167,14 @@ def _fold_traffic(g, dataflow, rows, cols, s_r, s_c, t, rf, m, n, k, ew, ifmap_w
             st[_ST_I_WORDS] = new_i
         else:                            # re-fetch the tile's unique words
             if overlap:
-                st[_ST_GEN] += 1
-                new_i = np.int64(ifmap_tile_new_words(p0, p1, k0, k1, ew, ifmap_w, channels,
-                                                      filter_w, stride, stamp, st[_ST_GEN]))
+                if dataflow != DF_IS and uniq[ikey] >= 0:     # same tile as in an earlier
+                    new_i = uniq[ikey]                        # column fold: same count
+                else:
+                    st[_ST_GEN] += 1
+                    new_i = np.int64(ifmap_tile_new_words(p0, p1, k0, k1, ew, ifmap_w, channels,
+                                                          filter_w, stride, stamp, st[_ST_GEN]))
+                    if dataflow != DF_IS:
+                        uniq[ikey] = new_i
             else:
                 new_i = tile_i
             st[_ST_I_WORDS] = new_i
@@ -274,6 +279,7 @@ def simulate_layer(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, c
     else:
         stamp = np.zeros(1, dtype=np.int32)
     st = np.array([-1, 0, -1, 0, 1], dtype=np.int64)
+    uniq = np.full(rf if overlap else 1, -1, dtype=np.int64)   # unique words per ifmap tile key
 
     dram_i = np.int64(0)
     dram_f = np.int64(0)
@@ -283,7 +289,7 @@ def simulate_layer(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, c
 
     new_i, new_f, rb, out_w, tile_o, first = _fold_traffic(
         0, dataflow, rows, cols, s_r, s_c, t, rf, m, n, k, ew, ifmap_w, channels, filter_w,
-        stride, overlap, fits_i, fits_f, si, sf, so, stamp, st)
+        stride, overlap, fits_i, fits_f, si, sf, so, stamp, st, uniq)
     pf_s = 0.0                # words of the current fold prefetched during the previous period
     pf_i = 0.0                # (a fluid amount: the channel may stop mid-word at a fold's end)
     pf_f = 0.0
@@ -354,7 +360,7 @@ def simulate_layer(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, c
         if g + 1 < n_folds:
             new_i, new_f, rb, out_w, tile_o, first = _fold_traffic(
                 g + 1, dataflow, rows, cols, s_r, s_c, t, rf, m, n, k, ew, ifmap_w, channels,
-                filter_w, stride, overlap, fits_i, fits_f, si, sf, so, stamp, st)
+                filter_w, stride, overlap, fits_i, fits_f, si, sf, so, stamp, st, uniq)
             w_s, w_i, w_f = _stationary_split(dataflow, new_i, new_f)
             x = min(float(w_s), min(float(h_s), max(slack[ch_s], 0.0)))
             slack[ch_s] -= x
