@@ -69,248 +69,128 @@ def ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
-# --------------------------------------------------------------------------------------------
-# ifmap address helper: index (address - IfmapOffset) of ifmap element (ofmap pixel m, window k)
-# or -1 where SCALE-Sim's im2col marks it invalid (ofmap dims use ceil, so with a stride that
-# does not divide (H - R_f) the last window runs off the ifmap; operand_matrix.py gives -1 there).
-# --------------------------------------------------------------------------------------------
-@njit(cache=True)
-def _ifmap_idx(m, k, m_base, m_irow, m_icol, k_off, k_crow, k_ccol, ifm_h, ifm_w, all_valid):
-    if all_valid:
-        return m_base[m] + k_off[k]
-    if m_irow[m] + k_crow[k] < ifm_h and m_icol[m] + k_ccol[k] < ifm_w:
-        return m_base[m] + k_off[k]
-    return -1
+IFMAP, FILTER = 0, 1        # row of the 2-row state arrays (us, cs) and of the row buffer
 
 
 # --------------------------------------------------------------------------------------------
 # USER mode: the fetch stream and its sets (read_buffer.set_fetch_matrix/prepare_hashed_buffer)
 # --------------------------------------------------------------------------------------------
 @njit(cache=True)
-def _pf_elem(case, i, j, R, C, M, N, K, m_base, m_irow, m_icol, k_off, k_crow, k_ccol,
-             ifm_h, ifm_w, all_valid):
-    """Entry (i, j) of SCALE-Sim's prefetch matrix for `case` (before the anti-diagonal roll)."""
-    if case == PF_OS_IFMAP:            # per row fold: ifmap^T[:, fold] (K x R)
-        fr = i // K
-        k = i - fr * K
-        m = fr * R + j
-        if m >= M:
-            return -1
-        return _ifmap_idx(m, k, m_base, m_irow, m_icol, k_off, k_crow, k_ccol, ifm_h, ifm_w, all_valid)
-    if case == PF_OS_FILTER or case == PF_WS_FILTER:   # per col fold: filter[:, fold] (K x C)
-        fc = i // K
-        k = i - fc * K
-        n = fc * C + j
-        if n >= N:
-            return -1
-        return n * K + k
-    if case == PF_WS_IFMAP:            # per row fold: ifmap[:, fold] (M x R)
-        fr = i // M
-        m = i - fr * M
-        k = fr * R + j
-        if k >= K:
-            return -1
-        return _ifmap_idx(m, k, m_base, m_irow, m_icol, k_off, k_crow, k_ccol, ifm_h, ifm_w, all_valid)
-    if case == PF_IS_IFMAP:            # per col fold: ifmap^T[:, fold] (K x C)
-        fc = i // K
-        k = i - fc * K
-        m = fc * C + j
-        if m >= M:
-            return -1
-        return _ifmap_idx(m, k, m_base, m_irow, m_icol, k_off, k_crow, k_ccol, ifm_h, ifm_w, all_valid)
-    # PF_IS_FILTER: per row fold: filter[fold, :]^T (N x R)
-    fr = i // N
-    n = i - fr * N
-    k = fr * R + j
-    if k >= K:
-        return -1
-    return n * K + k
-
-
-@njit(cache=True)
-def build_fetch_sets(case, R, C, M, N, K, m_base, m_irow, m_icol, k_off, k_crow, k_ccol,
-                     ifm_h, ifm_w, all_valid, elems_per_set, space):
+def fetch_sets(pf, diag, elems_per_set, space):
     """CSR address-index -> set ids of SCALE-Sim's USER-mode fetch stream.
 
-    The prefetch matrix (one pass over the operand in consumption order, -1 padded to whole
-    folds) is rolled out along anti-diagonals (OS ifmap/filter, WS ifmap, IS filter: SCALE-Sim's
-    fix for its issues #15/#16) or row-major (WS filter, IS ifmap); its valid entries are cut
-    into sets of `elems_per_set` (= ceil(S/100)) entries, duplicates counted (a conv ifmap
-    address appears in several sets). Returns (ptr, sets, n_valid, n_total) with n_total the
-    prefetch-matrix size including padding (SCALE-Sim's fetch lines = ceil(n_total / B)).
+    `pf` is SCALE-Sim's prefetch matrix as address indices (-1 = padding/invalid): one pass over
+    the operand in consumption order, padded to whole folds. It is rolled out along
+    anti-diagonals (`diag`, SCALE-Sim's fix for its issues #15/#16: OS ifmap/filter, WS ifmap,
+    IS filter) or row-major (WS filter, IS ifmap); the valid entries are cut into sets of
+    `elems_per_set` (= ceil(S/100)) entries, duplicates counted (a conv ifmap address sits in
+    several sets). Returns (ptr, sets, n_valid); the sets of index a are sets[ptr[a]:ptr[a+1]],
+    ascending.
     """
-    if case == PF_OS_IFMAP:
-        mp, np_ = ((M + R - 1) // R) * K, R
-    elif case == PF_OS_FILTER or case == PF_WS_FILTER:
-        mp, np_ = ((N + C - 1) // C) * K, C
-    elif case == PF_WS_IFMAP:
-        mp, np_ = ((K + R - 1) // R) * M, R
-    elif case == PF_IS_IFMAP:
-        mp, np_ = ((M + C - 1) // C) * K, C
-    else:
-        mp, np_ = ((K + R - 1) // R) * N, R
-    diag = case == PF_OS_IFMAP or case == PF_OS_FILTER or case == PF_WS_IFMAP or case == PF_IS_FILTER
-    n_total = mp * np_
-    stream = np.empty(n_total, dtype=np.int64)
-    pos = 0
-    if diag:
-        for d in range(mp + np_):
-            max_row = min(d, mp - 1)
-            min_row = max(0, d - np_ + 1)
-            for row in range(max_row, min_row - 1, -1):
-                stream[pos] = _pf_elem(case, row, d - row, R, C, M, N, K, m_base, m_irow, m_icol,
-                                       k_off, k_crow, k_ccol, ifm_h, ifm_w, all_valid)
-                pos += 1
-    else:
-        for row in range(mp):
-            for col in range(np_):
-                stream[pos] = _pf_elem(case, row, col, R, C, M, N, K, m_base, m_irow, m_icol,
-                                       k_off, k_crow, k_ccol, ifm_h, ifm_w, all_valid)
-                pos += 1
+    mp, npc = pf.shape
     ptr = np.zeros(space + 1, dtype=np.int64)
     n_valid = 0
-    for p in range(n_total):
-        a = stream[p]
-        if a >= 0:
-            ptr[a + 1] += 1
-            n_valid += 1
+    for i in range(mp):
+        for j in range(npc):
+            a = pf[i, j]
+            if a >= 0:
+                ptr[a + 1] += 1
+                n_valid += 1
     for a in range(space):
         ptr[a + 1] += ptr[a]
     fill = ptr[:-1].copy()
     sets = np.empty(n_valid, dtype=np.int64)
     v = 0
-    for p in range(n_total):
-        a = stream[p]
-        if a >= 0:
-            sets[fill[a]] = v // elems_per_set
-            fill[a] += 1
-            v += 1
-    return ptr, sets, n_valid, n_total
-
-
-@njit(cache=True)
-def _user_read(us, ptr, sets, idx, cycle, offset):
-    """read_buffer.service_reads for one address; returns the row's updated offset."""
-    lo = ptr[idx]
-    hi = ptr[idx + 1]
-    if lo == hi:
-        raise ValueError("address not in the operand's fetch stream")
-    ns = us[U_NS]
-    while True:
-        a0 = us[U_A0]
-        a1 = us[U_A1]
-        for q in range(lo, hi):
-            s = sets[q]
-            if a0 < a1:
-                if s >= a0 and s < a1:
-                    return offset
-            elif s >= a0 or s < a1:
-                return offset
-        # Miss -> new_prefetch(): the window only moves forward (circularly). Backward-access
-        # pathology (scalesim.md 6.1.6): an address behind the window forces a full trip round
-        # the circular buffer, one refill per step.
-        a0 = (a0 + us[U_NP]) % ns
-        us[U_A0] = a0
-        us[U_A1] = (a0 + us[U_NA]) % ns
-        # The DRAM channel is one queue running since the initial fill: ceil(P/B) requests issued
-        # back to back after the previous refill, served 1 cycle later, regardless of `cycle`.
-        us[U_LPC] += us[U_NREF] + 1
-        # Whole-line DRAM counting quirk: every requested line counts B words, chomped or not.
-        us[U_ACCESS] += us[U_NREF] * us[U_BW]
-        us[U_REFILLS] += 1
-        p = us[U_LPC] - (cycle + offset)
-        offset += p
-        # Double-counted prefetch deficit quirk (SCALE-Sim issue #130): a positive deficit is
-        # added twice; a negative one pulls the offset back.
-        if p > 0:
-            offset += p
+    if diag:
+        for d in range(mp + npc):
+            max_row = min(d, mp - 1)
+            min_row = max(0, d - npc + 1)
+            for row in range(max_row, min_row - 1, -1):
+                a = pf[row, d - row]
+                if a >= 0:
+                    sets[fill[a]] = v // elems_per_set
+                    fill[a] += 1
+                    v += 1
+    else:
+        for row in range(mp):
+            for col in range(npc):
+                a = pf[row, col]
+                if a >= 0:
+                    sets[fill[a]] = v // elems_per_set
+                    fill[a] += 1
+                    v += 1
+    return ptr, sets, n_valid
 
 
 # --------------------------------------------------------------------------------------------
 # CALC mode read buffer bookkeeping (read_buffer_estimate_bw.py); never stalls.
 # --------------------------------------------------------------------------------------------
 @njit(cache=True)
-def _calc_trace(cs, last_start, last_end):
+def _calc_trace(cs, op, last_start, last_end):
     # prefetch(): one trace row per cycle in [last_start, last_end], served 1 cycle later
     if last_end - last_start + 1 > 0:
-        if cs[C_HASTRACE] == 0:
-            cs[C_DSTART] = last_start + 1
-            cs[C_HASTRACE] = 1
-        cs[C_DSTOP] = last_end + 1
+        if cs[op, C_HASTRACE] == 0:
+            cs[op, C_DSTART] = last_start + 1
+            cs[op, C_HASTRACE] = 1
+        cs[op, C_DSTOP] = last_end + 1
 
 
 @njit(cache=True)
-def _calc_read(cs, last_set, idx, cycle):
-    # Hit iff booked in the current 50-set group: right after a group completes, SCALE-Sim's
-    # window [read_start, min(cur, read_end + 1)) is empty, so older groups never hit again.
-    if last_set[idx] >= cs[C_RSTART]:
-        return
-    e = cs[C_E]
-    last_set[idx] = cs[C_CUR]
-    cs[C_ECUR] += 1
-    if cs[C_ECUR] != e:
-        return
-    cs[C_CUR] += 1
-    cs[C_ECUR] = 0
-    if cs[C_CUR] != cs[C_REND] + 1:
-        return
-    # CALC bookkeeping quirk: the first full group books an up-front fill at 10 words/cycle
-    # ending 2 cycles before the first request; later groups are booked over the interval
-    # between the two previous group completions (bandwidth = ceil(words / interval)).
+def _calc_group_done(cs, op, cycle):
+    """A 50-set group of new addresses is complete: book its DRAM transfer.
+
+    CALC bookkeeping quirk: the first group books an up-front fill at 10 words/cycle ending 2
+    cycles before the operand's first request; later groups are booked over the interval between
+    the two previous group completions (bandwidth ceil(words / interval)). The window then jumps
+    to the next group, so nothing booked earlier ever hits again."""
+    e = cs[op, C_E]
     half = CALC_SETS_PER_HALF
-    if cs[C_ADONE] == 0:
-        last_end = cs[C_FREQ] - 2
+    if cs[op, C_ADONE] == 0:
+        last_end = cs[op, C_FREQ] - 2
         cycles = (half * e + CALC_DEFAULT_BW - 1) // CALC_DEFAULT_BW
-        _calc_trace(cs, last_end - cycles + 1, last_end)
-        cs[C_ACCESS] += half * e
-        cs[C_PFSTART] = cs[C_REND] + 1
-        cs[C_ADONE] = 1
+        _calc_trace(cs, op, last_end - cycles + 1, last_end)
+        cs[op, C_PFSTART] = cs[op, C_REND] + 1
+        cs[op, C_ADONE] = 1
     else:
-        last_end = cs[C_LEND]
-        _calc_trace(cs, cs[C_LSTART], last_end)
-        cs[C_ACCESS] += half * e
-        cs[C_PFSTART] += half
-    cs[C_RSTART] += half
-    cs[C_REND] += half
-    cs[C_LSTART] = last_end + 1
-    cs[C_LEND] = cycle
+        last_end = cs[op, C_LEND]
+        _calc_trace(cs, op, cs[op, C_LSTART], last_end)
+        cs[op, C_PFSTART] += half
+    cs[op, C_ACCESS] += half * e
+    cs[op, C_RSTART] += half
+    cs[op, C_REND] += half
+    cs[op, C_LSTART] = last_end + 1
+    cs[op, C_LEND] = cycle
 
 
 @njit(cache=True)
-def _calc_finish(cs):
+def _calc_finish(cs, op):
     """complete_all_prefetches(): book the last (partial) group."""
-    e = cs[C_E]
-    cur = cs[C_CUR]
-    ecur = cs[C_ECUR]
-    cur_eff = cur if ecur > 0 else cur - 1
-    if cs[C_ADONE] == 0:
-        num_sets = cur_eff + 1
-        cycles = (num_sets * e + CALC_DEFAULT_BW - 1) // CALC_DEFAULT_BW
+    e = cs[op, C_E]
+    cur = cs[op, C_CUR]
+    ecur = cs[op, C_ECUR]
+    cur_eff = cur if ecur > 0 else cur - 1      # an empty current set is dropped
+    if cs[op, C_ADONE] == 0:
+        cycles = ((cur_eff + 1) * e + CALC_DEFAULT_BW - 1) // CALC_DEFAULT_BW
         last_end = -2
-        _calc_trace(cs, last_end - cycles + 1, last_end)
-        cs[C_ACCESS] += cur * e + ecur
+        _calc_trace(cs, op, last_end - cycles + 1, last_end)
+        cs[op, C_ACCESS] += cur * e + ecur
     else:
-        _calc_trace(cs, cs[C_LSTART], cs[C_LEND])
-        cs[C_ACCESS] += (cur - cs[C_PFSTART]) * e + ecur
+        _calc_trace(cs, op, cs[op, C_LSTART], cs[op, C_LEND])
+        cs[op, C_ACCESS] += (cur - cs[op, C_PFSTART]) * e + ecur
 
 
 # --------------------------------------------------------------------------------------------
-# OFMAP write buffer (write_buffer.py)
+# OFMAP write buffer (write_buffer.py): ring of valid-word counts of undrained lines
 # --------------------------------------------------------------------------------------------
 @njit(cache=True)
-def _push_line(ws, ring, valid):
+def _grow_ring(ws, ring):
     cap = ws[W_CAP]
-    if ws[W_NLINES] - ws[W_DLINES] == cap:
-        new_cap = 2 * cap
-        new = np.empty(new_cap, dtype=np.int64)
-        for line in range(ws[W_DLINES], ws[W_NLINES]):
-            new[line % new_cap] = ring[line % cap]
-        ring = new
-        ws[W_CAP] = new_cap
-        cap = new_cap
-    ring[ws[W_NLINES] % cap] = valid
-    ws[W_NLINES] += 1
-    return ring
+    new_cap = 2 * cap
+    new = np.empty(new_cap, dtype=np.int64)
+    for line in range(ws[W_DLINES], ws[W_NLINES]):
+        new[line % new_cap] = ring[line % cap]
+    ws[W_CAP] = new_cap
+    return new
 
 
 @njit(cache=True)
@@ -331,28 +211,9 @@ def _drain(ws, ring, start):
     else:
         ws[W_DMIN] = min(ws[W_DMIN], start)
         ws[W_DMAX] = max(ws[W_DMAX], end)
-    ws[W_FREE] += data      # credited back at scheduling time
+    ws[W_FREE] += data      # credited back when the drain is scheduled
     ws[W_DLINES] += n
     return end
-
-
-@njit(cache=True)
-def _ofmap_write(ws, ring, cur):
-    """service_writes() for one valid ofmap element at current cycle `cur`."""
-    ws[W_LINEIDX] += 1
-    ws[W_FREE] -= 1
-    if ws[W_LINEIDX] == ws[W_BW]:
-        ring = _push_line(ws, ring, ws[W_BW])
-        ws[W_LINEIDX] = 0
-    if cur < ws[W_DEND]:
-        if ws[W_FREE] <= 0:
-            cur = ws[W_DEND]        # no free slot while draining: wait for the drain to end
-    elif ws[W_FREE] < ws[W_ACTIVE]:
-        if ws[W_LINEIDX] != 0:      # append_to_trace_mat(force=True): flush the partial line
-            ring = _push_line(ws, ring, ws[W_LINEIDX])
-            ws[W_LINEIDX] = 0
-        ws[W_DEND] = _drain(ws, ring, cur)
-    return cur, ring
 
 
 # --------------------------------------------------------------------------------------------
@@ -361,14 +222,15 @@ def _ofmap_write(ws, ring, cur):
 @njit(cache=True)
 def simulate_layer(df, R, C, M, N, K,
                    m_base, m_irow, m_icol, k_off, k_crow, k_ccol, ifm_h, ifm_w, all_valid,
-                   user_mode,
-                   us_if, if_ptr, if_sets, us_fl, fl_ptr, fl_sets,
-                   cs_if, if_last, cs_fl, fl_last,
-                   wst, ring):
+                   user_mode, fl_base, us, ptr, sets, cs, last, wst, ring):
     """Run SCALE-Sim's service_memory_requests over the layer's demand rows.
 
-    Buffer states (`us_*` USER, `cs_*` CALC, `wst` OFMAP) are initialised by the caller and
-    updated in place. Returns (out int64[N_OUT], fout float64[2]).
+    Operand address indices: ifmap = address - IfmapOffset (im2col from the per-pixel `m_*` and
+    per-window-position `k_*` parts, -1 where SCALE-Sim marks the element invalid), filter =
+    `fl_base` + n*K + k. `us` (USER) / `cs` (CALC) hold the ifmap (row 0) and filter (row 1)
+    read-buffer states; `ptr`/`sets` (USER) and `last` (CALC, last set id per index, -1 =
+    never) span both operands. `wst`/`ring`: OFMAP write buffer. All are initialised by the
+    caller and updated in place. Returns (out int64[N_OUT], fout float64[2]).
     """
     out = np.zeros(N_OUT, dtype=np.int64)
     fout = np.zeros(2, dtype=np.float64)
@@ -387,21 +249,15 @@ def simulate_layer(df, R, C, M, N, K,
     row_folds = (s_r + R - 1) // R
     col_folds = (s_c + C - 1) // C
     rc = R * C
+    buf = np.empty((2, max(R, C)), dtype=np.int64)
+    bw_o = wst[W_BW]
 
-    if_allfit = us_if[U_ALLFIT] != 0
-    fl_allfit = us_fl[U_ALLFIT] != 0
     row = 0
     stall = 0
     c_last = 0
-    if_first = -1
-    if_last_row = -1
-    fl_first = -1
-    fl_last_row = -1
-    of_first = -1
-    of_last_row = -1
-    have_if = False
-    have_fl = False
-    have_of = False
+    first_cyc = np.full(3, -1, dtype=np.int64)
+    last_cyc = np.full(3, -1, dtype=np.int64)
+    have = np.zeros(3, dtype=np.bool_)
     for fc in range(col_folds):
         cu = min(C, s_c - fc * C)
         for fr in range(row_folds):
@@ -411,160 +267,189 @@ def simulate_layer(df, R, C, M, N, K,
             fout[FOUT_COMP_UTIL_SUM] += (used * t_len) / (rc * util_len)
             for t in range(fold_len):
                 cycle = row + stall
-                # ---------------- ifmap demand row
+                # ---- this cycle's demand row: valid ifmap (buf[0]) and filter (buf[1]) indices
+                n0 = 0
+                n1 = 0
+                if df == DF_OS:
+                    # ifmap: row fold's R pixels x K window, skewed over the R array rows
+                    for r in range(max(0, t - t_len + 1), min(ru - 1, t) + 1):
+                        m = fr * R + r
+                        k = t - r
+                        if all_valid or (m_irow[m] + k_crow[k] < ifm_h and m_icol[m] + k_ccol[k] < ifm_w):
+                            buf[0, n0] = m_base[m] + k_off[k]
+                            n0 += 1
+                    # filter: K x C block, skewed over the C columns
+                    for c in range(max(0, t - t_len + 1), min(cu - 1, t) + 1):
+                        buf[1, n1] = fl_base + (fc * C + c) * K + (t - c)
+                        n1 += 1
+                elif df == DF_WS:
+                    # ifmap: R empty rows (weight load), M rows, skewed over the R rows
+                    for r in range(max(0, t - R - t_len + 1), min(ru - 1, t - R) + 1):
+                        m = t - r - R
+                        k = fr * R + r
+                        if all_valid or (m_irow[m] + k_crow[k] < ifm_h and m_icol[m] + k_ccol[k] < ifm_w):
+                            buf[0, n0] = m_base[m] + k_off[k]
+                            n0 += 1
+                    # filter: stationary R x C block, bottom row first (reversed), not skewed
+                    if t < R and R - 1 - t < ru:
+                        k = fr * R + R - 1 - t
+                        for c in range(cu):
+                            buf[1, n1] = fl_base + (fc * C + c) * K + k
+                            n1 += 1
+                else:
+                    # IS ifmap: stationary R x C block (window x pixels), bottom row first
+                    if t < R and R - 1 - t < ru:
+                        k = fr * R + R - 1 - t
+                        for c in range(cu):
+                            m = fc * C + c
+                            if all_valid or (m_irow[m] + k_crow[k] < ifm_h and m_icol[m] + k_ccol[k] < ifm_w):
+                                buf[0, n0] = m_base[m] + k_off[k]
+                                n0 += 1
+                    # IS filter: R empty rows, N rows, skewed over the R rows
+                    for r in range(max(0, t - R - t_len + 1), min(ru - 1, t - R) + 1):
+                        buf[1, n1] = fl_base + (t - r - R) * K + fr * R + r
+                        n1 += 1
+                # ---- serve the two read buffers
                 a_off = 1
-                a_any = False
-                if df == DF_OS:
-                    lo = max(0, t - t_len + 1)
-                    hi = min(ru - 1, t)
-                    for r in range(lo, hi + 1):
-                        idx = _ifmap_idx(fr * R + r, t - r, m_base, m_irow, m_icol, k_off,
-                                         k_crow, k_ccol, ifm_h, ifm_w, all_valid)
-                        if idx < 0:
-                            continue
-                        if user_mode:
-                            a_any = True
-                            if not if_allfit:
-                                a_off = _user_read(us_if, if_ptr, if_sets, idx, cycle, a_off)
-                        else:
-                            if not a_any:
-                                a_any = True
-                                if cs_if[C_FSEEN] == 0:
-                                    cs_if[C_FSEEN] = 1
-                                    cs_if[C_FREQ] = cycle
-                            _calc_read(cs_if, if_last, idx, cycle)
-                elif df == DF_WS:
-                    lo = max(0, t - R - t_len + 1)
-                    hi = min(ru - 1, t - R)
-                    for r in range(lo, hi + 1):
-                        idx = _ifmap_idx(t - r - R, fr * R + r, m_base, m_irow, m_icol, k_off,
-                                         k_crow, k_ccol, ifm_h, ifm_w, all_valid)
-                        if idx < 0:
-                            continue
-                        if user_mode:
-                            a_any = True
-                            if not if_allfit:
-                                a_off = _user_read(us_if, if_ptr, if_sets, idx, cycle, a_off)
-                        else:
-                            if not a_any:
-                                a_any = True
-                                if cs_if[C_FSEEN] == 0:
-                                    cs_if[C_FSEEN] = 1
-                                    cs_if[C_FREQ] = cycle
-                            _calc_read(cs_if, if_last, idx, cycle)
-                else:
-                    # IS: stationary ifmap block written bottom row first (reversed)
-                    if t < R and R - 1 - t < ru:
-                        k = fr * R + R - 1 - t
-                        for c in range(cu):
-                            idx = _ifmap_idx(fc * C + c, k, m_base, m_irow, m_icol, k_off,
-                                             k_crow, k_ccol, ifm_h, ifm_w, all_valid)
-                            if idx < 0:
-                                continue
-                            if user_mode:
-                                a_any = True
-                                if not if_allfit:
-                                    a_off = _user_read(us_if, if_ptr, if_sets, idx, cycle, a_off)
-                            else:
-                                if not a_any:
-                                    a_any = True
-                                    if cs_if[C_FSEEN] == 0:
-                                        cs_if[C_FSEEN] = 1
-                                        cs_if[C_FREQ] = cycle
-                                _calc_read(cs_if, if_last, idx, cycle)
-                # ---------------- filter demand row
                 b_off = 1
-                b_any = False
+                for op in range(2):
+                    n = n0 if op == IFMAP else n1
+                    if n == 0:
+                        continue
+                    off = 1
+                    if user_mode:
+                        if us[op, U_ALLFIT] == 0:
+                            ns = us[op, U_NS]
+                            a0 = us[op, U_A0]
+                            a1 = us[op, U_A1]
+                            for j in range(n):
+                                idx = buf[op, j]
+                                lo = ptr[idx]
+                                hi = ptr[idx + 1]
+                                if lo == hi:
+                                    raise ValueError("address not in the operand's fetch stream")
+                                while True:
+                                    hit = False
+                                    for q in range(lo, hi):
+                                        s = sets[q]
+                                        if a0 < a1:
+                                            if s >= a0 and s < a1:
+                                                hit = True
+                                                break
+                                        elif s >= a0 or s < a1:
+                                            hit = True
+                                            break
+                                    if hit:
+                                        break
+                                    # Miss -> new_prefetch(): the window only moves forward
+                                    # (circularly). Backward-access pathology (scalesim.md
+                                    # 6.1.6): an address behind the window costs a full trip
+                                    # round the circular buffer, one refill per step.
+                                    a0 = (a0 + us[op, U_NP]) % ns
+                                    a1 = (a0 + us[op, U_NA]) % ns
+                                    # One DRAM queue running since the initial fill: ceil(P/B)
+                                    # requests back to back after the previous refill, served
+                                    # 1 cycle later, whatever the current cycle.
+                                    us[op, U_LPC] += us[op, U_NREF] + 1
+                                    # Whole-line DRAM counting quirk: B words per line.
+                                    us[op, U_ACCESS] += us[op, U_NREF] * us[op, U_BW]
+                                    us[op, U_REFILLS] += 1
+                                    p = us[op, U_LPC] - (cycle + off)
+                                    off += p
+                                    # Double-counted prefetch deficit quirk (SCALE-Sim issue
+                                    # #130): a positive deficit is added twice, a negative one
+                                    # pulls the offset back.
+                                    if p > 0:
+                                        off += p
+                            us[op, U_A0] = a0
+                            us[op, U_A1] = a1
+                    else:
+                        if cs[op, C_FSEEN] == 0:
+                            cs[op, C_FSEEN] = 1
+                            cs[op, C_FREQ] = cycle
+                        # Hit iff booked in the current 50-set group: right after a group
+                        # completes SCALE-Sim's window [read_start, min(cur, read_end + 1)) is
+                        # empty, so addresses of older groups are booked again.
+                        rstart = cs[op, C_RSTART]
+                        for j in range(n):
+                            idx = buf[op, j]
+                            if last[idx] >= rstart:
+                                continue
+                            last[idx] = cs[op, C_CUR]
+                            cs[op, C_ECUR] += 1
+                            if cs[op, C_ECUR] == cs[op, C_E]:
+                                cs[op, C_CUR] += 1
+                                cs[op, C_ECUR] = 0
+                                if cs[op, C_CUR] == cs[op, C_REND] + 1:
+                                    _calc_group_done(cs, op, cycle)
+                                    rstart = cs[op, C_RSTART]
+                    if op == IFMAP:
+                        a_off = off
+                    else:
+                        b_off = off
+                # ---- ofmap demand row: only the number of writes matters
                 if df == DF_OS:
-                    lo = max(0, t - t_len + 1)
-                    hi = min(cu - 1, t)
-                    for c in range(lo, hi + 1):
-                        idx = (fc * C + c) * K + (t - c)
-                        if user_mode:
-                            b_any = True
-                            if not fl_allfit:
-                                b_off = _user_read(us_fl, fl_ptr, fl_sets, idx, cycle, b_off)
-                        else:
-                            if not b_any:
-                                b_any = True
-                                if cs_fl[C_FSEEN] == 0:
-                                    cs_fl[C_FSEEN] = 1
-                                    cs_fl[C_FREQ] = cycle
-                            _calc_read(cs_fl, fl_last, idx, cycle)
-                elif df == DF_WS:
-                    # WS: stationary filter block written bottom row first (reversed)
-                    if t < R and R - 1 - t < ru:
-                        k = fr * R + R - 1 - t
-                        for c in range(cu):
-                            idx = (fc * C + c) * K + k
-                            if user_mode:
-                                b_any = True
-                                if not fl_allfit:
-                                    b_off = _user_read(us_fl, fl_ptr, fl_sets, idx, cycle, b_off)
-                            else:
-                                if not b_any:
-                                    b_any = True
-                                    if cs_fl[C_FSEEN] == 0:
-                                        cs_fl[C_FSEEN] = 1
-                                        cs_fl[C_FREQ] = cycle
-                                _calc_read(cs_fl, fl_last, idx, cycle)
-                else:
-                    lo = max(0, t - R - t_len + 1)
-                    hi = min(ru - 1, t - R)
-                    for r in range(lo, hi + 1):
-                        idx = (t - r - R) * K + fr * R + r
-                        if user_mode:
-                            b_any = True
-                            if not fl_allfit:
-                                b_off = _user_read(us_fl, fl_ptr, fl_sets, idx, cycle, b_off)
-                        else:
-                            if not b_any:
-                                b_any = True
-                                if cs_fl[C_FSEEN] == 0:
-                                    cs_fl[C_FSEEN] = 1
-                                    cs_fl[C_FREQ] = cycle
-                            _calc_read(cs_fl, fl_last, idx, cycle)
-                # ---------------- ofmap demand row (only the count of writes matters)
-                if df == DF_OS:
+                    # (K-1) empty rows, then the R x C outputs bottom row first, skewed over C
                     base = t - (t_len - 1)
                     lo = max(0, base - (R - 1))
                     hi = min(cu - 1, base - (R - ru))
                 else:
+                    # (2R-1) empty rows, then T rows, skewed over C
                     base = t - (2 * R - 1)
                     lo = max(0, base - (t_len - 1))
                     hi = min(cu - 1, base)
-                cur = cycle
                 n_wr = hi - lo + 1
+                cur = cycle
                 for _ in range(n_wr):
-                    cur, ring = _ofmap_write(wst, ring, cur)
-                # ---------------- stalls: the whole array waits for the latest operand
+                    wst[W_LINEIDX] += 1
+                    wst[W_FREE] -= 1
+                    if wst[W_LINEIDX] == bw_o:
+                        if wst[W_NLINES] - wst[W_DLINES] == wst[W_CAP]:
+                            ring = _grow_ring(wst, ring)
+                        ring[wst[W_NLINES] % wst[W_CAP]] = bw_o
+                        wst[W_NLINES] += 1
+                        wst[W_LINEIDX] = 0
+                    if cur < wst[W_DEND]:
+                        if wst[W_FREE] <= 0:
+                            cur = wst[W_DEND]   # no free slot while draining: wait for it
+                    elif wst[W_FREE] < wst[W_ACTIVE]:
+                        if wst[W_LINEIDX] != 0:
+                            # append_to_trace_mat(force=True): the partial line becomes a line
+                            if wst[W_NLINES] - wst[W_DLINES] == wst[W_CAP]:
+                                ring = _grow_ring(wst, ring)
+                            ring[wst[W_NLINES] % wst[W_CAP]] = wst[W_LINEIDX]
+                            wst[W_NLINES] += 1
+                            wst[W_LINEIDX] = 0
+                        wst[W_DEND] = _drain(wst, ring, cur)
+                # ---- stalls: the whole array waits for the latest operand
                 s = cur - cycle
                 if user_mode:
                     s = max(a_off - 1, b_off - 1, s)
                 stall += s
-                a_cyc = cycle + a_off
-                b_cyc = cycle + b_off
-                if a_any:
-                    if not have_if:
-                        if_first = a_cyc
-                        have_if = True
-                    if_last_row = a_cyc
-                if b_any:
-                    if not have_fl:
-                        fl_first = b_cyc
-                        have_fl = True
-                    fl_last_row = b_cyc
+                if n0 > 0:
+                    if not have[0]:
+                        have[0] = True
+                        first_cyc[0] = cycle + a_off
+                    last_cyc[0] = cycle + a_off
+                if n1 > 0:
+                    if not have[1]:
+                        have[1] = True
+                        first_cyc[1] = cycle + b_off
+                    last_cyc[1] = cycle + b_off
                 if n_wr > 0:
-                    if not have_of:
-                        of_first = cur
-                        have_of = True
-                    of_last_row = cur
+                    if not have[2]:
+                        have[2] = True
+                        first_cyc[2] = cur
+                    last_cyc[2] = cur
                 c_last = cur
                 row += 1
 
     # empty_all_buffers(last serviced ofmap cycle): flush the partial line, drain back to back
     if wst[W_LINEIDX] != 0:
-        ring = _push_line(wst, ring, wst[W_LINEIDX])
+        if wst[W_NLINES] - wst[W_DLINES] == wst[W_CAP]:
+            ring = _grow_ring(wst, ring)
+        ring[wst[W_NLINES] % wst[W_CAP]] = wst[W_LINEIDX]
+        wst[W_NLINES] += 1
         wst[W_LINEIDX] = 0
     cyc = c_last
     while wst[W_DLINES] < wst[W_NLINES]:
@@ -573,32 +458,33 @@ def simulate_layer(df, R, C, M, N, K,
         cyc = e + 1
 
     if user_mode:
-        out[OUT_IF_DRAM_START] = us_if[U_DSTART]
-        out[OUT_IF_DRAM_STOP] = us_if[U_LPC]
-        out[OUT_IF_DRAM_READS] = us_if[U_ACCESS]
-        out[OUT_FL_DRAM_START] = us_fl[U_DSTART]
-        out[OUT_FL_DRAM_STOP] = us_fl[U_LPC]
-        out[OUT_FL_DRAM_READS] = us_fl[U_ACCESS]
-        out[OUT_IF_REFILLS] = us_if[U_REFILLS]
-        out[OUT_FL_REFILLS] = us_fl[U_REFILLS]
+        out[OUT_IF_DRAM_START] = us[IFMAP, U_DSTART]
+        out[OUT_IF_DRAM_STOP] = us[IFMAP, U_LPC]
+        out[OUT_IF_DRAM_READS] = us[IFMAP, U_ACCESS]
+        out[OUT_FL_DRAM_START] = us[FILTER, U_DSTART]
+        out[OUT_FL_DRAM_STOP] = us[FILTER, U_LPC]
+        out[OUT_FL_DRAM_READS] = us[FILTER, U_ACCESS]
+        out[OUT_IF_REFILLS] = us[IFMAP, U_REFILLS]
+        out[OUT_FL_REFILLS] = us[FILTER, U_REFILLS]
     else:
-        _calc_finish(cs_if)
-        _calc_finish(cs_fl)
-        out[OUT_IF_DRAM_START] = cs_if[C_DSTART]
-        out[OUT_IF_DRAM_STOP] = cs_if[C_DSTOP]
-        out[OUT_IF_DRAM_READS] = cs_if[C_ACCESS]
-        out[OUT_FL_DRAM_START] = cs_fl[C_DSTART]
-        out[OUT_FL_DRAM_STOP] = cs_fl[C_DSTOP]
-        out[OUT_FL_DRAM_READS] = cs_fl[C_ACCESS]
-    # "Total Cycles" quirk (the -1): max serviced ofmap cycle = 0-based index of the last row
+        _calc_finish(cs, IFMAP)
+        _calc_finish(cs, FILTER)
+        out[OUT_IF_DRAM_START] = cs[IFMAP, C_DSTART]
+        out[OUT_IF_DRAM_STOP] = cs[IFMAP, C_DSTOP]
+        out[OUT_IF_DRAM_READS] = cs[IFMAP, C_ACCESS]
+        out[OUT_FL_DRAM_START] = cs[FILTER, C_DSTART]
+        out[OUT_FL_DRAM_STOP] = cs[FILTER, C_DSTOP]
+        out[OUT_FL_DRAM_READS] = cs[FILTER, C_ACCESS]
+    # "Total Cycles" quirk (the -1): the max serviced ofmap cycle, i.e. the 0-based index of
+    # the last demand row (plus stalls)
     out[OUT_TOTAL_CYCLES] = c_last
     out[OUT_STALL] = stall
-    out[OUT_IF_SRAM_START] = if_first
-    out[OUT_IF_SRAM_STOP] = if_last_row
-    out[OUT_FL_SRAM_START] = fl_first
-    out[OUT_FL_SRAM_STOP] = fl_last_row
-    out[OUT_OF_SRAM_START] = of_first
-    out[OUT_OF_SRAM_STOP] = of_last_row
+    out[OUT_IF_SRAM_START] = first_cyc[0]
+    out[OUT_IF_SRAM_STOP] = last_cyc[0]
+    out[OUT_FL_SRAM_START] = first_cyc[1]
+    out[OUT_FL_SRAM_STOP] = last_cyc[1]
+    out[OUT_OF_SRAM_START] = first_cyc[2]
+    out[OUT_OF_SRAM_STOP] = last_cyc[2]
     out[OUT_OF_DRAM_START] = wst[W_DMIN]
     out[OUT_OF_DRAM_STOP] = wst[W_DMAX]
     out[OUT_OF_DRAM_WRITES] = wst[W_ACCESS]

@@ -125,22 +125,57 @@ def _ifmap_index_arrays(layer: LayerDims):
     return m_base, m_irow, m_icol, k_off, k_crow, k_ccol, bool(all_valid)
 
 
-def _user_state(case, layer, cfg, words, bw, idx_arrays):
-    m_base, m_irow, m_icol, k_off, k_crow, k_ccol, all_valid = idx_arrays
+def _ifmap_grid(m, k, idx):
+    m_base, m_irow, m_icol, k_off, k_crow, k_ccol, all_valid, ifm_h, ifm_w = idx
+    a = m_base[m] + k_off[k]
+    if not all_valid:
+        ok = (m_irow[m] + k_crow[k] < ifm_h) & (m_icol[m] + k_ccol[k] < ifm_w)
+        a = np.where(ok, a, -1)
+    return a
+
+
+def _prefetch_matrix(case, layer, R, C, idx):
+    """SCALE-Sim's prefetch matrix (compute/systolic_compute_*.create_*_prefetch_mat) as
+    operand address indices, before the anti-diagonal roll; -1 pads partial folds."""
+    M, N, Kw = layer.m, layer.n, layer.k
+    if case in (K_.PF_OS_FILTER, K_.PF_WS_FILTER):      # per col fold: filter[:, fold] (K x C)
+        fc, k = np.divmod(np.arange(math.ceil(N / C) * Kw, dtype=np.int64), Kw)
+        n = fc[:, None] * C + np.arange(C)[None, :]
+        return np.where(n < N, n * Kw + k[:, None], -1)
+    if case == K_.PF_IS_FILTER:                          # per row fold: filter[fold, :]^T (N x R)
+        fr, n = np.divmod(np.arange(math.ceil(Kw / R) * N, dtype=np.int64), N)
+        k = fr[:, None] * R + np.arange(R)[None, :]
+        return np.where(k < Kw, n[:, None] * Kw + k, -1)
+    if case == K_.PF_OS_IFMAP:                           # per row fold: ifmap^T[:, fold] (K x R)
+        fr, k = np.divmod(np.arange(math.ceil(M / R) * Kw, dtype=np.int64), Kw)
+        m = fr[:, None] * R + np.arange(R)[None, :]
+        return np.where(m < M, _ifmap_grid(np.minimum(m, M - 1), k[:, None], idx), -1)
+    if case == K_.PF_WS_IFMAP:                           # per row fold: ifmap[:, fold] (M x R)
+        fr, m = np.divmod(np.arange(math.ceil(Kw / R) * M, dtype=np.int64), M)
+        k = fr[:, None] * R + np.arange(R)[None, :]
+        return np.where(k < Kw, _ifmap_grid(m[:, None], np.minimum(k, Kw - 1), idx), -1)
+    # PF_IS_IFMAP: per col fold: ifmap^T[:, fold] (K x C)
+    fc, k = np.divmod(np.arange(math.ceil(M / C) * Kw, dtype=np.int64), Kw)
+    m = fc[:, None] * C + np.arange(C)[None, :]
+    return np.where(m < M, _ifmap_grid(np.minimum(m, M - 1), k[:, None], idx), -1)
+
+
+_DIAG = {K_.PF_OS_IFMAP: True, K_.PF_OS_FILTER: True, K_.PF_WS_IFMAP: True,
+         K_.PF_WS_FILTER: False, K_.PF_IS_IFMAP: False, K_.PF_IS_FILTER: True}
+
+
+def _user_state(st, case, layer, cfg, words, bw, idx, space):
+    """Fill one row of the USER read-buffer state; returns the operand's (ptr, sets)."""
     e = math.ceil(words / 100)                  # elements per set (read_buffer.prepare_hashed_buffer)
     active = int(math.ceil(words * _ACTIVE_FRAC))
     prefetch = words - active
-    ifmap = case in (K_.PF_OS_IFMAP, K_.PF_WS_IFMAP, K_.PF_IS_IFMAP)
-    space = layer.ifmap_h * layer.ifmap_w * layer.channels if ifmap else layer.k * layer.n
-    ptr, sets, n_valid, n_total = K_.build_fetch_sets(
-        case, cfg.rows, cfg.cols, layer.m, layer.n, layer.k, m_base, m_irow, m_icol, k_off,
-        k_crow, k_ccol, layer.ifmap_h, layer.ifmap_w, all_valid, e, space)
+    pf = _prefetch_matrix(case, layer, cfg.rows, cfg.cols, idx)
+    ptr, sets, n_valid = K_.fetch_sets(pf, _DIAG[case], e, space)
     ns = n_valid // e + 1                       # the trailing (possibly empty) set counts too
     n_a = min(math.ceil(active / e), ns)
     n_p = min(math.ceil(prefetch / e), ns - n_a)
-    fetch_lines = math.ceil(n_total / bw)
+    fetch_lines = math.ceil(pf.size / bw)       # set_fetch_matrix: lines of B words incl. padding
     init_lines = min(math.ceil(active / bw), fetch_lines)
-    st = np.zeros(K_.N_U, dtype=np.int64)
     st[K_.U_NS], st[K_.U_NA], st[K_.U_NP] = ns, n_a, n_p
     st[K_.U_A0], st[K_.U_A1] = 0, n_a
     st[K_.U_LPC] = -1                           # initial fill ends the cycle before row 0
@@ -149,17 +184,7 @@ def _user_state(case, layer, cfg, words, bw, idx_arrays):
     st[K_.U_BW] = bw
     st[K_.U_ALLFIT] = 1 if n_a >= ns else 0
     st[K_.U_DSTART] = -init_lines
-    return st, ptr, sets
-
-
-def _calc_state(words, space):
-    st = np.zeros(K_.N_C, dtype=np.int64)
-    st[K_.C_E] = words // 100                   # math.floor(total / 100), distinct addresses
-    st[K_.C_RSTART] = 0
-    st[K_.C_REND] = K_.CALC_SETS_PER_HALF - 1
-    st[K_.C_LSTART] = -2
-    st[K_.C_LEND] = -1
-    return st, np.full(space, -1, dtype=np.int64)
+    return ptr, sets
 
 
 def compat_layer(layer: LayerDims, cfg: ScaleSimConfig, layer_id: int = 0) -> LayerReport:
@@ -171,23 +196,33 @@ def compat_layer(layer: LayerDims, cfg: ScaleSimConfig, layer_id: int = 0) -> La
         raise ConfigError(cfg.source or None, f"layer {layer_id}", "filter larger than ifmap")
     R, C = cfg.rows, cfg.cols
     M, N, Kw = layer.m, layer.n, layer.k
-    idx = _ifmap_index_arrays(layer)
-    dummy_i = np.zeros(1, dtype=np.int64)
+    m_base, m_irow, m_icol, k_off, k_crow, k_ccol, all_valid = _ifmap_index_arrays(layer)
+    idx = (m_base, m_irow, m_icol, k_off, k_crow, k_ccol, all_valid, layer.ifmap_h, layer.ifmap_w)
+    if_space = layer.ifmap_h * layer.ifmap_w * layer.channels
+    fl_space = Kw * N
     if_words = cfg.ifmap_sram_kb * _WORDS_PER_KB
     fl_words = cfg.filter_sram_kb * _WORDS_PER_KB
     of_words = cfg.ofmap_sram_kb * _WORDS_PER_KB
+    us = np.zeros((2, K_.N_U), dtype=np.int64)
+    cs = np.zeros((2, K_.N_C), dtype=np.int64)
+    dummy = np.zeros(1, dtype=np.int64)
     if cfg.user_bandwidth:
         case_if, case_fl = _PF_CASES[cfg.dataflow]
-        us_if, if_ptr, if_sets = _user_state(case_if, layer, cfg, if_words, cfg.ifmap_dram_bw, idx)
-        us_fl, fl_ptr, fl_sets = _user_state(case_fl, layer, cfg, fl_words, cfg.filter_dram_bw, idx)
-        cs_if, if_last = np.zeros(K_.N_C, dtype=np.int64), dummy_i
-        cs_fl, fl_last = np.zeros(K_.N_C, dtype=np.int64), dummy_i
+        ptr_if, sets_if = _user_state(us[K_.IFMAP], case_if, layer, cfg, if_words,
+                                      cfg.ifmap_dram_bw, idx, if_space)
+        ptr_fl, sets_fl = _user_state(us[K_.FILTER], case_fl, layer, cfg, fl_words,
+                                      cfg.filter_dram_bw, idx, fl_space)
+        ptr = np.concatenate((ptr_if[:-1], ptr_fl + sets_if.size))
+        sets = np.concatenate((sets_if, sets_fl))
+        last = dummy
         of_bw = cfg.bandwidths[0]
     else:
-        us_if = us_fl = np.zeros(K_.N_U, dtype=np.int64)
-        if_ptr = if_sets = fl_ptr = fl_sets = dummy_i
-        cs_if, if_last = _calc_state(if_words, layer.ifmap_h * layer.ifmap_w * layer.channels)
-        cs_fl, fl_last = _calc_state(fl_words, Kw * N)
+        ptr = sets = dummy
+        for op, words in ((K_.IFMAP, if_words), (K_.FILTER, fl_words)):
+            cs[op, K_.C_E] = words // 100       # math.floor(total / 100) distinct addresses per set
+            cs[op, K_.C_REND] = K_.CALC_SETS_PER_HALF - 1
+            cs[op, K_.C_LSTART], cs[op, K_.C_LEND] = -2, -1
+        last = np.full(if_space + fl_space, -1, dtype=np.int64)
         of_bw = C                                # CALC: ofmap drain bandwidth = ArrayWidth
     wst = np.zeros(K_.N_W, dtype=np.int64)
     active = int(math.ceil(of_words * _ACTIVE_FRAC))
@@ -196,11 +231,10 @@ def compat_layer(layer: LayerDims, cfg: ScaleSimConfig, layer_id: int = 0) -> La
     cap = max(64, of_words // of_bw + 64)
     wst[K_.W_CAP] = cap
     ring = np.zeros(cap, dtype=np.int64)
-    m_base, m_irow, m_icol, k_off, k_crow, k_ccol, all_valid = idx
     out, fout = K_.simulate_layer(
         _DF[cfg.dataflow], R, C, M, N, Kw, m_base, m_irow, m_icol, k_off, k_crow, k_ccol,
-        layer.ifmap_h, layer.ifmap_w, all_valid, cfg.user_bandwidth,
-        us_if, if_ptr, if_sets, us_fl, fl_ptr, fl_sets, cs_if, if_last, cs_fl, fl_last, wst, ring)
+        layer.ifmap_h, layer.ifmap_w, all_valid, cfg.user_bandwidth, if_space,
+        us, ptr, sets, cs, last, wst, ring)
     return _report(layer, cfg, layer_id, [int(x) for x in out], fout)
 
 
