@@ -282,6 +282,13 @@ def run(out_dir, *, gpu_preset=None, quick: bool = False) -> StudyResult:
                  "grid SRAM (hashgrid T=2^19 fp16 = 2 MiB per level) are cached, misses go to DRAM")
     notes.append(f"rows with n_nfp=0 are the GPU alone; app='mean'/'min'/'max' aggregate over the 4 apps"
                  f"{'; quick mode (small batches)' if quick else ''}")
+    notes.append("paper numbers not reproduced: the MLP engine's ~7 % agreement with Timeloop/Accelergy "
+                 "(no Timeloop here; archsim's MLP engine uses SCALE-Sim WS fold timing), the 2-4 orders "
+                 "of magnitude AR/VR gap (budgets not given), Fig. 14 frame rates and Fig. 15 overheads "
+                 "(values not in the notes; archsim's own are in the fps / *_overhead_pct rows)")
+    notes.append("means over apps are arithmetic; power = NGPC dynamic energy of the frame / NGPC busy "
+                 "time + leakage (7 nm, energy layer); DRAM contention between the SMs' pre/post and the "
+                 "NGPC is not modelled (as in the paper)")
     notes.extend(_sensitivity(gpu_arch, gpu_preset, quick, scale, nerf_spp, gpu))
     return StudyResult(rows=rows, plots=plots, notes=notes)
 
