@@ -170,7 +170,7 @@ def evaluate(spec: Spec, op, ctx: EvalContext) -> OpResult:
         return _result(spec, op, ctx, cyc, unit="lxe", flops=n_el * ope, dram=moved,
                        bound="compute" if comp * 1.0 >= cyc - spec.lxe.fill_cycles else "memory",
                        actions={f"mac.{spec.dtype}": n_el * ope, "dram.read_bytes": moved / 2,
-                                "dram.write_bytes": moved / 2})
+                                "dram.write_bytes": moved / 2}, details={"vpe_ops": n_el * ope})
     if isinstance(op, HashCluster):
         return _hcu(spec, op, ctx)
     if isinstance(op, WicsumSelect):
@@ -205,7 +205,8 @@ def _attention(spec: Spec, op: Attention, ctx) -> OpResult:
     return _result(spec, op, ctx, cyc, unit="lxe", flops=op.flops(),
                    dram=counts[LXE_DRAM_RD] + counts[LXE_DRAM_WR],
                    bound="compute" if comp >= dcyc else "memory", actions=act,
-                   details={"compute_cycles": comp, "dram_cycles": dcyc, "kv_len_effective": kv_eff})
+                   details={"compute_cycles": comp, "dram_cycles": dcyc, "kv_len_effective": kv_eff,
+                            "vpe_ops": scores * spec.lxe.softmax_ops_per_element})
 
 
 def _hcu(spec: Spec, op: HashCluster, ctx) -> OpResult:
@@ -297,8 +298,11 @@ def _kv_fetch(spec: Spec, op: KvFetch, ctx) -> OpResult:
     lat = max(rd.time_s, wr.time_s)
     dram = kb["payload_bytes"] + kb["evict_bytes"]
     act = {"link.pcie.bytes": rd.wire_bytes + wr.wire_bytes, "dram.write_bytes": kb["payload_bytes"],
-           "dram.read_bytes": kb["evict_bytes"],
-           "sram.kvmu_buffer.write_bytes": dram, "sram.kvmu_buffer.read_bytes": dram}
+           "dram.read_bytes": kb["evict_bytes"]}
+    if spec.kvmu.enabled:
+        # cluster-wise reordering stages the streamed KV through the KVMU buffer
+        act.update({"sram.kvmu_buffer.write_bytes": dram, "sram.kvmu_buffer.read_bytes": dram,
+                    "add.int32": rd.commands + wr.commands})
     if src == "ssd":
         act["ssd.read_bytes"] = rd.storage_bytes
         act["ssd.write_bytes"] = wr.storage_bytes

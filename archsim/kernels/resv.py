@@ -44,13 +44,17 @@ def hash_bits(keys, hyperplanes):
     """codes[T] (uint64): bit h set iff sum_d keys[t, d] * hyperplanes[d, h] > 0."""
     n_tok, dim = keys.shape
     n_hp = hyperplanes.shape[1]
+    hp_t = np.ascontiguousarray(hyperplanes.T).astype(np.float64)
     codes = np.zeros(n_tok, dtype=np.uint64)
+    row = np.empty(dim, dtype=np.float64)
     for t in range(n_tok):
+        for d in range(dim):
+            row[d] = float(keys[t, d])
         code = np.uint64(0)
         for h in range(n_hp):
             s = 0.0
             for d in range(dim):
-                s += float(keys[t, d]) * float(hyperplanes[d, h])
+                s += row[d] * hp_t[h, d]
             if s > 0.0:
                 code |= np.uint64(1) << np.uint64(h)
         codes[t] = code

@@ -135,7 +135,7 @@ def build_step(p, kind: str, kv_len: int) -> Step:
     def sel_tokens(layer: int) -> float:
         if not retrieves or L == 0:
             return float(L)
-        return min(float(L), L * p.layer_ratio(base_ratio, layer))
+        return min(float(L), L * p.layer_ratio(base_ratio, layer, text=not prefill))
 
     def predict(layer: int, after) -> int | None:
         """Prediction (+ fetch) of `layer`'s KV, issued after task `after`; returns the fetch task."""

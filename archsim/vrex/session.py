@@ -86,6 +86,7 @@ class VrexEvaluator:
         ssd_idle = self.spec.ssd.idle_power_w if self.spec.kvmu.offload == "ssd" else 0.0
         self.static_power_w = leakage_power_w(self.structure, self.tech) + ssd_idle
         self.link_power_w = self.spec.host_link.power_w_per_lane * self.spec.host_link.lanes
+        self.gap_power_w = 0.0
 
     @property
     def peak_flops(self) -> float:
@@ -126,6 +127,8 @@ class GpuEvaluator:
         self.static_power_w = (system_spec.ssd.idle_power_w if system_spec.kvmu.offload == "ssd" else 0.0) \
             + _gpu_static_power_w(self.mod, self.spec)
         self._ssd_structure = Structure(name="ssd", kind="ssd", clock_ghz=1.0)
+        # the GPU model charges idle power only while its ops run; charge it in the gaps too
+        self.gap_power_w = float(getattr(self.spec, "idle_power_w", 0.0))
 
     @property
     def peak_flops(self) -> float:
@@ -169,12 +172,12 @@ def _gpu_static_power_w(mod, spec) -> float:
 
 
 def _gpu_peak_flops(mod, spec) -> float:
-    fn = getattr(mod, "peak_flops", None)
-    if fn is not None:
-        try:
-            return float(fn(spec, "bf16"))
-        except TypeError:
-            return float(fn(spec))
+    """Dense BF16 (else FP16) tensor peak in FLOP/s."""
+    rates = getattr(spec, "tensor_tflops", None)
+    for d in ("bf16", "fp16"):
+        v = getattr(rates, d, None) if rates is not None else None
+        if v:
+            return float(v) * 1e12
     return float("nan")
 
 
@@ -207,6 +210,8 @@ def run_step(step, evaluator, *, keep_tasks: bool = False) -> StepRun:
     _, end0 = schedule(durs0, res, deps)
     lat0 = max(end0) if end0 else 0.0
     dyn = float(sum(ev.energy_j for ev in evs))
+    busy = sum(d for d, r in zip(durs, res) if r == "compute")
+    dyn += evaluator.gap_power_w * max(0.0, latency - busy)
     static = evaluator.static_power_w
     tasks = ()
     if keep_tasks:

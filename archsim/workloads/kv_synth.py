@@ -62,12 +62,15 @@ class SynthKvParams:
             raise ValueError("head_dim must be even (RoPE pairs)")
 
 
-def _rope(x: np.ndarray, pos: np.ndarray, theta: float) -> np.ndarray:
-    """Rotate pairs (2i, 2i+1) of the last axis by pos * theta^(-2i/D)."""
-    d = x.shape[-1]
-    inv = theta ** (-np.arange(0, d, 2, dtype=np.float64) / d)
+def _rope_tables(pos: np.ndarray, dim: int, theta: float):
+    inv = theta ** (-np.arange(0, dim, 2, dtype=np.float64) / dim)
     ang = pos[:, None].astype(np.float64) * inv[None, :]
-    c, s = np.cos(ang).astype(np.float32), np.sin(ang).astype(np.float32)
+    return np.cos(ang).astype(np.float32), np.sin(ang).astype(np.float32)
+
+
+def _rope(x: np.ndarray, tables) -> np.ndarray:
+    """Rotate pairs (2i, 2i+1) of the last axis by pos * theta^(-2i/D) (tables from _rope_tables)."""
+    c, s = tables
     a, b = x[..., 0::2], x[..., 1::2]
     out = np.empty_like(x)
     out[..., 0::2] = a * c - b * s
@@ -122,40 +125,41 @@ def synth_keys(p: SynthKvParams, n_tokens: int, *, layer: int, n_layers: int, se
     noise_rng = np.random.default_rng([seed, 0x70CE, 0])     # token noise shared by layers
     x = x + p.token_noise * noise_rng.standard_normal(x.shape)
     keys = np.empty((n_tokens, p.kv_heads * p.head_dim), dtype=np.float32)
-    pos = t.astype(np.float64)
+    tables = _rope_tables(t, p.head_dim, p.rope_theta)
+    x32 = x.astype(np.float32)
     for g in range(p.kv_heads):
-        k = (x @ w[g] + mu[g]).astype(np.float32)
-        k += (p.key_noise * rng.standard_normal(k.shape)).astype(np.float32)
-        keys[:, g * p.head_dim:(g + 1) * p.head_dim] = _rope(k, pos, p.rope_theta)
+        k = x32 @ w[g].astype(np.float32) + mu[g].astype(np.float32)
+        k += np.float32(p.key_noise) * rng.standard_normal(k.shape, dtype=np.float32)
+        keys[:, g * p.head_dim:(g + 1) * p.head_dim] = _rope(k, tables)
     return keys
 
 
 def synth_queries(p: SynthKvParams, keys: np.ndarray, *, stage: str, n_query_tokens: int, layer: int,
-                  n_layers: int, seed: int) -> np.ndarray:
+                  n_layers: int, seed: int, draw: int = 0) -> np.ndarray:
     """Query rows [kv_heads, q_per_kv * n_query_tokens, head_dim] (float32) for tokens right
     after the stream in `keys`. stage = "frame" (a new frame's tokens) or "text" (question /
-    answer tokens looking for one earlier scene)."""
+    answer tokens looking for one earlier scene); `draw` picks an independent query set."""
     if stage not in ("frame", "text"):
         raise ValueError("stage must be 'frame' or 'text'")
     n_tok = keys.shape[0]
     n_frames = math.ceil(n_tok / p.tokens_per_frame)
     z, slots = _video(p, n_frames + 64, seed)
     w, _, beta, rng = _layer_maps(p, layer, n_layers, seed)
-    qrng = np.random.default_rng([seed, 0x9E7, n_tok, 1 if stage == "frame" else 2])
+    qrng = np.random.default_rng([seed, 0x9E7, n_tok, 1 if stage == "frame" else 2, draw])
     if stage == "frame":
         j = np.arange(n_query_tokens) % p.tokens_per_frame
         x = z[n_frames] + p.slot_scale * slots[j] + p.token_noise * qrng.standard_normal((n_query_tokens, p.latent_dim))
     else:
         target = z[int(qrng.integers(0, max(n_frames, 1)))]
         x = target + 0.5 * qrng.standard_normal((n_query_tokens, p.latent_dim))
-    pos = (n_tok + np.arange(n_query_tokens)).astype(np.float64)
+    tables = _rope_tables(n_tok + np.arange(n_query_tokens), p.head_dim, p.rope_theta)
     sample = keys[:: max(1, n_tok // 2048)]
     out = np.empty((p.kv_heads, p.q_per_kv * n_query_tokens, p.head_dim), dtype=np.float32)
     for g in range(p.kv_heads):
         kg = sample[:, g * p.head_dim:(g + 1) * p.head_dim].astype(np.float64)
         for h in range(p.q_per_kv):
             mix = rng.standard_normal((p.latent_dim, p.latent_dim)) * 0.3 + np.eye(p.latent_dim)
-            q = _rope(((x @ mix) @ w[g]).astype(np.float32), pos, p.rope_theta).astype(np.float64)
+            q = _rope(((x @ mix) @ w[g]).astype(np.float32), tables).astype(np.float64)
             logits = q @ kg.T
             sd = logits.std(axis=1, keepdims=True)
             q *= beta[g, h] / np.maximum(sd, 1e-12)

@@ -69,7 +69,8 @@ class Params:
     policy: Policy = field("vrex")
     retrieval_ratio_frame: float = field(-1.0, le=1.0, doc="-1 = the policy's Tab. II average")
     retrieval_ratio_text: float = field(-1.0, le=1.0, doc="-1 = the policy's Tab. II average")
-    layer_ratio_scale: tuple[float, ...] = field((), doc="per layer-group ratio multipliers (mean 1; from ReSV runs)")
+    layer_ratio_scale: tuple[float, ...] = field((), doc="per layer-group ratio multipliers in prefill (mean 1; from ReSV runs)")
+    layer_ratio_scale_text: tuple[float, ...] = field((), doc="the same for answer tokens (() = layer_ratio_scale)")
     cluster_tokens: float = field(32.0, ge=1.0, doc="mean tokens per cluster (§VI-B: ~32)")
     n_hyperplanes: int = field(32, ge=1, le=64)
     wicsum_processed_fraction: float = field(0.16, ge=0.0, le=1.0, doc="row fraction before exit (§V-B: ~16 %)")
@@ -82,7 +83,7 @@ class Params:
     def __attrs_post_init__(self):
         if self.n_q_heads % self.n_kv_heads:
             raise ValueError("n_q_heads must be a multiple of n_kv_heads (GQA)")
-        for v in self.layer_ratio_scale:
+        for v in (*self.layer_ratio_scale, *self.layer_ratio_scale_text):
             if not v >= 0.0:
                 raise ValueError("layer_ratio_scale entries must be >= 0")
 
@@ -95,11 +96,12 @@ class Params:
         return (self.retrieval_ratio_frame if self.retrieval_ratio_frame >= 0 else f,
                 self.retrieval_ratio_text if self.retrieval_ratio_text >= 0 else t)
 
-    def layer_ratio(self, base: float, layer: int) -> float:
-        if not self.layer_ratio_scale:
+    def layer_ratio(self, base: float, layer: int, *, text: bool = False) -> float:
+        scale = (self.layer_ratio_scale_text or self.layer_ratio_scale) if text else self.layer_ratio_scale
+        if not scale:
             return base
-        g = layer * len(self.layer_ratio_scale) // self.n_layers
-        return min(1.0, base * self.layer_ratio_scale[g])
+        g = layer * len(scale) // self.n_layers
+        return min(1.0, base * scale[g])
 
     def weight_bytes(self) -> int:
         from archsim.units import DTYPE_BYTES
