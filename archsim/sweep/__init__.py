@@ -120,37 +120,43 @@ def run_sweep(sweep_spec, executor: str = "local", *, out_dir, jobs: int | None 
             if on_progress is not None:
                 on_progress(n_done, len(tasks))
 
-        # a few timed points in this process: the estimate, and real results
+        # a few timed points in this process: the estimate, and real results. The first warms
+        # up (imports, numba cache loads; a forked pool inherits them); the timed ones are spread
+        # evenly over the space, whose corners can differ a lot in cost.
+        picks = sorted({0, *(len(todo) * (i + 1) // (timed_points + 1) for i in range(timed_points))}
+                       ) if timed_points and todo else []
         times = []
-        n_timed = min(len(todo), timed_points + 1 if timed_points else 0)
-        for t in todo[:n_timed]:
-            r = evaluate_point(ctx, t)
+        for i in picks:
+            r = evaluate_point(ctx, todo[i])
             commit([r])
             times.append(r["eval_s"])
-        todo = todo[n_timed:]
+        n_timed = len(picks)
+        picked = set(picks)
+        todo = [t for i, t in enumerate(todo) if i not in picked]
         point_s = (statistics.median(times[1:]) if len(times) > 1 else times[0]) if times else None
         size = chunk_size or default_chunk_size(len(todo), workers, point_s)
         plan = SweepPlan(name=spec.name, out_dir=out, executor=executor, workers=workers,
                          n_points=n_points, n_unique=len(tasks), n_done=n_stored,
                          n_todo=len(todo) + n_timed, n_timed=n_timed, chunk_size=size, point_s=point_s,
                          est_wall_s=None if point_s is None else len(todo) * point_s / workers)
-        if on_plan is not None:
-            on_plan(plan)
+        announce = (lambda: on_plan(plan)) if on_plan is not None else (lambda: None)
 
         sim_before = _sim_sum(store)
         t0 = time.perf_counter()
         missing: list = []
         try:
-            if not todo:
-                pass
-            elif executor == "serial":
-                for t in todo:
-                    commit([evaluate_point(ctx, t)])
-            elif executor == "local":
-                missing = run_local(ctx, todo, jobs=workers, chunk_size=size, on_results=commit)
-            else:
+            if executor == "local" and todo:
+                # announced once the pool has forked: the caller may start threads (a progress bar)
+                missing = run_local(ctx, todo, jobs=workers, chunk_size=size, on_results=commit,
+                                    on_ready=announce)
+            elif executor == "dask" and todo:
+                announce()
                 missing = run_dask(ctx, todo, jobs=workers, chunk_size=size, scheduler=scheduler,
                                    on_results=commit, client=client)
+            else:
+                announce()
+                for t in todo:
+                    commit([evaluate_point(ctx, t)])
         finally:
             wall = time.perf_counter() - t0
             rows = store.rows()

@@ -22,6 +22,7 @@ import os
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -121,7 +122,7 @@ def evaluate_point(ctx: Context, task) -> dict:
     key, idx, wi, params = task
     t0 = time.perf_counter()
     row = {"key": key, "idx": idx, "workload": None, "params": params, "status": "ok", "error": None,
-           "worker": f"{socket.gethostname()}:{os.getpid()}", "sim_s": None}
+           "worker": f"{socket.gethostname()}:{os.getpid()}", "sim_s": None, "cpu_s": None}
     arch_over = {k: v for k, v in params.items() if not k.startswith("workload.")}
     wl_over = {k[len("workload."):]: v for k, v in params.items() if k.startswith("workload.")}
     st = _state(ctx)
@@ -131,9 +132,10 @@ def evaluate_point(ctx: Context, task) -> dict:
                               file=ctx.arch_file)
         wl = st.workload(wi, wl_over)
         row["workload"] = wl.name
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         rep = simulate(arch, wl)
         row["sim_s"] = time.perf_counter() - t1
+        row["cpu_s"] = time.process_time() - c1
         breakdown: dict[str, float] = {}
         for o in rep.ops:
             for k, v in o.energy_breakdown_j.items():
@@ -193,10 +195,13 @@ def _alive(pid: int) -> bool:
 
 
 def _mp_context(modules: Sequence[str]):
+    """fork on Linux: workers start in milliseconds and inherit the imported model and the numba
+    code the parent already loaded (the timed points ran here). The pool forks before the caller
+    starts any thread (see `on_ready`). Elsewhere forkserver (macOS: fork is unsafe), else spawn."""
     methods = multiprocessing.get_all_start_methods()
+    if sys.platform.startswith("linux") and "fork" in methods:
+        return multiprocessing.get_context("fork")
     if "forkserver" in methods:
-        # forkserver: workers fork from a clean server that imported the model once (fast start,
-        # and no fork of a parent holding threads, e.g. the progress bar's).
         mp = multiprocessing.get_context("forkserver")
         mp.set_forkserver_preload(["archsim.sweep.execute", *modules])
         return mp
@@ -208,16 +213,21 @@ def _chunks(tasks: Sequence, size: int) -> list[list]:
 
 
 def run_local(ctx: Context, tasks: Sequence, *, jobs: int, chunk_size: int,
-              on_results: Callable[[list[dict]], None]) -> list:
-    """Process pool; returns the tasks that could not be run (workers kept dying)."""
+              on_results: Callable[[list[dict]], None],
+              on_ready: Callable[[], None] | None = None) -> list:
+    """Process pool; returns the tasks that could not be run (workers kept dying).
+    `on_ready()` is called once the first pool's workers are started (forked)."""
     todo = _chunks(tasks, chunk_size)
     restarts = 0
     mp = _mp_context(ctx.modules)
     while todo:
         pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=mp,
                                    initializer=_init_worker, initargs=(ctx, os.getpid()))
-        pending = {pool.submit(run_chunk, None, c): c for c in todo}
+        pending = {pool.submit(run_chunk, None, c): c for c in todo}   # the first submit starts them
         todo = []
+        if on_ready is not None:
+            on_ready()
+            on_ready = None
         broken = False
         try:
             while pending:

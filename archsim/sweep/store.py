@@ -31,14 +31,15 @@ CREATE TABLE IF NOT EXISTS points (
     budget TEXT,                    -- JSON Report.budget
     components TEXT,                -- JSON [{name, kind, area_mm2, leakage_power_w, energy_j, ...}]
     energy_breakdown TEXT,          -- JSON {action/part: joules} summed over ops
-    sim_s REAL,                     -- in-worker simulate() time
+    sim_s REAL,                     -- in-worker simulate() wall time
+    cpu_s REAL,                     -- CPU time of this process during simulate()
     eval_s REAL,                    -- in-worker time for the whole point (load + simulate)
     worker TEXT,
     finished_unix REAL
 );
 """
 COLUMNS = ("key", "idx", "workload", "params", "status", "error", "totals", "budget", "components",
-           "energy_breakdown", "sim_s", "eval_s", "worker", "finished_unix")
+           "energy_breakdown", "sim_s", "cpu_s", "eval_s", "worker", "finished_unix")
 _JSON_COLS = ("params", "totals", "budget", "components", "energy_breakdown")
 
 
@@ -57,6 +58,10 @@ class Store:
         # NORMAL in WAL mode survives a killed process (not a power cut); FULL would fsync per point.
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.executescript(_SCHEMA)
+        have = {r[1] for r in self.conn.execute("PRAGMA table_info(points)")}
+        for c in COLUMNS:          # a store written by an older archsim: add the new columns
+            if c not in have:
+                self.conn.execute(f"ALTER TABLE points ADD COLUMN {c}")
 
     @classmethod
     def open_dir(cls, out_dir) -> "Store":
