@@ -33,7 +33,7 @@ def naive_corners(point, scale, resolution, table_size, hashed):
     dims = len(point)
     cell, frac = [], []
     for x in point:
-        pos = np.float32(x) * np.float32(scale) + np.float32(0.5)
+        pos = np.float32(float(np.float32(x)) * float(np.float32(scale)) + 0.5)   # fmaf, one rounding
         fl = np.float32(math.floor(pos))
         cell.append(int(fl))
         frac.append(pos - fl)

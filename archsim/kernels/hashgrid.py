@@ -6,7 +6,7 @@ Hashing follows tiny-cuda-nn's `grid_index` / `coherent_prime_hash` exactly
 
     scale(l)      = exp2f(l * log2(per_level_scale)) * base_resolution - 1      (float32)
     resolution(l) = ceil(scale(l)) + 1
-    pos           = x * scale + 0.5;  cell = floor(pos);  frac = pos - cell     (float32)
+    pos           = fmaf(scale, x, 0.5);  cell = floor(pos);  frac = pos - cell  (float32)
     index         = sum_d cell_d * resolution^d      while stride <= table size (dense)
     if hash grid and the dense grid does not fit:    index = XOR_d cell_d * PI_d  (uint32)
     index         = index mod table_size(l)
@@ -101,7 +101,9 @@ def corner_indices(points, scale, resolution, table_size, grid_type):
     corner = np.zeros(dims, dtype=np.int64)
     for i in range(n):
         for d in range(dims):
-            pos = points[i, d] * np.float32(scale) + np.float32(0.5)
+            # tcnn: pos = fmaf(scale, x, 0.5f) (one rounding); x * scale is exact in float64
+            # and so is + 0.5 wherever the floor can change, so this is the fmaf result
+            pos = np.float32(np.float64(points[i, d]) * np.float64(np.float32(scale)) + 0.5)
             fl = np.float32(math.floor(pos))
             cell[d] = np.int64(fl)
             frac[d] = pos - fl
