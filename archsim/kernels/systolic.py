@@ -113,18 +113,22 @@ def ifmap_tile_new_words(p0, p1, k0, k1, ofmap_w, ifmap_w, channels, filter_w, s
     """Ifmap elements of the im2col tile pixels [p0,p1) x window positions [k0,k1) whose stamp
     is not `gen` (they are then stamped). Address order is SCALE-Sim's: window index
     k = (c_row * filter_w + c_col) * channels + ch, NHWC ifmap."""
+    nk = k1 - k0
+    offs = np.empty(nk, dtype=np.int64)        # address offset of each window position
+    for q in range(nk):
+        kk = k0 + q
+        w = kk // channels
+        ch = kk - w * channels
+        cr = w // filter_w
+        cc = w - cr * filter_w
+        offs[q] = (cr * ifmap_w + cc) * channels + ch
     count = 0
     for p in range(p0, p1):
         orow = p // ofmap_w
         ocol = p - orow * ofmap_w
-        r0 = orow * stride
-        c0 = ocol * stride
-        for kk in range(k0, k1):
-            w = kk // channels
-            ch = kk - w * channels
-            cr = w // filter_w
-            cc = w - cr * filter_w
-            a = ((r0 + cr) * ifmap_w + c0 + cc) * channels + ch
+        base = (orow * stride * ifmap_w + ocol * stride) * channels
+        for q in range(nk):
+            a = base + offs[q]
             if stamp[a] != gen:
                 stamp[a] = gen
                 count += 1
