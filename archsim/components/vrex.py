@@ -124,21 +124,34 @@ def _result(spec: Spec, op, ctx: EvalContext, cycles: float, *, unit: str, flops
                     details={"unit": unit, **(details or {})})
 
 
+def _divisor_pairs(n: int):
+    return [(d, n // d) for d in range(1, n + 1) if n % d == 0]
+
+
 def _gemm_core(spec: Spec, m: int, k: int, n: int, batch: int, *, a_dram=True, c_dram=True, flash=False):
-    """Split a GEMM over the cores; returns (cycles, compute_cycles, dram_cycles, counts) of the
-    slowest core times one and the counts summed over cores."""
+    """Split a GEMM over the cores and return (cycles, compute_cycles, dram_cycles, counts,
+    passes) of one core (all cores do equal shares) with counts summed over cores.
+
+    The partition is searched: the batch of independent GEMMs first (when it has at least
+    `cores` instances), else a grid of cn x cm cores over (n, m) — cn splits the weights
+    (each core streams 1/cn of B), cm splits the tokens (B re-streamed by each of the cm
+    groups) — taking the fastest."""
     cores = spec.cores
-    if batch >= cores:
-        b_core, n_core, copies = math.ceil(batch / cores), n, cores
-    else:
-        b_core, n_core, copies = batch, math.ceil(n / cores), cores
     bpc = _dram_bytes_per_cycle_core(spec)
-    cyc, comp, dcyc, passes, counts = mactree_gemm(
-        m, k, n_core, b_core, spec.lxe.dpe_trees, spec.lxe.dpe_inputs,
-        0 if flash else int(spec.lxe.sram_kib * BYTES_PER_KIB) // 2, DTYPE_BYTES[spec.dtype], bpc, spec.lxe.fill_cycles,
-        a_dram, c_dram)
-    total = counts * copies
-    # all cores do the same share; the ideal total MACs is the op's
+    acc = 0 if flash else int(spec.lxe.sram_kib * BYTES_PER_KIB) // 2
+    eb = DTYPE_BYTES[spec.dtype]
+    if batch >= cores:
+        options = [(math.ceil(batch / cores), m, n)]
+    else:
+        options = [(batch, math.ceil(m / cm), math.ceil(n / cn)) for cn, cm in _divisor_pairs(cores)]
+    best = None
+    for b_core, m_core, n_core in options:
+        out = mactree_gemm(m_core, k, n_core, b_core, spec.lxe.dpe_trees, spec.lxe.dpe_inputs, acc, eb, bpc,
+                           spec.lxe.fill_cycles, a_dram, c_dram)
+        if best is None or out[0] < best[0]:
+            best = out
+    cyc, comp, dcyc, passes, counts = best
+    total = counts * cores
     total[LXE_MAC] = float(batch) * m * k * n
     return cyc + spec.core_sync_cycles, comp, dcyc, total, passes
 
@@ -269,12 +282,13 @@ def kv_fetch_bytes(spec: Spec, op: KvFetch) -> dict:
 
     Offloaded tokens = history beyond the recent window (all of it without a KVMU). Selected
     tokens are assumed spread uniformly over the history, so the fetched share is
-    selected x offloaded / kv_len."""
+    selected x offloaded / kv_len. Pieces: whole clusters with the KVMU's cluster-contiguous
+    layout, else runs of `run_tokens` time-adjacent tokens."""
     win = spec.kvmu.recent_kv_tokens if spec.kvmu.enabled else 0
     off = max(0, op.kv_len - win)
     fetched = op.selected * (off / op.kv_len) if op.kv_len > 0 else 0.0
     thb = op.token_head_bytes()
-    per_piece_tokens = op.cluster_tokens if spec.kvmu.enabled else 1.0
+    per_piece_tokens = op.cluster_tokens if spec.kvmu.enabled else op.run_tokens
     payload = op.batch * op.kv_heads * fetched * thb
     # K and V of a piece are two contiguous runs
     chunk = max(1.0, per_piece_tokens * thb / 2)

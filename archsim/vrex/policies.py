@@ -16,14 +16,15 @@ policies"):
 - **gpu_resv** (ablation "AGX + ReSV"): the same algorithm in software on the GPU: hash GEMM,
   clustering as element-wise XOR/popcount over (new tokens x clusters), scoring GEMM, WiCSum as
   a full row sort (topk with k = n) plus an element-wise scan; all KV offloaded FlexGen-style
-  and fetched token by token (a GPU cannot keep clusters contiguous without per-layer scatter,
-  §V-C).
+  and fetched in runs of time-adjacent tokens (`token_run_tokens`; a GPU cannot keep clusters
+  contiguous without per-layer scatter, §V-C).
 - **flexgen**: all KV offloaded; every layer streams its whole KV back over PCIe, prefetching
   layer l+1 while layer l computes (double-buffered); attention over all tokens; new KV
   written back.
 - **infinigen**: FlexGen in frame / question prefill (no retrieval there, Tab. II 100 %); in
   generation a speculative partial-query x partial-key GEMM over all tokens (partial keys kept
-  on the GPU), a top-k and a token-granular fetch of the selected KV.
+  on the GPU), a top-k and a token-granular fetch of the selected KV (runs of
+  `token_run_tokens` time-adjacent tokens).
 - **infinigenp**: InfiniGen's token-level prediction in prefill too (Tab. II: 50.8 %).
 - **rekv**: frame-level retrieval: per layer and KV head a mean key per frame (kept on the
   GPU), a score GEMM and top-k over frames, and a fetch of whole frames (contiguous blocks of
@@ -152,18 +153,19 @@ def build_step(p, kind: str, kv_len: int) -> Step:
                 w = b.add(WicsumSelect(rows=rows, clusters=clusters, processed_fraction=p.wicsum_processed_fraction,
                                        buckets_processed=p.wtu_buckets_processed, dtype=dt), "select", layer, deps=(s,))
                 return b.add(KvFetch(batch=B, kv_len=L, new_tokens=q, selected=sel, kv_heads=hkv, head_dim=hd,
-                                     cluster_tokens=p.cluster_tokens, dtype=dt), "fetch", layer, deps=(w,))
+                                     cluster_tokens=p.cluster_tokens, run_tokens=p.token_run_tokens, dtype=dt),
+                             "fetch", layer, deps=(w,))
             # software WiCSum: weighted sum / scan (elementwise) + a full descending sort per row
             e = b.add(Elementwise(n_elements=rows * clusters, n_inputs=2, flops_per_element=4.0, dtype=dt),
                       "select", layer, deps=(s,))
             srt = b.add(TopK(rows=rows, n=clusters, k=clusters, dtype=dt), "select_sort", layer, deps=(e,))
-            return _fetch(b, p, layer, B * hkv * sel * thb, hd * eb, layer_bytes, deps=(srt,))
+            return _fetch(b, p, layer, B * hkv * sel * thb, p.token_run_tokens * hd * eb, layer_bytes, deps=(srt,))
         if pol in ("infinigen", "infinigenp") and retrieves:
             pk = max(1, int(round(hd * p.infinigen_partial_ratio)))
             s = b.add(Gemm(m=G * q, k=pk, n=L, batch=B * hkv, dtype=dt), "score", layer, deps=(after,))
             k = max(1, int(round(sel)))
             t = b.add(TopK(rows=B * hq * q, n=L, k=k, dtype=dt), "select", layer, deps=(s,))
-            return _fetch(b, p, layer, B * hkv * sel * thb, hd * eb, layer_bytes, deps=(t,))
+            return _fetch(b, p, layer, B * hkv * sel * thb, p.token_run_tokens * hd * eb, layer_bytes, deps=(t,))
         if pol == "rekv" and retrieves:
             n_fr = max(1, math.ceil(L / p.frame_tokens()))
             s = b.add(Gemm(m=G * q, k=hd, n=n_fr, batch=B * hkv, dtype=dt), "score", layer, deps=(after,))

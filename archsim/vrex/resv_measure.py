@@ -39,6 +39,7 @@ class ResvStats:
     wtu_cycles_per_row_frame: float
     wtu_processed_fraction_frame: float
     hc_table_fraction: float             # HC-table bytes / full KV bytes
+    mean_run_tokens: float               # selected tokens per run of time-adjacent selected tokens (frame stage)
     max_eligible_clusters: int           # most cluster hashes one token was compared with
     hamming_cosine_corr: float           # corr(cosine, -Hamming distance) over token pairs
 
@@ -75,7 +76,7 @@ def measure(cfg: ResvConfig) -> dict[int, ResvStats]:
     G, dh = p.kv_heads, p.head_dim
     per_len: dict[int, dict] = {L: {"fr": [], "tr": [], "heads": np.zeros(G), "csize": [], "ncl": [],
                                     "pf": [], "pt": [], "bf": [], "bt": [], "cyc": [], "wpf": [],
-                                    "hc": [], "elig": 0} for L in cfg.kv_lens}
+                                    "hc": [], "runs": [], "elig": 0} for L in cfg.kv_lens}
     corr = []
     for li, layer in enumerate(sim_layer_indices(cfg)):
         keys_all = synth_keys(p, Lmax, layer=layer, n_layers=cfg.n_layers_model, seed=cfg.seed)
@@ -104,6 +105,10 @@ def measure(cfg: ResvConfig) -> dict[int, ResvStats]:
                 s, pr = wicsum_rows(sc, counts, cfg.wicsum_ratio)
                 u = s.max(axis=0).astype(bool)
                 tok = int(counts[u].sum())
+                mask = u[assign]
+                n_runs = int(mask[0]) + int(np.count_nonzero(mask[1:] & ~mask[:-1]))
+                if n_runs:
+                    acc["runs"].append(tok / n_runs)
                 sel_f += tok
                 acc["heads"][g] += tok / L / cfg.sim_layers
                 acc["pf"].append(float(pr.mean()) / n_c)
@@ -133,6 +138,7 @@ def measure(cfg: ResvConfig) -> dict[int, ResvStats]:
             wtu_buckets_frame=float(np.mean(a["bf"])), wtu_buckets_text=float(np.mean(a["bt"])),
             wtu_cycles_per_row_frame=float(np.mean(a["cyc"])), wtu_processed_fraction_frame=float(np.mean(a["wpf"])),
             hc_table_fraction=float(np.mean(a["hc"])), max_eligible_clusters=int(a["elig"]),
+            mean_run_tokens=float(np.mean(a["runs"])) if a["runs"] else 1.0,
             hamming_cosine_corr=float(np.mean(corr)))
     return out
 

@@ -6,7 +6,7 @@ Each op documents its fields; all sizes are per op instance (multiply by `repeat
 | op | fields |
 |---|---|
 | `kv_transfer` | `bytes chunk_bytes direction source region_bytes` — move KV between device DRAM and the offload target over the host link (PCIe) |
-| `kv_fetch` | `batch kv_len new_tokens selected kv_heads head_dim cluster_tokens dtype` — V-Rex KVMU: fetch the selected offloaded KV of one layer, offload evicted KV; the device's recent-KV window and layout decide the bytes |
+| `kv_fetch` | `batch kv_len new_tokens selected kv_heads head_dim cluster_tokens run_tokens dtype` — V-Rex KVMU: fetch the selected offloaded KV of one layer, offload evicted KV; the device's recent-KV window and layout decide the bytes |
 | `hash_cluster` | `batch new_tokens clusters n_hyperplanes key_dim dtype` — Hamming-distance clustering of new tokens' hash bits |
 | `wicsum_select` | `rows clusters processed_fraction buckets dtype` — WiCSum thresholding of cluster-score rows with early exit |
 
@@ -72,6 +72,7 @@ class KvFetch:
     kv_heads: int = field(ge=1)
     head_dim: int = field(ge=1)
     cluster_tokens: float = field(32.0, ge=1.0, doc="mean tokens per selected cluster (contiguous piece)")
+    run_tokens: float = field(1.0, ge=1.0, doc="mean run of time-adjacent selected tokens (the piece without cluster layout)")
     dtype: Dtype = field("bf16")
     name: str = ""
     repeat: int = field(1, ge=1)

@@ -72,6 +72,7 @@ class Params:
     layer_ratio_scale: tuple[float, ...] = field((), doc="per layer-group ratio multipliers in prefill (mean 1; from ReSV runs)")
     layer_ratio_scale_text: tuple[float, ...] = field((), doc="the same for answer tokens (() = layer_ratio_scale)")
     cluster_tokens: float = field(32.0, ge=1.0, doc="mean tokens per cluster (§VI-B: ~32)")
+    token_run_tokens: float = field(1.0, ge=1.0, doc="mean run of time-adjacent tokens in a token-level selection (1 = scattered; ReSV runs measure it)")
     n_hyperplanes: int = field(32, ge=1, le=64)
     wicsum_processed_fraction: float = field(0.16, ge=0.0, le=1.0, doc="row fraction before exit (§V-B: ~16 %)")
     wtu_buckets_processed: float = field(0.0, ge=0.0, doc="mean WTU buckets per row (0 = from processed fraction)")
