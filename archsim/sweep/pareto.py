@@ -6,7 +6,7 @@ constraint that reads a total the Report does not have (e.g. energy without an e
 counts as violated: an unknown value is never taken as within budget.
 
 The Pareto front is computed among feasible points, per workload (latencies of different
-workloads are not comparable): a point is on the front when no other point is at least as good
+workloads are not comparable; swept workload keys make different workloads): a point is on the front when no other point is at least as good
 in every objective and strictly better in one. Objectives with goal "max" are negated.
 """
 from __future__ import annotations
@@ -121,6 +121,14 @@ def pareto_mask(values: Sequence[Sequence[float]], goals: Sequence[str]) -> list
     return mask
 
 
+def workload_label(row: Mapping) -> str:
+    """The workload a point ran: its name plus any swept workload keys (a 4k frame is not a
+    1080p frame, though both come from the same file)."""
+    params = row.get("params") or {}
+    keys = [f"{k[len('workload.'):]}={v}" for k, v in params.items() if k.startswith("workload.")]
+    return f"{row['workload']} ({', '.join(keys)})" if keys else str(row["workload"])
+
+
 def table(rows: Sequence[Mapping], crit: Criteria) -> list[dict]:
     """One flat dict per stored point: parameters, status, feasible, pareto, totals.*, budget.*,
     objective expressions, violations, error. Header order is fixed by the data, not by arrival."""
@@ -152,11 +160,12 @@ def table(rows: Sequence[Mapping], crit: Criteria) -> list[dict]:
         d["violations"] = "; ".join(vio) if vio else ""
         d["error"] = r.get("error") or ""
         d["_objectives"] = ov
+        d["_workload"] = workload_label(r)
         flat.append(d)
     by_wl: dict[str, list[int]] = {}
     for i, d in enumerate(flat):
         if d["feasible"] and all(v is not None for v in d["_objectives"]):
-            by_wl.setdefault(d["workload"], []).append(i)
+            by_wl.setdefault(d["_workload"], []).append(i)
     goals = [g for _, g, _ in crit.objectives]
     for idxs in by_wl.values():
         mask = pareto_mask([flat[i]["_objectives"] for i in idxs], goals)
@@ -165,6 +174,10 @@ def table(rows: Sequence[Mapping], crit: Criteria) -> list[dict]:
     for d in flat:
         del d["_objectives"]
     return flat
+
+
+def strip_private(flat: Sequence[Mapping]) -> list[dict]:
+    return [{k: v for k, v in d.items() if not k.startswith("_")} for d in flat]
 
 
 def _columns(flat: Sequence[Mapping]) -> list[str]:
@@ -189,7 +202,7 @@ def to_csv(flat: Sequence[Mapping]) -> str:
 def export(out_dir, rows: Sequence[Mapping], crit: Criteria) -> tuple[Path, Path]:
     """Write DIR/points.csv (every point) and DIR/pareto.csv (the fronts); returns both paths."""
     out = Path(out_dir)
-    flat = table(rows, crit)
+    flat = strip_private(table(rows, crit))
     pts, par = out / POINTS_CSV, out / PARETO_CSV
     text = to_csv(flat)
     pts.write_text(text)

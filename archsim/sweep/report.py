@@ -38,10 +38,10 @@ def best_point(flat: Sequence[Mapping], crit: Criteria, workload: str | None = N
     it is on the Pareto front, and ties are broken by the later objectives."""
     texts = [t for t, _, _ in crit.objectives]
     sign = [1.0 if g == "min" else -1.0 for _, g, _ in crit.objectives]
-    cands = [r for r in flat if r["pareto"] and (workload is None or r["workload"] == workload)]
+    cands = [r for r in flat if r["pareto"] and (workload is None or r["_workload"] == workload)]
     if workload is None and cands:
-        first = cands[0]["workload"]
-        cands = [r for r in cands if r["workload"] == first]
+        first = cands[0]["_workload"]
+        cands = [r for r in cands if r["_workload"] == first]
     if not cands:
         return None
     # ties in the first objective are broken by the next ones
@@ -78,17 +78,22 @@ def _logscale(ax, axis: str, values: Sequence[float]) -> None:
 
 def _pareto_plot(flat, crit, path: Path) -> Path:
     from matplotlib.figure import Figure
-    workloads = list(dict.fromkeys(r["workload"] for r in flat))
+    workloads = list(dict.fromkeys(r["_workload"] for r in flat))
     objs = [t for t, _, _ in crit.objectives]
     xt = objs[0]
     yt = objs[1] if len(objs) > 1 else None
     if yt is None:                       # one objective: against the first swept parameter
         yt, xt = xt, (crit.param_keys[0] if crit.param_keys else "idx")
+    workloads = workloads[:12]
     n = len(workloads)
-    fig = Figure(figsize=(6 * n, 4.6))
-    axes = fig.subplots(1, n, squeeze=False)
-    for ax, wl in zip(axes[0], workloads):
-        rs = [r for r in flat if r["workload"] == wl and r["status"] == "ok"
+    ncol = min(3, n)
+    nrow = math.ceil(n / ncol)
+    fig = Figure(figsize=(6 * ncol, 4.6 * nrow))
+    axes = fig.subplots(nrow, ncol, squeeze=False)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    for ax, wl in zip(axes.flat, workloads):
+        rs = [r for r in flat if r["_workload"] == wl and r["status"] == "ok"
               and _num(r.get(xt)) is not None and _num(r.get(yt)) is not None]
         groups = (("infeasible", [r for r in rs if not r["feasible"]], dict(c="0.65", marker="x", s=22)),
                   ("feasible", [r for r in rs if r["feasible"] and not r["pareto"]], dict(c="tab:blue", s=18)),
@@ -129,7 +134,7 @@ def _sensitivity_plot(flat, crit, path: Path) -> Path | None:
     if not keys:
         return None
     text, goal, _ = crit.objectives[0]
-    workloads = list(dict.fromkeys(r["workload"] for r in flat))
+    workloads = list(dict.fromkeys(r["_workload"] for r in flat))
     ncol = min(3, len(keys))
     nrow = math.ceil(len(keys) / ncol)
     fig = Figure(figsize=(5 * ncol, 3.8 * nrow))
@@ -141,7 +146,7 @@ def _sensitivity_plot(flat, crit, path: Path) -> Path | None:
         order = sorted(values, key=lambda v: (_num(v) if numeric else str(v)))
         pos = {repr(v): (_num(v) if numeric else i) for i, v in enumerate(order)}
         for wi, wl in enumerate(workloads):
-            rs = [r for r in flat if r["workload"] == wl and r["status"] == "ok" and _obj(r, text) is not None]
+            rs = [r for r in flat if r["_workload"] == wl and r["status"] == "ok" and _obj(r, text) is not None]
             c = colors[wi % len(colors)]
             ax.scatter([pos[repr(r[key])] for r in rs if r["feasible"]],
                        [_obj(r, text) for r in rs if r["feasible"]], s=12, color=c, alpha=0.6,
@@ -220,7 +225,7 @@ def _best_plot(rows, flat, crit, path: Path) -> Path | None:
         ax.grid(axis="x", alpha=0.3)
     params = ", ".join(f"{k.rsplit('.', 1)[-1]}={best.get(k)}" for k in crit.param_keys)
     text = crit.objectives[0][0]
-    fig.suptitle(f"best feasible point on {best['workload']} by {text} = {best[text]:.4g}\n{params}",
+    fig.suptitle(f"best feasible point on {best['_workload']} by {text} = {best[text]:.4g}\n{params}",
                  fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
