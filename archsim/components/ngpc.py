@@ -328,11 +328,13 @@ def _eval_encode(spec: Spec, op, ctx: EvalContext) -> OpResult:
         if spec.reload_tables_per_frame else 0.0
     io_in = op.n_points * op.dims * 4.0                       # fp32 coordinates
     miss_bytes = float(c[hg.C_MISS_BYTES])
-    dram = loads + io_in + miss_bytes
+    l2_misses = spec.encoding.miss_path == "l2"     # misses served by the L2 (never reach DRAM)
+    dram = loads + io_in + (0.0 if l2_misses else miss_bytes)
+    l2 = loads + io_in + miss_bytes
     dram_bw = spec.dram_bandwidth_gb_s * 1e9
     load_s = loads / dram_bw
     compute_s = compute_cycles / f_hz
-    bw_s = dram / dram_bw
+    bw_s = max(dram / dram_bw, l2 / (spec.l2_bandwidth_gb_s * 1e9))
     lat = max(compute_s + load_s, bw_s)
     bound = "memory" if bw_s > compute_s + load_s else ("dram_miss" if c[hg.C_MISSES] > 0.05 * c[hg.C_REQUESTS] else "compute")
     eb = r["entry_bytes"]
@@ -348,7 +350,7 @@ def _eval_encode(spec: Spec, op, ctx: EvalContext) -> OpResult:
         "rf.write_bytes": lookups * eb,                                   # FIFOs
         "rf.read_bytes": lookups * eb,
         "dram.read_bytes": dram,
-        "link.l2.bytes": dram,
+        "link.l2.bytes": l2,
     }
     details = {"side": "ngpc", "stage": "encode", "batch_cycles": r["cycles"],
                "batches": total_b, "batches_per_nfp": per_nfp, "load_s": load_s,
