@@ -1,5 +1,6 @@
 """Plots of a sweep folder (`archsim report DIR` calls `plot_sweep(DIR)` for sweep folders):
 
+(each also as .svg)
 * `plots/sweep_pareto.png`      first two objectives: infeasible / feasible points and the front
 * `plots/sweep_sensitivity.png` the first objective against each swept parameter (median line)
 * `plots/sweep_best.png`        the best feasible point (first objective): energy and area
@@ -114,9 +115,7 @@ def _pareto_plot(flat, crit, path: Path) -> Path:
                                                  if len(objs) > 2 else ""))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    return path
+    return _save(fig, path)
 
 
 def _num(v):
@@ -177,9 +176,7 @@ def _sensitivity_plot(flat, crit, path: Path) -> Path | None:
     for ax in list(axes.flat)[len(keys):]:
         ax.axis("off")
     fig.suptitle("sensitivity: every point (dots) and the median per value (line)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    return path
+    return _save(fig, path)
 
 
 def _breakdowns(stored: Mapping) -> tuple[dict[str, float], dict[str, float]]:
@@ -227,9 +224,7 @@ def _best_plot(rows, flat, crit, path: Path) -> Path | None:
     text = crit.objectives[0][0]
     fig.suptitle(f"best feasible point on {best['_workload']} by {text} = {best[text]:.4g}\n{params}",
                  fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    return path
+    return _save(fig, path)
 
 
 def plot_sweep(out_dir: Path) -> list[Path]:
@@ -243,3 +238,11 @@ def plot_sweep(out_dir: Path) -> list[Path]:
            _sensitivity_plot(flat, crit, pdir / "sweep_sensitivity.png"),
            _best_plot(rows, flat, crit, pdir / "sweep_best.png")]
     return [p for p in out if p is not None]
+
+
+def _save(fig, path: Path) -> Path:
+    """PNG (returned) plus an SVG twin, as the run plots of archsim report do."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    fig.savefig(path.with_suffix(".svg"))
+    return path
