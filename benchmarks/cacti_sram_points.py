@@ -8,7 +8,7 @@ prebuilt binary needs glibc 2.38). The configuration is the hwcomponents-cacti d
 (MIT) with itrs-lop cells and periphery; 'ram' type, 1-way, UCA. The output has the columns of
 arch_configs/tech/cacti7_sram_runs.csv; the [sram] fit points of default.toml are its
 45 nm, 64-bit, 1-bank, 1-port rows, the width/bank/port exponents least-squares fits of the
-other 45 nm rows, and the node factors geometric means of the 32/22 nm to 45 nm ratios.
+other 45 nm rows, and the node factors geometric means of the 90/65/32/22 nm to 45 nm ratios.
 Not run by the tests (CACTI is not a dependency); tests check the table against the CSV.
 """
 from __future__ import annotations
@@ -111,6 +111,9 @@ def grid():
     yield "itrs-lop", 45, 1048576, 64, 1, 1
     for c in (512, 33554432, 134217728):
         yield "itrs-lop", 45, c, 64, 1, 1
+    for node in (65, 90):
+        for c in (2048, 8192, 32768, 131072, 524288, 2097152, 8388608):
+            yield "itrs-lop", node, c, 64, 1, 1
 
 
 def run_one(cacti_dir: Path, tmp: Path, cell, node_nm, capacity, width_bits, banks, ports) -> list:

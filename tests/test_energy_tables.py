@@ -159,3 +159,27 @@ def test_custom_table_path_relative_to_arch(tmp_path, fake_component):
                    load_workload({"ops": [{"op": "gemm", "m": 2, "k": 2, "n": 2, "dtype": "int8"}]}))
     assert rep.ops[0].energy_j == pytest.approx(8 * 0.6e-12)          # 8 MACs x 0.6 pJ
     assert rep.provenance["sources"]["logic.mac.int8.energy_pj"] == "test: doubled"
+
+
+def test_sram_node_factors_are_the_cacti_ratios():
+    """[sram.node] factors at the CACTI nodes = geometric mean over 2 KiB-8 MiB of the CACTI
+    ratio to 45 nm (read energy, leakage, area), as the table's sources say."""
+    import csv
+    import math
+    t = load_table()
+    q = t.sram
+    rows = [r for r in csv.DictReader(open(TECH_DIR / "cacti7_sram_runs.csv"))
+            if r["cell"] == "itrs-lop" and r["width_bits"] == "64" and r["banks"] == "1" and r["ports"] == "1"]
+    base = {(int(r["node_nm"]), int(r["capacity_bytes"])): r for r in rows}
+    caps = (2048, 8192, 32768, 131072, 524288, 2097152, 8388608)
+    for node in (90, 65, 32, 22):
+        i = q.node_nodes_nm.index(node)
+        for col, got in (("read_nj", q.node_energy_factor[i]), ("leak_mw_per_bank", q.node_leakage_factor[i]),
+                         ("area_mm2", q.node_area_factor[i])):
+            g = math.exp(sum(math.log(float(base[(node, c)][col]) / float(base[(45, c)][col])) for c in caps) / len(caps))
+            assert got == pytest.approx(g, rel=2e-4), (node, col)
+    # below 22 nm: the plug-in rule from the 22 nm factor
+    i22, i7 = q.node_nodes_nm.index(22), q.node_nodes_nm.index(7)
+    assert q.node_energy_factor[i7] == pytest.approx(q.node_energy_factor[i22] * (7 / 22) ** 0.5, rel=1e-4)
+    assert q.node_leakage_factor[i7] == pytest.approx(q.node_leakage_factor[i22] * (7 / 22) ** 0.5 * 0.79, rel=1e-4)
+    assert q.node_area_factor[i7] == pytest.approx(q.node_area_factor[i22] * 0.027 / 0.092, rel=1e-4)
