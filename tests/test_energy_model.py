@@ -221,3 +221,40 @@ def test_fixed_and_empty_structures_are_flagged(fake_component, monkeypatch):
         name="x", kind="x", clock_ghz=1.0, fixed_area_mm2=1.0))
     pr = price_run(load_arch(ARCH), [])
     assert "do not scale" in pr.provenance["fixed_figures"]["a"]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_structures_invariants(seed):
+    """Random blocks: area never grows at a smaller node, energy is linear in the counts,
+    a bigger SRAM never costs less per byte, static power is positive."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    dts = ["int8", "fp8", "fp16", "bf16", "tf32", "fp32"]
+    dt = dts[int(rng.integers(len(dts)))]
+    cap = int(rng.integers(1, 4096)) * 1024
+    w = int(2 ** rng.integers(4, 11))
+    b, p = int(2 ** rng.integers(0, 5)), int(rng.integers(1, 3))
+
+    def block(c):
+        return Structure(name="r", kind="t", clock_ghz=1.0,
+                         units={f"mac.{dt}": 1000, f"cmp.{dt}": 16},
+                         srams=(SramInstance(name="s", capacity_bytes=c, width_bits=w, banks=b, ports=p,
+                                             count=2),))
+    acts = {f"mac.{dt}": float(rng.integers(1, 10**9)), "sram.s.read_bytes": float(rng.integers(1, 10**8)),
+            "sram.s.write_bytes": float(rng.integers(1, 10**8))}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScalingWarning)
+        prev = math.inf
+        for node in (45, 32, 22, 14, 7):
+            a = area_mm2(block(cap), TechSpec(node_nm=node))["total"]
+            assert a <= prev
+            prev = a
+        tech = TechSpec(node_nm=int(rng.choice([45, 28, 16, 7])))
+        e1 = price_actions(block(cap), acts, tech)
+        e2 = price_actions(block(cap), {k: 2 * v for k, v in acts.items()}, tech)
+        for k in acts:
+            assert e2[k] == pytest.approx(2 * e1[k])
+        big = price_actions(block(4 * cap), acts, tech)
+        assert big["sram.s.read_bytes"] >= e1["sram.s.read_bytes"]
+        assert big["sram.s.write_bytes"] >= e1["sram.s.write_bytes"]
+        assert leakage_power_w(block(cap), tech) > 0
