@@ -80,19 +80,29 @@ class GpuEfficiency:
                                "t = (c^p + m^p)^(1/p); large p = perfect overlap (max)")
     dram_fraction: float = field(0.85, gt=0.0, le=1.0, doc="sustained fraction of peak DRAM bandwidth")
     dram_latency_us: float = field(1.0, ge=0.0, doc="ramp-up time of a DRAM-streaming kernel")
-    l2_fraction: float = field(0.7, gt=0.0, le=1.5, doc="achieved fraction of l2_bandwidth_gb_s "
+    l2_fraction: float = field(0.7, gt=0.0, le=3.0, doc="achieved fraction of l2_bandwidth_gb_s "
                                "for sector-granular random lookups")
     l2_effective_fraction: float = field(0.75, gt=0.0, le=1.0, doc="share of L2 capacity that "
                                          "holds a reused table (the rest: streaming data, ways)")
     vector_fraction: float = field(0.7, gt=0.0, le=1.2, doc="achieved fraction of vector peak")
     gemm_fraction: DtypeFractions = DtypeFractions()
-    gemm_unaligned_fraction: float = field(0.3, gt=0.0, le=1.0, doc="tensor-core GEMM rate when "
-                                           "a leading dimension is not 16-byte aligned")
+    gemm_unaligned_fraction: DtypeFractions = field(
+        DtypeFractions(int8=0.3, fp8=0.3, fp16=0.3, bf16=0.3, tf32=0.3, fp32=1.0),
+        doc="tensor-core GEMM rate, relative to the aligned rate, when a leading dimension is "
+            "not 16-byte aligned")
+    gemm_unaligned_fixed_us: float = field(2.0, ge=0.0, doc="extra fixed time of the unaligned "
+                                           "(non-TMA) tensor-core GEMM kernels")
+    gemm_kstep_ns: float = field(100.0, ge=0.0, doc="latency floor of one 64-deep main-loop "
+                                 "stage of a tile (bounds skinny, long-K GEMMs)")
     gemm_small_tile_exponent: float = field(0.3, ge=0.0, le=2.0, doc="per-SM efficiency of a "
                                             "tile Tm x Tn is ((Tm*Tn)/(128*256))^exponent")
-    gemm_tile_overhead_us: float = field(1.0, ge=0.0, doc="prologue/epilogue time per tile wave")
+    gemm_wave_overhead_us: float = field(0.3, ge=0.0, doc="time per wave of tiles beyond its "
+                                         "MMA work (epilogue not hidden by the next tile)")
+    gemm_fixed_us: float = field(1.0, ge=0.0, doc="once per GEMM kernel: pipeline fill and the "
+                                 "last wave's epilogue")
     conv_fraction: float = field(0.7, gt=0.0, le=1.5, doc="conv (implicit GEMM, cuDNN) rate "
                                  "relative to the GEMM model")
+    conv_fixed_us: float = field(2.0, ge=0.0, doc="extra fixed time of a cuDNN convolution")
     mlp_fused_fraction: float = field(0.6, gt=0.0, le=1.2, doc="fused-MLP tensor rate (as a "
                                       "fraction of the dtype's GEMM fraction) at infinite width")
     mlp_width_half: float = field(64.0, ge=0.0, doc="hidden width at which the fused MLP reaches "
@@ -101,6 +111,8 @@ class GpuEfficiency:
     attn_head_dim_half: float = field(60.0, ge=0.0, doc="head_dim at which attention efficiency halves")
     attn_bw_fraction: float = field(0.85, gt=0.0, le=1.2, doc="decode attention: fraction of "
                                     "the DRAM rate reached streaming K/V")
+    attn_chunked_fraction: float = field(0.7, gt=0.0, le=1.5, doc="chunked prefill (causal, "
+                                         "1 < q_len < kv_len): rate relative to plain prefill")
     attn_fixed_us: float = field(5.0, ge=0.0, doc="extra fixed time of an SDPA call")
     hash_ns_per_lookup: float = field(0.002, ge=0.0, doc="issue time of one corner lookup, whole GPU")
     random_dram_fraction: float = field(0.5, gt=0.0, le=1.2, doc="DRAM rate for sector-granular "
@@ -109,7 +121,8 @@ class GpuEfficiency:
     topk_row_latency_us: float = field(2.0, ge=0.0, doc="top-k of one row of 1024: latency")
     topk_latency_exponent: float = field(0.3, ge=0.0, le=1.0, doc="top-k latency grows as (n/1024)^exponent")
     topk_bw_fraction: float = field(0.1, gt=0.0, le=1.2, doc="top-k streaming rate, fraction of DRAM")
-    topk_row_us: float = field(0.5, ge=0.0, doc="per-row cost of top-k over many rows, per SM")
+    topk_row_us: float = field(0.5, ge=0.0, doc="per-row cost of top-k over many rows of 1024, per SM")
+    topk_row_exponent: float = field(0.7, ge=0.0, le=1.5, doc="per-row cost grows as (n/1024)^exponent")
     host_dispatch_us: float = field(8.0, ge=0.0, doc="host time to issue one kernel in a "
                                     "multi-kernel op (PyTorch eager); 0 = CUDA graphs")
 

@@ -27,7 +27,9 @@ from archsim.units import DTYPE_BYTES
 
 TENSOR_DTYPES = ("int8", "fp8", "fp16", "bf16", "tf32")
 SECTOR_BYTES = 32                         # L2 / DRAM access granularity on NVIDIA GPUs
-TILES = ((128, 256), (128, 128), (64, 128), (64, 64))   # cuBLAS-like tensor-core CTA tiles
+# cuBLAS-like CTA tiles (Tm, Tn); the narrow ones stand for its GEMV / small-M kernels
+TILES = ((128, 256), (128, 128), (64, 128), (64, 64), (32, 128), (16, 128))
+K_STEP = 64                               # depth of one main-loop stage (k-block) of a tile
 SPLITS = (1, 2, 4, 8, 16)
 
 
@@ -168,7 +170,7 @@ def wave_factor(ctas: float, sms: int) -> float:
 # ----------------------------------------------------------------------------- GEMM
 
 def gemm_core(spec, m: int, k: int, n: int, batch: int, dtype: str, *, aligned: bool | None = None,
-              scale: float = 1.0, out_bytes: float | None = None) -> dict:
+              scale: float = 1.0, out_bytes: float | None = None, split_k: bool = True) -> dict:
     """Time of one GEMM kernel (launch excluded): min over CTA tiles and split-K of
     waves x tile time, overlapped with the DRAM time of its compulsory traffic."""
     eff = spec.efficiency
@@ -178,24 +180,28 @@ def gemm_core(spec, m: int, k: int, n: int, batch: int, dtype: str, *, aligned: 
     if aligned is None:
         aligned = (k * b) % 16 == 0 and (n * b) % 16 == 0
     if unit == "t" and not aligned:
-        frac *= eff.gemm_unaligned_fraction
-    rate_sm = peak * frac * scale / spec.sm_count
+        frac *= getattr(eff.gemm_unaligned_fraction, dtype)
+    rate_sm = peak * min(1.0, frac * scale) / spec.sm_count     # never above the dtype's peak
     if out_bytes is None:
         out_bytes = {"fp8": 2, "int8": 4}.get(dtype, b)
     in_bytes = batch * (m * k + k * n) * b
     c_bytes = batch * m * n * out_bytes
-    tile_over = eff.gemm_tile_overhead_us * 1e-6 * clock_scale(spec)
+    wave_over = eff.gemm_wave_overhead_us * 1e-6 * clock_scale(spec)
+    fixed = (eff.gemm_fixed_us + (0.0 if aligned or unit != "t" else eff.gemm_unaligned_fixed_us)) \
+        * 1e-6 * clock_scale(spec)
+    kstep = eff.gemm_kstep_ns * 1e-9 * clock_scale(spec)
     best = None
     for tm, tn in TILES:
         size_eff = ((tm * tn) / (128 * 256)) ** eff.gemm_small_tile_exponent
         tiles = batch * math.ceil(m / tm) * math.ceil(n / tn)
         for s in SPLITS:
-            if s > 1 and (tiles * s > 2 * spec.sm_count or k < 256 * s):
+            if s > 1 and (not split_k or tiles * s > 2 * spec.sm_count or k < 256 * s):
                 continue
             kk = math.ceil(k / s)
             waves = math.ceil(tiles * s / spec.sm_count)
-            t_tile = 2.0 * tm * tn * kk / (rate_sm * size_eff)
-            t_c = waves * (t_tile + tile_over)
+            # MMA work, or the main loop's latency floor when too few tiles hide it
+            t_tile = max(2.0 * tm * tn * kk / (rate_sm * size_eff), math.ceil(kk / K_STEP) * kstep)
+            t_c = waves * (t_tile + wave_over) + fixed
             extra = 2.0 * batch * m * n * 4 * s if s > 1 else 0.0     # fp32 partials, write+read
             t_m = dram_time(spec, in_bytes + c_bytes + extra)
             t = smax(t_c, t_m, eff.smoothmax_p)
@@ -259,11 +265,17 @@ def predict_conv2d(spec, op) -> Prediction:
     the GEMM model's rate; DRAM traffic = ifmap + filters + ofmap."""
     m, n, k = op.gemm_mnk()
     b = DTYPE_BYTES[op.dtype]
-    g = gemm_core(spec, m, k, n, 1, op.dtype, aligned=True, scale=spec.efficiency.conv_fraction)
+    k_run = k
+    if tensor_peak(spec, op.dtype)[1] == "t":
+        # tensor-core NHWC convolution pads the channels to a multiple of 8 (cuDNN)
+        k_run = op.filter_h * op.filter_w * (-(-op.channels // 8) * 8)
+    g = gemm_core(spec, m, k_run, n, 1, op.dtype, aligned=True, scale=spec.efficiency.conv_fraction,
+                  split_k=False)
+    g["flops"] = {key: 2.0 * m * n * k for key in g["flops"]}
     ifmap = op.ifmap_h * op.ifmap_w * op.channels * b
     dram = ifmap + k * n * b + m * n * b
     t_m = dram_time(spec, dram)
-    t = smax(g["compute_s"], t_m, spec.efficiency.smoothmax_p)
+    t = smax(g["compute_s"], t_m, spec.efficiency.smoothmax_p) + spec.efficiency.conv_fixed_us * 1e-6 * clock_scale(spec)
     return _single(spec, "conv2d", t, flops_by=g["flops"], dram=dram, dram_read=ifmap + k * n * b,
                    compute_s=g["compute_s"], memory_s=t_m,
                    details={"gemm_mnk": [m, n, k], "tile": g["tile"], "waves": g["waves"]})
@@ -340,11 +352,13 @@ def predict_hash_encode(spec, op) -> Prediction:
     sec = math.ceil(op.features_per_level * b / SECTOR_BYTES) * SECTOR_BYTES
     l2_traffic = dram_miss = 0.0
     hits = []
-    for _res, entries in hash_levels(op):
+    for res, entries in hash_levels(op):
         lookups = op.n_points * corners
         level_bytes = entries * op.features_per_level * b
         hit = l2_hit_rate(spec, level_bytes)
         touched = lookups * sec
+        if entries == (res + 1) ** op.dims and 2 * op.features_per_level * b <= SECTOR_BYTES:
+            touched *= 0.5      # dense level: the x-neighbour corners share a sector
         dram_miss += max(min(float(level_bytes), touched), touched * (1.0 - hit))
         l2_traffic += touched
         hits.append(round(hit, 4))
@@ -375,7 +389,7 @@ def predict_mlp(spec, op) -> Prediction:
         peak, unit, used = tensor_peak(spec, op.dtype)
         widths = op.layers
         w = sum(widths[1:]) / (len(widths) - 1)
-        frac = getattr(eff.gemm_fraction, op.dtype) * eff.mlp_fused_fraction * w / (w + eff.mlp_width_half)
+        frac = min(1.0, getattr(eff.gemm_fraction, op.dtype) * eff.mlp_fused_fraction * w / (w + eff.mlp_width_half))
         ctas = math.ceil(op.batch / 128)
         t_c = op.flops() / (peak * frac) * wave_factor(ctas, spec.sm_count)
         io = op.batch * (widths[0] + widths[-1]) * b + op.weight_bytes()
@@ -408,6 +422,10 @@ def predict_attention(spec, op) -> Prediction:
     h = eff.attn_head_dim_half
     hd_factor = op.head_dim * (128.0 + h) / (128.0 * (op.head_dim + h))
     frac = eff.attn_fraction * hd_factor
+    chunked = op.causal and 1 < op.q_len < op.kv_len
+    if chunked:       # bottom-right causal mask: an explicit mask, not the flash kernel's causal path
+        frac *= eff.attn_chunked_fraction
+    frac = min(1.0, frac)
     q_tiles = math.ceil(op.q_len / 128)
     ctas = op.batch * op.heads * q_tiles
     t_c = op.flops() / (peak * frac) * wave_factor(ctas, spec.sm_count)
@@ -417,7 +435,8 @@ def predict_attention(spec, op) -> Prediction:
     t = smax(t_c, t_m, eff.smoothmax_p) + eff.attn_fixed_us * 1e-6 * clock_scale(spec)
     return _single(spec, "attention", t, flops_by={f"{unit}:{used}": op.flops()}, dram=q_o + kv,
                    dram_read=q_o / 2 + kv, compute_s=t_c, memory_s=t_m,
-                   details={"ctas": ctas, "phase": "decode" if op.q_len == 1 else "prefill"})
+                   details={"ctas": ctas, "phase": "decode" if op.q_len == 1 else
+                            ("chunked_prefill" if chunked else "prefill")})
 
 
 # ----------------------------------------------------------------------------- top-k, retrieval
@@ -431,7 +450,7 @@ def _topk_pred(spec, rows: int, n: int, k: int, dtype: str) -> Prediction:
     t_lat = eff.topk_row_latency_us * 1e-6 * (n / 1024.0) ** eff.topk_latency_exponent * ts
     nbytes = rows * n * b
     t_bw = nbytes / (dram_rate(spec) * eff.topk_bw_fraction)
-    t_rows = rows * eff.topk_row_us * 1e-6 / spec.sm_count * ts
+    t_rows = rows * eff.topk_row_us * 1e-6 * (n / 1024.0) ** eff.topk_row_exponent / spec.sm_count * ts
     out = rows * k * (b + 8)
     t = smax(t_lat, t_bw, eff.smoothmax_p) + t_rows + dram_time(spec, out)
     return _single(spec, "topk", t, flops_by={}, dram=nbytes + out, dram_read=nbytes,

@@ -1,0 +1,115 @@
+"""archsim calibrate gpu MEASUREMENTS.json ... --preset h200: fit the GPU model's efficiency
+and energy parameters to measured kernels and write them, with their provenance and error
+bands, into the preset's calibration fragment (arch_configs/gpu/calibration/<preset>.part)."""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import sys
+from pathlib import Path
+
+from archsim.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def add_parser(sub):
+    p = sub.add_parser("calibrate", help="fit a block model to measurements (gpu)")
+    p.add_argument("block", choices=["gpu"], help="which model to calibrate")
+    p.add_argument("measurements", nargs="+", metavar="MEASUREMENTS.json",
+                   help="benchmarks/gpu/measure.py output files")
+    p.add_argument("--preset", required=True,
+                   help="GPU preset name under arch_configs/gpu/ (h200) or a preset TOML path")
+    p.add_argument("--out", metavar="FILE", help="calibration fragment to write (default: the "
+                   "preset's extends target under calibration/)")
+    p.add_argument("--restarts", type=int, default=2, help="Nelder-Mead restarts per stage")
+    p.add_argument("--json", metavar="FILE", help="also write the per-kernel residuals as JSON")
+    p.set_defaults(func=cmd_calibrate)
+
+
+def resolve_preset(name: str) -> Path:
+    p = Path(name)
+    if p.suffix == ".toml" and p.is_file():
+        return p
+    q = REPO / "arch_configs" / "gpu" / f"{name}.toml"
+    if q.is_file():
+        return q
+    raise ConfigError("--preset", "preset", f"no preset {name!r}: give a name under "
+                      f"{REPO / 'arch_configs' / 'gpu'} or a path to a preset TOML")
+
+
+def default_out(preset: Path) -> Path:
+    from archsim.config.load import read_toml
+    ext = read_toml(preset).get("extends")
+    exts = [ext] if isinstance(ext, str) else (ext or [])
+    for e in exts:
+        if str(e).endswith(".part"):
+            return (preset.parent / e).resolve()
+    raise ConfigError(preset, "extends", "the preset extends no calibration fragment (*.part); "
+                      "give --out FILE")
+
+
+HEADER = """# A TOML fragment (not an arch on its own, hence not *.toml): the [components.gpu] tables
+# that every GPU preset inherits through `extends`. Written by
+#   archsim calibrate gpu {files} --preset {preset}
+# on {date}; do not edit by hand (re-run the command). The efficiencies fitted on the measured
+# {device} carry over to GPUs nobody here can measure by the rules in docs/gpu.md; each preset
+# replaces the energy table with its own (derived) one.
+"""
+
+
+def cmd_calibrate(args) -> int:
+    from archsim.config.arch import load_arch
+    from archsim.gpu import calibrate as C
+    from archsim.gpu.tomlw import dumps
+
+    preset = resolve_preset(args.preset)
+    arch = load_arch(preset)
+    gpus = [n for n, k in arch.component_kinds.items() if k == "gpu"]
+    if len(gpus) != 1:
+        raise ConfigError(preset, "components", "a GPU preset has exactly one component of kind gpu")
+    spec = arch.components[gpus[0]]
+    files = [Path(f) for f in args.measurements]
+    records = C.load_records(files)
+    if not records:
+        raise ConfigError(files[0], "results", "no timed, L2-cold records to fit")
+    print(f"archsim calibrate: {len(records)} kernels "
+          f"({sum(not r.heldout for r in records)} fitted, {sum(r.heldout for r in records)} held out)",
+          file=sys.stderr)
+    res = C.fit(spec, records, restarts=args.restarts)
+    fitted, energy_report = C.fit_energy(res.spec, files)
+    rows = C.residuals(fitted, records)
+    date = _dt.date.today().isoformat()
+    rel = []
+    for f in files:
+        try:
+            rel.append(str(f.resolve().relative_to(REPO)))
+        except ValueError:
+            rel.append(str(f))
+    tables = C.calibration_tables(fitted, res, rows, energy_report, [Path(r) for r in rel], date)
+    tables["components"]["gpu"]["calibration"]["data"] = ", ".join(rel)
+    out = Path(args.out) if args.out else default_out(preset)
+    text = HEADER.format(files=" ".join(rel), preset=args.preset, date=date,
+                         device=fitted.device_name) + "\n" + dumps(tables)
+    out.write_text(text)
+    s = C.summary(rows)
+    for part in ("fit", "heldout"):
+        st = s[part]
+        print(f"{part:8s} n={st['n']:4d}  median |error| {100 * st['median_abs_error']:5.1f} %  "
+              f"p90 |error| {100 * st['p90_abs_error']:5.1f} %")
+    for kind, st in s["per_kind"].items():
+        f, h = st["fit"], st["heldout"]
+        fm = f"{100 * f['median_abs_error']:5.1f}" if f["n"] else "    -"
+        hm = f"{100 * h['median_abs_error']:5.1f}" if h["n"] else "    -"
+        print(f"  {kind:12s} fit n={f['n']:3d} median {fm} %   held-out n={h['n']:3d} median {hm} %")
+    print(f"wrote {out}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(
+            [{**{k: v for k, v in r.items() if k != "op"}, "op": _op_dict(r["op"])} for r in rows],
+            indent=1))
+    return 0
+
+
+def _op_dict(op):
+    from archsim.workloads.ops import op_to_dict
+    return op_to_dict(op)
