@@ -66,7 +66,15 @@ class Tech:
     sram_leakage_factor: float
     sram_area_factor: float
     wire_energy_factor: float
-    warnings: tuple[str, ...] = ()
+    # Extrapolation warnings by what they concern; a run reports (and warns about) only the
+    # ones whose numbers it actually uses (a GPU with fixed figures gets none).
+    warnings_vdd: tuple[str, ...] = ()
+    warnings_logic: tuple[str, ...] = ()
+    warnings_sram: tuple[str, ...] = ()
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.warnings_vdd + self.warnings_logic + self.warnings_sram))
 
     def scaling_summary(self) -> dict:
         return {k: getattr(self, k) for k in (
@@ -76,8 +84,8 @@ class Tech:
 
 
 def resolve_tech(tech=None, *, relative_to=None) -> Tech:
-    """TechSpec / Tech / None -> Tech. ScalingWarnings are issued once per distinct
-    (table, node, Vdd) and kept in `Tech.warnings` for every Report's provenance."""
+    """TechSpec / Tech / None -> Tech. Extrapolation warnings are kept in the Tech and issued
+    (and recorded in provenance) by the runs that use the numbers they concern."""
     if isinstance(tech, Tech):
         return tech
     table_name = getattr(tech, "table", "default") if tech is not None else "default"
@@ -91,19 +99,24 @@ def resolve_tech(tech=None, *, relative_to=None) -> Tech:
 
 @functools.lru_cache(maxsize=256)
 def _resolve(table: TechTable, node_nm: float, vdd_v: float | None, overhead: float | None) -> Tech:
-    record: list[str] = []
-    vdd = vdd_v if vdd_v is not None else nominal_vdd_v(node_nm=node_nm, table=table, record=record)
-    la = logic_area_factor(node_nm=node_nm, table=table, record=record)
-    le = logic_energy_factor(node_nm=node_nm, vdd_v=vdd, table=table, record=record)
-    ll = logic_leakage_factor(node_nm=node_nm, vdd_v=vdd, table=table, record=None)
-    sf = sram_factors(node_nm=node_nm, vdd_v=vdd, table=table, record=record)
+    rv: list[str] = []
+    rl: list[str] = []
+    rs: list[str] = []
+    with warnings.catch_warnings():      # issued later, by the runs that use these numbers
+        warnings.simplefilter("ignore", ScalingWarning)
+        vdd = vdd_v if vdd_v is not None else nominal_vdd_v(node_nm=node_nm, table=table, record=rv)
+        la = logic_area_factor(node_nm=node_nm, table=table, record=rl)
+        le = logic_energy_factor(node_nm=node_nm, vdd_v=vdd, table=table, record=rl)
+        ll = logic_leakage_factor(node_nm=node_nm, vdd_v=vdd, table=table, record=None)
+        sf = sram_factors(node_nm=node_nm, vdd_v=vdd, table=table, record=rs)
     return Tech(table=table, node_nm=node_nm, vdd_v=vdd, vdd_is_nominal=vdd_v is None,
                 overhead_factor=overhead if overhead is not None else table.overhead_factor,
                 overhead_from_table=overhead is None,
                 logic_area_factor=la, logic_energy_factor=le, logic_leakage_factor=ll,
                 sram_energy_factor=sf["energy"], sram_leakage_factor=sf["leakage"],
                 sram_area_factor=sf["area"], wire_energy_factor=wire_energy_factor(vdd_v=vdd, table=table),
-                warnings=tuple(record))
+                warnings_vdd=tuple(rv), warnings_logic=tuple(rl),
+                warnings_sram=tuple(m for m in rs if m not in rv))
 
 
 class _Ledger:
@@ -112,15 +125,35 @@ class _Ledger:
     def __init__(self, tech: Tech):
         self.tech = tech
         self.used: set[str] = set()
-        self.warnings: list[str] = list(tech.warnings)
+        self.warnings: list[str] = []
+        self._flagged: set[str] = set()
         self._sram: dict = {}
         self.use("meta.base_node_nm", "meta.base_vdd_v")
-        self.use(*[f"scaling.{k}" for k in ("nodes_nm", "area_factor", "energy_a", "energy_b",
-                                             "energy_c")])
-        if tech.vdd_is_nominal:
+
+    def flag(self, what: str) -> None:
+        """Numbers scaled by rule `what` ("logic", "sram", "wire") are used: record their
+        sources and warnings (issuing each warning as a ScalingWarning)."""
+        if what in self._flagged:
+            return
+        self._flagged.add(what)
+        t = self.tech
+        msgs = list(t.warnings_vdd)
+        if t.vdd_is_nominal:
             self.use("scaling.nominal_vdd.nodes_nm", "scaling.nominal_vdd.vdd_v")
-        if tech.node_nm < min(tech.table.scaling.nodes_nm) or tech.node_nm > max(tech.table.scaling.nodes_nm):
-            self.use("scaling.extension_area_exponent", "scaling.extension_energy_exponent")
+        if what == "logic":
+            msgs += t.warnings_logic
+            self.use(*[f"scaling.{k}" for k in ("nodes_nm", "area_factor", "energy_a", "energy_b",
+                                                 "energy_c")])
+            if t.node_nm < min(t.table.scaling.nodes_nm) or t.node_nm > max(t.table.scaling.nodes_nm):
+                self.use("scaling.extension_area_exponent", "scaling.extension_energy_exponent")
+        elif what == "sram":
+            msgs += t.warnings_sram
+            self.use("sram.node.nodes_nm", "sram.node.energy_factor", "sram.node.leakage_factor",
+                     "sram.node.area_factor")
+        for m in msgs:
+            if m not in self.warnings:
+                self.warnings.append(m)
+                warnings.warn(m, ScalingWarning, stacklevel=4)
 
     def use(self, *keys: str) -> None:
         self.used.update(keys)
@@ -135,14 +168,14 @@ class _Ledger:
                 cost = sram_cost(capacity_bytes=inst.capacity_bytes, width_bits=inst.width_bits,
                                  banks=inst.banks, ports=inst.ports, node_nm=t.node_nm,
                                  vdd_v=t.vdd_v, table=t.table, record=record)
+            self.flag("sram")
             for msg in record:
-                if msg not in t.warnings and msg not in self.warnings:
-                    self.warnings.append(f"sram {inst.name!r}: {msg}")
-                    if "outside the CACTI fit points" in msg:
-                        warnings.warn(f"sram {inst.name!r}: {msg}", ScalingWarning, stacklevel=3)
-            self.use(*SRAM_SOURCE_KEYS, "sram.node.nodes_nm", "sram.node.energy_factor",
-                     "sram.node.leakage_factor", "sram.node.area_factor",
-                     "scaling.nominal_vdd.nodes_nm", "scaling.nominal_vdd.vdd_v")
+                if "outside the CACTI fit points" in msg:
+                    m = f"sram {inst.name!r}: {msg}"
+                    if m not in self.warnings:
+                        self.warnings.append(m)
+                        warnings.warn(m, ScalingWarning, stacklevel=3)
+            self.use(*SRAM_SOURCE_KEYS, "scaling.nominal_vdd.nodes_nm", "scaling.nominal_vdd.vdd_v")
             if inst.width_bits != 64:
                 self.use("sram.width_exp_read", "sram.width_exp_write", "sram.width_exp_area")
             if inst.banks != 1:
@@ -242,13 +275,16 @@ def price_actions(structure: Structure, actions: Mapping[str, float], tech=None,
         head = parts[0]
         if head in LOGIC_OPS and len(parts) == 2:
             c = _logic_cost(table, head, parts[1], key)
+            led.flag("logic")
             led.use(f"logic.{head}.{parts[1]}.energy_pj")
             out[key] = count * c.energy_pj * t.logic_energy_factor * J_PER_PJ
         elif key == "xor_popcount_bits":
+            led.flag("logic")
             led.use("logic.xor_popcount.energy_pj_per_bit")
             out[key] = count * table.xor_popcount_energy_pj_per_bit * t.logic_energy_factor * J_PER_PJ
         elif key in ("rf.read_bytes", "rf.write_bytes"):
             write = key == "rf.write_bytes"
+            led.flag("logic")
             led.use("rf.write_pj_per_byte" if write else "rf.read_pj_per_byte")
             pj = table.rf_write_pj_per_byte if write else table.rf_read_pj_per_byte
             out[key] = count * pj * t.logic_energy_factor * J_PER_PJ
@@ -276,6 +312,8 @@ def price_actions(structure: Structure, actions: Mapping[str, float], tech=None,
                 raise ModelError(f"action {key!r}: structure {structure.name!r} has no link named "
                                  f"{name!r}; links: " + (", ".join(links) or "none"))
             li = links[name]
+            if li.technology == "onchip":
+                led.flag("wire")
             led.use("link.onchip.energy_pj_per_bit_mm" if li.technology == "onchip"
                     else f"link.{li.technology}.energy_pj_per_bit")
             out[key] = dram_mod.link_energy_j(table=table, technology=li.technology, n_bytes=count,
@@ -292,6 +330,7 @@ def price_actions(structure: Structure, actions: Mapping[str, float], tech=None,
 
 
 def _unit_area_um2(table: TechTable, key: str, led: _Ledger) -> float:
+    led.flag("logic")
     parts = key.split(".")
     if parts[0] in LOGIC_OPS and len(parts) == 2:
         led.use(f"logic.{parts[0]}.{parts[1]}.area_um2")
