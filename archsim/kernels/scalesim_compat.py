@@ -216,20 +216,74 @@ def _drain(ws, ring, start):
     return end
 
 
+@njit(cache=True)
+def _push_full_lines(ws, ring, count, valid):
+    for _ in range(count):
+        if ws[W_NLINES] - ws[W_DLINES] == ws[W_CAP]:
+            ring = _grow_ring(ws, ring)
+        ring[ws[W_NLINES] % ws[W_CAP]] = valid
+        ws[W_NLINES] += 1
+    return ring
+
+
+@njit(cache=True)
+def _store(ws, ring, j):
+    """j valid writes into the active buffer: free slots -j, full lines appended to the trace."""
+    bw = ws[W_BW]
+    ws[W_FREE] -= j
+    filled = ws[W_LINEIDX] + j
+    ring = _push_full_lines(ws, ring, filled // bw, bw)
+    ws[W_LINEIDX] = filled % bw
+    return ring
+
+
+@njit(cache=True)
+def _ofmap_writes(ws, ring, n_wr, cur):
+    """write_buffer.service_writes for one demand row of `n_wr` valid writes issued at `cur`;
+    returns (serviced cycle, ring). Runs of writes between two events (a drain start, a stall)
+    are applied in bulk; the per-write order of checks is SCALE-Sim's:
+      store; if cur < drain_end: stall to drain_end when no slot is free
+             elif free < active: flush the partial line, start a drain at cur."""
+    left = n_wr
+    while left > 0:
+        if cur < ws[W_DEND]:
+            j = max(1, ws[W_FREE])          # writes until free <= 0
+            if left < j:
+                ring = _store(ws, ring, left)
+                return cur, ring
+            ring = _store(ws, ring, j)
+            left -= j
+            cur = ws[W_DEND]                # no free slot while draining: wait for the drain
+        else:
+            j = max(1, ws[W_FREE] - ws[W_ACTIVE] + 1)   # writes until free < active
+            if left < j:
+                ring = _store(ws, ring, left)
+                return cur, ring
+            ring = _store(ws, ring, j)
+            left -= j
+            if ws[W_LINEIDX] != 0:          # append_to_trace_mat(force=True)
+                ring = _push_full_lines(ws, ring, 1, ws[W_LINEIDX])
+                ws[W_LINEIDX] = 0
+            ws[W_DEND] = _drain(ws, ring, cur)
+    return cur, ring
+
+
 # --------------------------------------------------------------------------------------------
 # The layer: folds x demand rows x valid entries
 # --------------------------------------------------------------------------------------------
 @njit(cache=True)
 def simulate_layer(df, R, C, M, N, K,
                    m_base, m_irow, m_icol, k_off, k_crow, k_ccol, ifm_h, ifm_w, all_valid,
-                   user_mode, fl_base, us, ptr, sets, cs, last, wst, ring):
+                   user_mode, fl_base, us, ptr, sets, cs, last, calc_stream, wst, ring):
     """Run SCALE-Sim's service_memory_requests over the layer's demand rows.
 
     Operand address indices: ifmap = address - IfmapOffset (im2col from the per-pixel `m_*` and
     per-window-position `k_*` parts, -1 where SCALE-Sim marks the element invalid), filter =
     `fl_base` + n*K + k. `us` (USER) / `cs` (CALC) hold the ifmap (row 0) and filter (row 1)
     read-buffer states; `ptr`/`sets` (USER) and `last` (CALC, last set id per index, -1 =
-    never) span both operands. `wst`/`ring`: OFMAP write buffer. All are initialised by the
+    never) span both operands; `calc_stream[op]` says every CALC access of the operand is a
+    first touch in its group (see `calc_all_new`), so only counts are needed. `wst`/`ring`:
+    OFMAP write buffer. All are initialised by the
     caller and updated in place. Returns (out int64[N_OUT], fout float64[2]).
     """
     out = np.zeros(N_OUT, dtype=np.int64)
@@ -251,6 +305,14 @@ def simulate_layer(df, R, C, M, N, K,
     rc = R * C
     buf = np.empty((2, max(R, C)), dtype=np.int64)
     bw_o = wst[W_BW]
+    # per-address work only where the state depends on the addresses themselves
+    if user_mode:
+        fill_if = us[IFMAP, U_ALLFIT] == 0
+        fill_fl = us[FILTER, U_ALLFIT] == 0
+    else:
+        fill_if = not calc_stream[IFMAP]
+        fill_fl = not calc_stream[FILTER]
+    fill_if = fill_if or not all_valid      # counting invalid im2col entries needs the addresses
 
     row = 0
     stall = 0
@@ -272,43 +334,69 @@ def simulate_layer(df, R, C, M, N, K,
                 n1 = 0
                 if df == DF_OS:
                     # ifmap: row fold's R pixels x K window, skewed over the R array rows
-                    for r in range(max(0, t - t_len + 1), min(ru - 1, t) + 1):
-                        m = fr * R + r
-                        k = t - r
-                        if all_valid or (m_irow[m] + k_crow[k] < ifm_h and m_icol[m] + k_ccol[k] < ifm_w):
-                            buf[0, n0] = m_base[m] + k_off[k]
-                            n0 += 1
-                    # filter: K x C block, skewed over the C columns
-                    for c in range(max(0, t - t_len + 1), min(cu - 1, t) + 1):
-                        buf[1, n1] = fl_base + (fc * C + c) * K + (t - c)
-                        n1 += 1
-                elif df == DF_WS:
-                    # ifmap: R empty rows (weight load), M rows, skewed over the R rows
-                    for r in range(max(0, t - R - t_len + 1), min(ru - 1, t - R) + 1):
-                        m = t - r - R
-                        k = fr * R + r
-                        if all_valid or (m_irow[m] + k_crow[k] < ifm_h and m_icol[m] + k_ccol[k] < ifm_w):
-                            buf[0, n0] = m_base[m] + k_off[k]
-                            n0 += 1
-                    # filter: stationary R x C block, bottom row first (reversed), not skewed
-                    if t < R and R - 1 - t < ru:
-                        k = fr * R + R - 1 - t
-                        for c in range(cu):
-                            buf[1, n1] = fl_base + (fc * C + c) * K + k
-                            n1 += 1
-                else:
-                    # IS ifmap: stationary R x C block (window x pixels), bottom row first
-                    if t < R and R - 1 - t < ru:
-                        k = fr * R + R - 1 - t
-                        for c in range(cu):
-                            m = fc * C + c
+                    lo = max(0, t - t_len + 1)
+                    hi = min(ru - 1, t)
+                    if fill_if:
+                        for r in range(lo, hi + 1):
+                            m = fr * R + r
+                            k = t - r
                             if all_valid or (m_irow[m] + k_crow[k] < ifm_h and m_icol[m] + k_ccol[k] < ifm_w):
                                 buf[0, n0] = m_base[m] + k_off[k]
                                 n0 += 1
+                    else:
+                        n0 = max(0, hi - lo + 1)
+                    # filter: K x C block, skewed over the C columns
+                    lo = max(0, t - t_len + 1)
+                    hi = min(cu - 1, t)
+                    if fill_fl:
+                        for c in range(lo, hi + 1):
+                            buf[1, n1] = fl_base + (fc * C + c) * K + (t - c)
+                            n1 += 1
+                    else:
+                        n1 = max(0, hi - lo + 1)
+                elif df == DF_WS:
+                    # ifmap: R empty rows (weight load), M rows, skewed over the R rows
+                    lo = max(0, t - R - t_len + 1)
+                    hi = min(ru - 1, t - R)
+                    if fill_if:
+                        for r in range(lo, hi + 1):
+                            m = t - r - R
+                            k = fr * R + r
+                            if all_valid or (m_irow[m] + k_crow[k] < ifm_h and m_icol[m] + k_ccol[k] < ifm_w):
+                                buf[0, n0] = m_base[m] + k_off[k]
+                                n0 += 1
+                    else:
+                        n0 = max(0, hi - lo + 1)
+                    # filter: stationary R x C block, bottom row first (reversed), not skewed
+                    if t < R and R - 1 - t < ru:
+                        if fill_fl:
+                            k = fr * R + R - 1 - t
+                            for c in range(cu):
+                                buf[1, n1] = fl_base + (fc * C + c) * K + k
+                                n1 += 1
+                        else:
+                            n1 = cu
+                else:
+                    # IS ifmap: stationary R x C block (window x pixels), bottom row first
+                    if t < R and R - 1 - t < ru:
+                        if fill_if:
+                            k = fr * R + R - 1 - t
+                            for c in range(cu):
+                                m = fc * C + c
+                                if all_valid or (m_irow[m] + k_crow[k] < ifm_h and m_icol[m] + k_ccol[k] < ifm_w):
+                                    buf[0, n0] = m_base[m] + k_off[k]
+                                    n0 += 1
+                        else:
+                            n0 = cu
                     # IS filter: R empty rows, N rows, skewed over the R rows
-                    for r in range(max(0, t - R - t_len + 1), min(ru - 1, t - R) + 1):
-                        buf[1, n1] = fl_base + (t - r - R) * K + fr * R + r
-                        n1 += 1
+                    lo = max(0, t - R - t_len + 1)
+                    hi = min(ru - 1, t - R)
+                    if fill_fl:
+                        for r in range(lo, hi + 1):
+                            buf[1, n1] = fl_base + (t - r - R) * K + fr * R + r
+                            n1 += 1
+                    else:
+                        n1 = max(0, hi - lo + 1)
                 # ---- serve the two read buffers
                 a_off = 1
                 b_off = 1
@@ -370,19 +458,42 @@ def simulate_layer(df, R, C, M, N, K,
                         # Hit iff booked in the current 50-set group: right after a group
                         # completes SCALE-Sim's window [read_start, min(cur, read_end + 1)) is
                         # empty, so addresses of older groups are booked again.
-                        rstart = cs[op, C_RSTART]
-                        for j in range(n):
-                            idx = buf[op, j]
-                            if last[idx] >= rstart:
-                                continue
-                            last[idx] = cs[op, C_CUR]
-                            cs[op, C_ECUR] += 1
-                            if cs[op, C_ECUR] == cs[op, C_E]:
-                                cs[op, C_CUR] += 1
-                                cs[op, C_ECUR] = 0
-                                if cs[op, C_CUR] == cs[op, C_REND] + 1:
-                                    _calc_group_done(cs, op, cycle)
-                                    rstart = cs[op, C_RSTART]
+                        e = cs[op, C_E]
+                        cur_set = cs[op, C_CUR]
+                        ecur = cs[op, C_ECUR]
+                        rend = cs[op, C_REND]
+                        if calc_stream[op]:
+                            # Every access is a first touch in the current group (checked by the
+                            # caller from the operand's reuse distance), so the row books n
+                            # addresses; set/group completions happen exactly as in the
+                            # per-address loop since all share this cycle.
+                            ecur += n
+                            if e > 0:
+                                while ecur >= e:
+                                    ecur -= e
+                                    cur_set += 1
+                                    if cur_set == rend + 1:
+                                        cs[op, C_CUR] = cur_set
+                                        _calc_group_done(cs, op, cycle)
+                                        rend = cs[op, C_REND]
+                        else:
+                            rstart = cs[op, C_RSTART]
+                            for j in range(n):
+                                idx = buf[op, j]
+                                if last[idx] >= rstart:
+                                    continue
+                                last[idx] = cur_set
+                                ecur += 1
+                                if ecur == e:
+                                    cur_set += 1
+                                    ecur = 0
+                                    if cur_set == rend + 1:
+                                        cs[op, C_CUR] = cur_set
+                                        _calc_group_done(cs, op, cycle)
+                                        rstart = cs[op, C_RSTART]
+                                        rend = cs[op, C_REND]
+                        cs[op, C_CUR] = cur_set
+                        cs[op, C_ECUR] = ecur
                     if op == IFMAP:
                         a_off = off
                     else:
@@ -400,27 +511,8 @@ def simulate_layer(df, R, C, M, N, K,
                     hi = min(cu - 1, base)
                 n_wr = hi - lo + 1
                 cur = cycle
-                for _ in range(n_wr):
-                    wst[W_LINEIDX] += 1
-                    wst[W_FREE] -= 1
-                    if wst[W_LINEIDX] == bw_o:
-                        if wst[W_NLINES] - wst[W_DLINES] == wst[W_CAP]:
-                            ring = _grow_ring(wst, ring)
-                        ring[wst[W_NLINES] % wst[W_CAP]] = bw_o
-                        wst[W_NLINES] += 1
-                        wst[W_LINEIDX] = 0
-                    if cur < wst[W_DEND]:
-                        if wst[W_FREE] <= 0:
-                            cur = wst[W_DEND]   # no free slot while draining: wait for it
-                    elif wst[W_FREE] < wst[W_ACTIVE]:
-                        if wst[W_LINEIDX] != 0:
-                            # append_to_trace_mat(force=True): the partial line becomes a line
-                            if wst[W_NLINES] - wst[W_DLINES] == wst[W_CAP]:
-                                ring = _grow_ring(wst, ring)
-                            ring[wst[W_NLINES] % wst[W_CAP]] = wst[W_LINEIDX]
-                            wst[W_NLINES] += 1
-                            wst[W_LINEIDX] = 0
-                        wst[W_DEND] = _drain(wst, ring, cur)
+                if n_wr > 0:
+                    cur, ring = _ofmap_writes(wst, ring, n_wr, cur)
                 # ---- stalls: the whole array waits for the latest operand
                 s = cur - cycle
                 if user_mode:
@@ -491,3 +583,38 @@ def simulate_layer(df, R, C, M, N, K,
     out[OUT_ROWS] = row
     out[OUT_FOLDS] = row_folds * col_folds
     return out, fout
+
+
+def calc_all_new(df, operand, R, C, M, N, K, words, distinct):
+    """True when, in CALC mode, every access of `operand` (IFMAP/FILTER) is a first touch in its
+    50-set group, so the per-address bookkeeping reduces to counting (exact, not approximate).
+
+    Argument: in every dataflow an operand address is accessed at most once per fold, and its
+    accesses recur once per pass over the folds that touch it, at the same relative position;
+    with `distinct` addresses (no im2col overlap) the accesses between two touches of one address
+    number (operand accesses per pass) - 1. If that is >= one group (50 * floor(S/100)
+    bookings), a group boundary always falls in between, so the address is booked again; by
+    induction every access is a booking. Operands touched once (WS filter, IS ifmap, or a single
+    pass) are trivially always new.
+    """
+    e = words // 100
+    if e < 1 or not distinct:
+        return False
+    group = CALC_SETS_PER_HALF * e
+    if df == DF_OS:
+        if operand == IFMAP:
+            reuse, dist = (N + C - 1) // C > 1, M * K
+        else:
+            cu_min = N - ((N + C - 1) // C - 1) * C
+            reuse, dist = (M + R - 1) // R > 1, K * cu_min
+    elif df == DF_WS:
+        if operand == IFMAP:
+            reuse, dist = (N + C - 1) // C > 1, M * K
+        else:
+            reuse, dist = False, 0
+    else:
+        if operand == IFMAP:
+            reuse, dist = False, 0
+        else:
+            reuse, dist = (M + C - 1) // C > 1, K * N
+    return (not reuse) or dist - 1 >= group

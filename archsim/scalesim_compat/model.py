@@ -206,6 +206,7 @@ def compat_layer(layer: LayerDims, cfg: ScaleSimConfig, layer_id: int = 0) -> La
     us = np.zeros((2, K_.N_U), dtype=np.int64)
     cs = np.zeros((2, K_.N_C), dtype=np.int64)
     dummy = np.zeros(1, dtype=np.int64)
+    calc_stream = np.zeros(2, dtype=np.bool_)
     if cfg.user_bandwidth:
         case_if, case_fl = _PF_CASES[cfg.dataflow]
         ptr_if, sets_if = _user_state(us[K_.IFMAP], case_if, layer, cfg, if_words,
@@ -222,7 +223,12 @@ def compat_layer(layer: LayerDims, cfg: ScaleSimConfig, layer_id: int = 0) -> La
             cs[op, K_.C_E] = words // 100       # math.floor(total / 100) distinct addresses per set
             cs[op, K_.C_REND] = K_.CALC_SETS_PER_HALF - 1
             cs[op, K_.C_LSTART], cs[op, K_.C_LEND] = -2, -1
-        last = np.full(if_space + fl_space, -1, dtype=np.int64)
+        distinct_if = all_valid and ((layer.filter_h <= layer.stride or layer.ofmap_h == 1)
+                                     and (layer.filter_w <= layer.stride or layer.ofmap_w == 1))
+        df = _DF[cfg.dataflow]
+        calc_stream[K_.IFMAP] = K_.calc_all_new(df, K_.IFMAP, R, C, M, N, Kw, if_words, distinct_if)
+        calc_stream[K_.FILTER] = K_.calc_all_new(df, K_.FILTER, R, C, M, N, Kw, fl_words, True)
+        last = dummy if calc_stream.all() else np.full(if_space + fl_space, -1, dtype=np.int64)
         of_bw = C                                # CALC: ofmap drain bandwidth = ArrayWidth
     wst = np.zeros(K_.N_W, dtype=np.int64)
     active = int(math.ceil(of_words * _ACTIVE_FRAC))
@@ -234,7 +240,7 @@ def compat_layer(layer: LayerDims, cfg: ScaleSimConfig, layer_id: int = 0) -> La
     out, fout = K_.simulate_layer(
         _DF[cfg.dataflow], R, C, M, N, Kw, m_base, m_irow, m_icol, k_off, k_crow, k_ccol,
         layer.ifmap_h, layer.ifmap_w, all_valid, cfg.user_bandwidth, if_space,
-        us, ptr, sets, cs, last, wst, ring)
+        us, ptr, sets, cs, last, calc_stream, wst, ring)
     return _report(layer, cfg, layer_id, [int(x) for x in out], fout)
 
 
