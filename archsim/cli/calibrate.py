@@ -68,7 +68,12 @@ def cmd_calibrate(args) -> int:
     gpus = [n for n, k in arch.component_kinds.items() if k == "gpu"]
     if len(gpus) != 1:
         raise ConfigError(preset, "components", "a GPU preset has exactly one component of kind gpu")
-    spec = arch.components[gpus[0]]
+    # start from the model's priors, not from an earlier fit, so the result depends only on
+    # the measurements (deterministic)
+    import attrs as _attrs
+    from archsim.components.gpu import GpuEfficiency, Spec
+    spec = _attrs.evolve(arch.components[gpus[0]], efficiency=GpuEfficiency(),
+                         launch_overhead_us=_attrs.fields(Spec).launch_overhead_us.default)
     files = [Path(f) for f in args.measurements]
     records = C.load_records(files)
     if not records:
