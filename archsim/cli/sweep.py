@@ -18,8 +18,8 @@ def add_parser(sub):
                    help="continue a sweep in --out: run only the points not yet stored")
     p.add_argument("--out", metavar="DIR", help="result folder (default: results/<sweep name>)")
     p.add_argument("--chunk-size", type=int, metavar="N", help="points per task (default: automatic)")
-    p.add_argument("--timed-points", type=int, default=3, metavar="N",
-                   help="points run first, in this process, to estimate the wall time (default 3)")
+    p.add_argument("--timed-points", type=int, default=4, metavar="N",
+                   help="points run first, in this process, to estimate the wall time (default 4)")
     p.set_defaults(func=cmd_sweep)
 
 

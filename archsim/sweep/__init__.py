@@ -83,7 +83,7 @@ def _copy_inputs(spec: SweepSpec, out: Path) -> None:
 
 def run_sweep(sweep_spec, executor: str = "local", *, out_dir, jobs: int | None = None,
               scheduler: str | None = None, resume: bool = False, chunk_size: int | None = None,
-              timed_points: int = 3, client=None,
+              timed_points: int = 4, client=None,
               on_plan: Callable[[SweepPlan], None] | None = None,
               on_progress: Callable[[int, int], None] | None = None) -> SweepResult:
     """Run (or `resume`) a sweep into `out_dir`.
@@ -133,7 +133,8 @@ def run_sweep(sweep_spec, executor: str = "local", *, out_dir, jobs: int | None 
         n_timed = len(picks)
         picked = set(picks)
         todo = [t for i, t in enumerate(todo) if i not in picked]
-        point_s = (statistics.median(times[1:]) if len(times) > 1 else times[0]) if times else None
+        # the mean (not the median): the estimate is of a total
+        point_s = (statistics.fmean(times[1:]) if len(times) > 1 else times[0]) if times else None
         size = chunk_size or default_chunk_size(len(todo), workers, point_s)
         plan = SweepPlan(name=spec.name, out_dir=out, executor=executor, workers=workers,
                          n_points=n_points, n_unique=len(tasks), n_done=n_stored,

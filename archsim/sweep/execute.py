@@ -321,9 +321,11 @@ def default_jobs() -> int:
 
 
 def default_chunk_size(n_tasks: int, workers: int, point_s: float | None) -> int:
-    """About four chunks per worker (load balance), at most ~2 s of work per chunk (results
-    stream back and get committed often), at most 256 points."""
-    size = math.ceil(n_tasks / max(1, workers * 4))
+    """At least eight chunks per worker (load balance: point costs vary a lot across a space),
+    about 0.5 s of estimated work per chunk (results stream back and are committed often; a
+    kill loses little), at most 256 points. A pool task costs well under a millisecond, so
+    chunks exist for points that take microseconds to milliseconds."""
+    size = math.ceil(n_tasks / max(1, workers * 8))
     if point_s and point_s > 0:
-        size = min(size, max(1, int(2.0 / point_s)))
+        size = min(size, max(1, int(0.5 / point_s)))
     return max(1, min(size, 256))
