@@ -183,14 +183,16 @@ def test_simulate_resnet18_end_to_end():
     assert rep.cycles >= ideal
 
 
-def test_cli_run_json(capsys):
+def test_cli_run_json(capsys, tmp_path):
     from archsim.cli import main
-    rc = main(["run", str(REPO / "arch_configs/systolic/eyeriss-like-12x14.toml"),
-               str(CNN / "transformer_gemms.csv"), "--json", "-",
-               "--set", "components.sa.dram_bandwidth_words_per_cycle=8"])
+    wl = tmp_path / "gemms.csv"
+    wl.write_text("Layer, M, N, K,\nqkv, 64, 96, 48,\nffn, 64, 128, 96,\n")
+    rc = main(["run", str(REPO / "arch_configs/systolic/eyeriss-like-12x14.toml"), str(wl),
+               "--json", "-", "--set", "components.sa.dram_bandwidth_words_per_cycle=8"])
     assert rc == 0
     rep = json.loads(capsys.readouterr().out)
-    assert len(rep["ops"]) == 18 and rep["totals"]["cycles"] > 0
+    assert [o["name"] for o in rep["ops"]] == ["qkv", "ffn"]
+    assert rep["totals"]["cycles"] == sum(o["cycles"] for o in rep["ops"]) > 0
 
 
 # ----------------------------------------------------------------------------- workloads
