@@ -192,10 +192,15 @@ def _case(seed):
     return entries, args
 
 
-def _kernel(entries, a):
+def _kernel(entries, a, mark=0):
+    c, cnt, _mc, _mcnt = _kernel_marked(entries, a, mark)
+    return c, cnt
+
+
+def _kernel_marked(entries, a, mark):
     return hg.engine_cycles(entries, a["W"], a["banks"], a["xor"], a["ports"], a["lat"], a["fits"],
                             a["n_sets"], a["line_entries"], a["entry_bytes"], a["line_cycles"],
-                            a["miss_lat"], a["mshrs"], a["iu"], a["occ"], a["fifo"], a["depth"])
+                            a["miss_lat"], a["mshrs"], a["iu"], a["occ"], a["fifo"], a["depth"], mark)
 
 
 @pytest.mark.parametrize("seed", range(60))
@@ -207,6 +212,15 @@ def test_engine_matches_naive(seed):
     assert list(counts) == ref_counts
 
 
+@pytest.mark.parametrize("seed", range(10))
+def test_mark_equals_a_prefix_run(seed):
+    entries, a = _case(seed + 500)
+    mark = max(1, len(entries) // 3)
+    _c, _cnt, mc, mcnt = _kernel_marked(entries, a, mark)
+    pc, pcnt = _kernel(entries[:mark].copy(), a)
+    assert mc == pc and list(mcnt) == list(pcnt)
+
+
 def test_engine_hand_example():
     # 2 points x 4 corners (2D), one sub-engine issuing 4 corners per cycle, 4 banks with low-bit
     # mapping, 1 port, SRAM latency 1, all resident, 4 interpolation units (1 cycle each),
@@ -215,7 +229,7 @@ def test_engine_hand_example():
     # at cycle 1; 8 conflicts with 4 on bank 0 -> cycle 2 (with 9). Ready 2 2 3 3; slots:
     # max(ready, previous slot, slot 4 back + 1) = 2 2 3 3. Cycles = 3 + 1 + 3 = 7.
     e = np.array([0, 1, 2, 3, 4, 5, 8, 9], dtype=np.int64)
-    cycles, counts = hg.engine_cycles(e, 4, 4, False, 1, 1, True, 1, 1, 4, 1, 0, 1, 4, 1, 64, 3)
+    cycles, counts, _, _ = hg.engine_cycles(e, 4, 4, False, 1, 1, True, 1, 1, 4, 1, 0, 1, 4, 1, 64, 3)
     assert cycles == 7
     assert counts[hg.C_BANK_CONFLICTS] == 1 and counts[hg.C_HITS] == 8
 
@@ -253,5 +267,5 @@ def test_throughput_bound():
     # never faster than the issue width or the interpolation units allow
     rng = np.random.default_rng(7)
     e = rng.integers(0, 1 << 19, 4096).astype(np.int64)
-    cycles, _ = hg.engine_cycles(e, 8, 8, True, 1, 2, True, 1, 1, 4, 1, 0, 1, 4, 2, 64, 6)
+    cycles, _, _, _ = hg.engine_cycles(e, 8, 8, True, 1, 2, True, 1, 1, 4, 1, 0, 1, 4, 2, 64, 6)
     assert cycles >= len(e) / 8 and cycles >= len(e) * 2 / 4

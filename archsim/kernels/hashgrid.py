@@ -65,27 +65,39 @@ def level_layout(dims: int, levels: int, log2_table_size: int, base_resolution: 
 
 
 @njit(cache=True)
-def grid_index(cell, dims, resolution, table_size, grid_type):
-    """tcnn grid_index for one corner: dense linear index while the grid fits, else the
-    coherent prime hash; then mod table_size. `cell` is an int64 array of length dims."""
-    stride = np.uint64(1)
-    index = np.uint64(0)
+def grid_index_xyz(c0, c1, c2, dims, resolution, table_size, grid_type):
+    """tcnn grid_index for one corner given as scalars (c1, c2 ignored beyond `dims`): dense
+    linear index while the grid fits (uint32 arithmetic), else the coherent prime hash; then
+    mod table_size."""
+    mask = np.uint64(0xFFFFFFFF)
     ts = np.uint64(table_size)
     res = np.uint64(resolution)
-    d = 0
-    while d < dims and stride <= ts:
-        index = (index + np.uint64(cell[d]) * stride) & np.uint64(0xFFFFFFFF)
+    stride = np.uint64(1)
+    index = np.uint64(0)
+    if stride <= ts:
+        index = (index + np.uint64(c0) * stride) & mask
         stride = stride * res
-        d += 1
+    if dims > 1 and stride <= ts:
+        index = (index + np.uint64(c1) * stride) & mask
+        stride = stride * res
+    if dims > 2 and stride <= ts:
+        index = (index + np.uint64(c2) * stride) & mask
+        stride = stride * res
     if grid_type == GRID_HASH and ts < stride:
-        h = np.uint64(0)
-        h ^= (np.uint64(cell[0]) * np.uint64(1)) & np.uint64(0xFFFFFFFF)
+        index = np.uint64(c0) & mask
         if dims > 1:
-            h ^= (np.uint64(cell[1]) * np.uint64(2654435761)) & np.uint64(0xFFFFFFFF)
+            index ^= (np.uint64(c1) * np.uint64(2654435761)) & mask
         if dims > 2:
-            h ^= (np.uint64(cell[2]) * np.uint64(805459861)) & np.uint64(0xFFFFFFFF)
-        index = h
+            index ^= (np.uint64(c2) * np.uint64(805459861)) & mask
     return np.int64(index % ts)
+
+
+@njit(cache=True)
+def grid_index(cell, dims, resolution, table_size, grid_type):
+    """`grid_index_xyz` for an int64 array `cell` of length dims."""
+    c1 = cell[1] if dims > 1 else 0
+    c2 = cell[2] if dims > 2 else 0
+    return grid_index_xyz(cell[0], c1, c2, dims, resolution, table_size, grid_type)
 
 
 @njit(cache=True)
@@ -96,27 +108,30 @@ def corner_indices(points, scale, resolution, table_size, grid_type):
     nc = 1 << dims
     idx = np.empty((n, nc), dtype=np.int64)
     w = np.empty((n, nc), dtype=np.float32)
-    cell = np.zeros(dims, dtype=np.int64)
-    frac = np.zeros(dims, dtype=np.float32)
-    corner = np.zeros(dims, dtype=np.int64)
+    cell = np.zeros(3, dtype=np.int64)
+    frac = np.zeros(3, dtype=np.float32)
+    sc = np.float64(np.float32(scale))
     for i in range(n):
         for d in range(dims):
             # tcnn: pos = fmaf(scale, x, 0.5f) (one rounding); x * scale is exact in float64
             # and so is + 0.5 wherever the floor can change, so this is the fmaf result
-            pos = np.float32(np.float64(points[i, d]) * np.float64(np.float32(scale)) + 0.5)
+            pos = np.float32(np.float64(points[i, d]) * sc + 0.5)
             fl = np.float32(math.floor(pos))
             cell[d] = np.int64(fl)
             frac[d] = pos - fl
         for c in range(nc):
             wt = np.float32(1.0)
-            for d in range(dims):
-                if (c >> d) & 1:
-                    corner[d] = cell[d] + 1
-                    wt *= frac[d]
-                else:
-                    corner[d] = cell[d]
-                    wt *= np.float32(1.0) - frac[d]
-            idx[i, c] = grid_index(corner, dims, resolution, table_size, grid_type)
+            c0 = cell[0] + (c & 1)
+            wt *= frac[0] if c & 1 else np.float32(1.0) - frac[0]
+            c1 = 0
+            c2 = 0
+            if dims > 1:
+                c1 = cell[1] + ((c >> 1) & 1)
+                wt *= frac[1] if (c >> 1) & 1 else np.float32(1.0) - frac[1]
+            if dims > 2:
+                c2 = cell[2] + ((c >> 2) & 1)
+                wt *= frac[2] if (c >> 2) & 1 else np.float32(1.0) - frac[2]
+            idx[i, c] = grid_index_xyz(c0, c1, c2, dims, resolution, table_size, grid_type)
             w[i, c] = wt
     return idx, w
 
@@ -142,7 +157,7 @@ def bank_of(ent, banks, bank_xor):
 @njit(cache=True)
 def engine_cycles(entries, issue_width, banks, bank_xor, ports, sram_latency, fits, n_sets, line_entries,
                   entry_bytes, miss_line_cycles, miss_latency, mshrs, interp_units, interp_occupancy,
-                  fifo_depth, pipeline_depth):
+                  fifo_depth, pipeline_depth, mark=0):
     """Cycles for one encoding sub-engine to serve the corner requests `entries` (int64 table
     indices of one level, point-major, corner-minor) and the count vector (slots C_*).
 
@@ -150,18 +165,24 @@ def engine_cycles(entries, issue_width, banks, bank_xor, ports, sram_latency, fi
     the SRAM is a direct-mapped cache of `n_sets` lines of `line_entries` entries. Bank of a
     request: `bank_of` (low bits, or XOR-folded with `bank_xor`). Each of the `interp_units` interpolation units is busy
     `interp_occupancy` cycles per corner (ceil(features / MACs per unit)). Times are integer
-    cycles."""
+    cycles.
+
+    Returns (cycles, counts, mark_cycles, mark_counts): the last two are what a run over only
+    the first `mark` requests would return (later requests never change earlier ones), so one
+    run gives the cost of a warm-up prefix and of what follows it."""
     r = entries.shape[0]
     counts = np.zeros(N_COUNTS, dtype=np.int64)
+    mark_counts = np.zeros(N_COUNTS, dtype=np.int64)
     if r == 0:
-        return 0, counts
+        return 0, counts, 0, mark_counts
     s = np.zeros(r, dtype=np.int64)                   # interpolation slot of each request
     tags = np.full(max(n_sets, 1), -1, dtype=np.int64)
     fill_ready = np.zeros(max(n_sets, 1), dtype=np.int64)
     ring = np.zeros(max(mshrs, 1), dtype=np.int64)    # ready times of outstanding misses (FIFO)
     ring_head = 0
     ring_len = 0
-    bank_used = np.zeros(banks, dtype=np.int64)
+    bank_used = np.zeros(banks, dtype=np.int64)      # lookups of bank b in cycle bank_cycle[b]
+    bank_cycle = np.full(banks, -1, dtype=np.int64)
     t = 0
     issued = 0
     chan_free = 0
@@ -186,18 +207,15 @@ def engine_cycles(entries, issue_width, banks, bank_xor, ports, sram_latency, fi
         if earliest > t:
             t = earliest
             issued = 0
-            bank_used[:] = 0
         while True:
             if issued >= issue_width:
                 t += 1
                 issued = 0
-                bank_used[:] = 0
                 continue
-            if bank_used[bank] >= ports:          # hits and misses both look up the bank
+            if bank_cycle[bank] == t and bank_used[bank] >= ports:   # hits and misses look up the bank
                 counts[C_BANK_CONFLICTS] += 1
                 t += 1
                 issued = 0
-                bank_used[:] = 0
                 continue
             if not hit:
                 while ring_len > 0 and ring[ring_head] <= t:
@@ -207,10 +225,12 @@ def engine_cycles(entries, issue_width, banks, bank_xor, ports, sram_latency, fi
                     counts[C_MSHR_STALLS] += 1
                     t = ring[ring_head]
                     issued = 0
-                    bank_used[:] = 0
                     continue
             break
         issued += 1
+        if bank_cycle[bank] != t:
+            bank_cycle[bank] = t
+            bank_used[bank] = 0
         bank_used[bank] += 1
         if hit:
             ready = t + sram_latency
@@ -233,5 +253,9 @@ def engine_cycles(entries, issue_width, banks, bank_xor, ports, sram_latency, fi
         if i >= interp_units and s[i - interp_units] + interp_occupancy > slot:
             slot = s[i - interp_units] + interp_occupancy
         s[i] = slot
+        if i + 1 == mark:
+            mark_counts[:] = counts
+            mark_counts[C_REQUESTS] = mark
     counts[C_REQUESTS] = r
-    return s[r - 1] + interp_occupancy + pipeline_depth, counts
+    mark_cycles = s[mark - 1] + interp_occupancy + pipeline_depth if mark > 0 else 0
+    return s[r - 1] + interp_occupancy + pipeline_depth, counts, mark_cycles, mark_counts
