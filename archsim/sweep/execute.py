@@ -291,18 +291,18 @@ def run_dask(ctx: Context, tasks: Sequence, *, jobs: int, chunk_size: int, sched
             own_cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
                                        dashboard_address=None)
             client = own_client = Client(own_cluster)
-    chunks = _chunks(tasks, chunk_size)
-    failed = []
+    failed: list = []
+    futs: dict = {}
     try:
-        futs = {client.submit(run_chunk, ctx, c, pure=False): c for c in chunks}
+        futs = {client.submit(run_chunk, ctx, c, pure=False): c for c in _chunks(tasks, chunk_size)}
         for fut in as_completed(list(futs)):
             if fut.status == "finished":
                 on_results(fut.result())
-            else:
+            else:                     # e.g. KilledWorker: its workers kept dying; --resume
                 failed.extend(futs[fut])
             fut.release()
     except BaseException:
-        for f in futs if "futs" in locals() else ():
+        for f in futs:
             f.cancel()
         raise
     finally:

@@ -46,7 +46,7 @@ from archsim.config.arch import arch_from_data
 from archsim.config.load import apply_overrides, read_toml, resolve_extends
 from archsim.errors import ConfigError
 from archsim.sweep.space import (MAX_POINTS, Axis, Expr, ExprError, build_axes, compile_expr,
-                                 count_points, flatten_data, iter_grid)
+                                 count_points, flatten_data, flatten_params, iter_grid)
 
 _TOP = ("sweep", "space", "derived", "constraints", "objectives")
 _SWEEP_KEYS = ("name", "description", "arch", "workload", "workloads")
@@ -238,7 +238,6 @@ def sweep_from_data(data: Mapping, *, file: Path) -> SweepSpec:
     base_names = list(flatten_data(arch_data))
     known = [k for ax in axes for k in ax.keys]
     derived = []
-    from archsim.sweep.space import flatten_params
     for dk, text in flatten_params(derived_raw, file=file, key="derived", leaf=lambda v: False):
         key = f"derived.{dk}"
         _check_param_key(dk, file=file, key=key, refs=refs)
