@@ -119,7 +119,7 @@ def _ngpc_arch(n, gpu_preset: Path, quick: bool):
         preset = NGPC_PRESETS / "base.toml"
         over["components.ngpc.n_nfp"] = n
     if quick:
-        over.update({"components.ngpc.batch_points": 512, "components.ngpc.measured_batches": 1})
+        over.update({"components.ngpc.batch_points": 512, "components.ngpc.measured_batches": 1, "components.ngpc.warmup_batches": 1})
     return load_arch(preset, over)
 
 
@@ -305,7 +305,7 @@ def _sensitivity(gpu_arch, gpu_preset, quick, scale, nerf_spp, gpu) -> list[str]
     for label, what in cases:
         arch = load_arch(NGPC_PRESETS / "ngpc-8.toml", {
             "components.ngpc.gpu_preset": str(gpu_preset), "components.ngpc.gpu_component": "", **what,
-            **({"components.ngpc.batch_points": 512, "components.ngpc.measured_batches": 1} if quick else {})})
+            **({"components.ngpc.batch_points": 512, "components.ngpc.measured_batches": 1, "components.ngpc.warmup_batches": 1} if quick else {})})
         sps = []
         for app in APPS:
             ops = _frame_ops(app, "hashgrid", "1080p", scale=scale, nerf_spp=nerf_spp)
