@@ -231,3 +231,38 @@ def test_topology_rows_end_with_comma_and_pytorch_ofmaps():
     mb = load_workload(CNN / "mobilenet_v2.csv")
     dw = [o for o in mb.ops if "_DP_ch" in o.name]
     assert dw and all(o.channels == 1 and o.num_filters == 1 for o in dw)
+
+
+# ----------------------------------------------------------------------------- golden numbers
+
+GOLDEN = Path(__file__).resolve().parent / "golden" / "systolic_resnet18.json"
+
+
+def _golden_rows():
+    rows = {}
+    wl = load_workload(CNN / "resnet18.csv")
+    for preset in ("tpu-128x128", "scalesim-32x32-os", "eyeriss-like-12x14"):
+        sa = load_arch(REPO / "arch_configs" / "systolic" / f"{preset}.toml").components["sa"]
+        rs = [S.evaluate(sa, op, ctx()) for op in wl.ops]
+        rows[preset] = {
+            "cycles": sum(r.cycles for r in rs),
+            "stall_cycles": sum(r.details["stall_cycles"] for r in rs),
+            "dram_bytes": sum(r.dram_bytes for r in rs),
+            "sram_ifmap_read_words": sum(r.details["sram_ifmap_read_words"] for r in rs),
+        }
+    return rows
+
+
+def test_golden_resnet18_totals():
+    """Regression numbers of the own model; regenerate deliberately with
+    ARCHSIM_UPDATE_GOLDEN=1 pytest tests/test_systolic_component.py -k golden."""
+    import os
+    got = _golden_rows()
+    if os.environ.get("ARCHSIM_UPDATE_GOLDEN") == "1":
+        GOLDEN.parent.mkdir(parents=True, exist_ok=True)
+        GOLDEN.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
+    want = json.loads(GOLDEN.read_text())
+    assert got.keys() == want.keys()
+    for preset, vals in want.items():
+        for key, v in vals.items():
+            assert got[preset][key] == pytest.approx(v, rel=1e-9), (preset, key)
