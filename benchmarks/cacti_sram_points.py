@@ -114,6 +114,9 @@ def grid():
     for node in (65, 90):
         for c in (2048, 8192, 32768, 131072, 524288, 2097152, 8388608):
             yield "itrs-lop", node, c, 64, 1, 1
+    for c in (32768, 1048576):          # single-array ports wider than the fit range
+        for w in (2048, 4096):
+            yield "itrs-lop", 45, c, w, 1, 1
 
 
 def run_one(cacti_dir: Path, tmp: Path, cell, node_nm, capacity, width_bits, banks, ports) -> list:

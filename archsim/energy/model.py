@@ -170,20 +170,21 @@ class _Ledger:
                                  vdd_v=t.vdd_v, table=t.table, record=record)
             self.flag("sram")
             for msg in record:
-                if "outside the CACTI fit points" in msg:
+                if msg not in t.warnings:        # fit-range extrapolation of this instance
                     m = f"sram {inst.name!r}: {msg}"
                     if m not in self.warnings:
                         self.warnings.append(m)
                         warnings.warn(m, ScalingWarning, stacklevel=3)
             self.use(*SRAM_SOURCE_KEYS, "scaling.nominal_vdd.nodes_nm", "scaling.nominal_vdd.vdd_v")
             if inst.width_bits != 64:
-                self.use("sram.width_exp_read", "sram.width_exp_write", "sram.width_exp_area")
+                self.use("sram.width_exp_read", "sram.width_exp_write", "sram.width_exp_area",
+                         "sram.fit_width_min_bits", "sram.fit_width_max_bits")
             if inst.banks != 1:
                 self.use("sram.bank_exp_read", "sram.bank_exp_write", "sram.bank_exp_leak",
-                         "sram.bank_exp_area")
+                         "sram.bank_exp_area", "sram.fit_banks_max_count")
             if inst.ports != 1:
                 self.use("sram.port_slope_read", "sram.port_slope_write", "sram.port_slope_leak",
-                         "sram.port_slope_area")
+                         "sram.port_slope_area", "sram.fit_ports_max_count")
             self._sram[k] = cost
         return self._sram[k]
 

@@ -12,6 +12,8 @@ runs in arch_configs/tech/cacti7_sram_runs.csv, generator benchmarks/cacti_sram_
   leak(C,B,P)    = base_leak(C)  B^b_l (1 + s_l (P-1))
   area(C,w,B,P)  = base_area(C)  (w/64)^a_a B^b_a (1 + s_a (P-1))
   then x the SRAM node factors (scaling.sram_factors).
+A port wider than the widest fitted width (1024 bits) is k = w/1024 side-by-side sub-arrays
+of C/k bytes and 1024 bits each: k x their energy per access, leakage and area.
 
 Monotone in capacity by construction (the fit points strictly increase, the table loader
 checks it, and the end slopes are positive), so a bigger SRAM is never cheaper per access.
@@ -58,7 +60,7 @@ def _check(name, value, *, minimum):
 def sram_cost(*, capacity_bytes: float, width_bits: int, banks: int = 1, ports: int = 1,
               node_nm: float, vdd_v: float, table, record: list | None = None) -> SramCost:
     """Read/write energy per `width_bits` access (pJ), leakage (W) and area (mm^2) of one SRAM."""
-    _check("capacity_bytes", capacity_bytes, minimum=1)
+    _check("capacity_bytes", capacity_bytes, minimum=1e-9)
     _check("width_bits", width_bits, minimum=1)
     _check("banks", banks, minimum=1)
     _check("ports", ports, minimum=1)
@@ -67,6 +69,26 @@ def sram_cost(*, capacity_bytes: float, width_bits: int, banks: int = 1, ports: 
     if capacity_bytes < caps[0] or capacity_bytes > caps[-1]:
         _warn(f"SRAM of {capacity_bytes:g} bytes is outside the CACTI fit points "
               f"({caps[0]:g}-{caps[-1]:g} bytes): extrapolated along the end segment", record)
+    if width_bits > q.fit_width_max_bits:
+        # A port wider than the widest fitted one is built from k side-by-side sub-arrays of
+        # capacity C/k and width w/k accessed together (how wide SRAM ports are made; CACTI's
+        # own single-array answers for 2048/4096-bit ports degenerate, cacti7_sram_runs.csv).
+        k = width_bits / q.fit_width_max_bits
+        sub = sram_cost(capacity_bytes=capacity_bytes / k, width_bits=q.fit_width_max_bits,
+                        banks=banks, ports=ports, node_nm=node_nm, vdd_v=vdd_v, table=table,
+                        record=record)
+        return SramCost(read_pj=k * sub.read_pj, write_pj=k * sub.write_pj,
+                        leakage_w=k * sub.leakage_w, area_mm2=k * sub.area_mm2,
+                        width_bits=int(width_bits))
+    if width_bits < q.fit_width_min_bits:
+        _warn(f"SRAM port of {width_bits:g} bits is narrower than the CACTI width runs "
+              f"(>= {q.fit_width_min_bits:g} bits): width law extrapolated", record)
+    if banks > q.fit_banks_max_count:
+        _warn(f"SRAM with {banks:g} banks is beyond the CACTI bank runs (<= {q.fit_banks_max_count:g}): "
+              "bank law extrapolated", record)
+    if ports > q.fit_ports_max_count:
+        _warn(f"SRAM with {ports:g} ports is beyond the CACTI port runs (<= {q.fit_ports_max_count:g}): "
+              "port law extrapolated", record)
     wr = width_bits / 64.0
     read = loglog_interp(capacity_bytes, caps, q.fit_read_pj) * wr ** q.width_exp_read \
         * banks ** q.bank_exp_read * (1 + q.port_slope_read * (ports - 1))

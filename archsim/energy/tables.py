@@ -28,13 +28,14 @@ CONFIDENCE = ("published", "unverified", "derived", "low")
 #: Unit suffixes an entry key may end with (longest first when matching).
 UNIT_SUFFIXES = (
     "_pj_per_bit_mm", "_mm2_per_lane", "_gb_s_per_lane", "_um2_per_bit", "_pj_per_bit",
-    "_pj_per_byte", "_mw_per_mm2", "_mw_per_gib", "_w_per_lane", "_bytes", "_factor",
+    "_pj_per_byte", "_mw_per_mm2", "_mw_per_gib", "_w_per_lane", "_bytes", "_bits", "_count",
+    "_factor",
     "_exponent", "_exp_read", "_exp_write", "_exp_leak", "_exp_area", "_slope_read",
     "_slope_write", "_slope_leak", "_slope_area", "_gb_s", "_gib", "_mm2", "_um2", "_pj",
     "_mw", "_nm", "_v", "_w", "_a", "_b", "_c",
 )
 #: Dimensionless suffixes (fit exponents / slopes / polynomial coefficients) -> unit text.
-_DIMENSIONLESS = {"_factor", "_exponent", "_exp_read", "_exp_write", "_exp_leak", "_exp_area",
+_DIMENSIONLESS = {"_count", "_factor", "_exponent", "_exp_read", "_exp_write", "_exp_leak", "_exp_area",
                   "_slope_read", "_slope_write", "_slope_leak", "_slope_area", "_a", "_b", "_c"}
 
 LOGIC_OPS = ("mac", "add", "mul", "cmp")
@@ -91,6 +92,10 @@ class SramTable:
     port_slope_write: float
     port_slope_leak: float
     port_slope_area: float
+    fit_width_min_bits: float
+    fit_width_max_bits: float
+    fit_banks_max_count: float
+    fit_ports_max_count: float
     node_nodes_nm: tuple[float, ...]      # ascending order is not required; descending here
     node_energy_factor: tuple[float, ...]
     node_leakage_factor: tuple[float, ...]
@@ -328,6 +333,8 @@ def table_from_data(data: Mapping, *, file, name: str = "") -> TechTable:
             "bank_exp_write", "bank_exp_leak", "bank_exp_area")},
         **{f: r.num(f"{q}.{f}", ge=0) for f in (
             "port_slope_read", "port_slope_write", "port_slope_leak", "port_slope_area")},
+        **{f: r.num(f"{q}.{f}", ge=1) for f in (
+            "fit_width_min_bits", "fit_width_max_bits", "fit_banks_max_count", "fit_ports_max_count")},
         node_nodes_nm=sn,
         node_energy_factor=r.arr(f"{q}.node.energy_factor", n=len(sn), gt=0),
         node_leakage_factor=r.arr(f"{q}.node.leakage_factor", n=len(sn), gt=0),
