@@ -90,8 +90,8 @@ class GpuEfficiency:
         DtypeFractions(int8=0.3, fp8=0.3, fp16=0.3, bf16=0.3, tf32=0.3, fp32=1.0),
         doc="tensor-core GEMM rate, relative to the aligned rate, when a leading dimension is "
             "not 16-byte aligned")
-    gemm_unaligned_fixed_us: float = field(2.0, ge=0.0, doc="extra fixed time of the unaligned "
-                                           "(non-TMA) tensor-core GEMM kernels")
+    gemm_unaligned_kstep_factor: float = field(2.0, ge=1.0, le=50.0, doc="main-loop stage "
+                                               "latency of unaligned tensor-core GEMMs, relative")
     gemm_kstep_ns: float = field(100.0, ge=0.0, doc="latency floor of one 64-deep main-loop "
                                  "stage of a tile (bounds skinny, long-K GEMMs)")
     gemm_small_tile_exponent: float = field(0.3, ge=0.0, le=2.0, doc="per-SM efficiency of a "
@@ -122,6 +122,8 @@ class GpuEfficiency:
     topk_latency_exponent: float = field(0.3, ge=0.0, le=1.0, doc="top-k latency grows as (n/1024)^exponent")
     topk_bw_fraction: float = field(0.1, gt=0.0, le=1.2, doc="top-k streaming rate, fraction of DRAM")
     topk_row_us: float = field(0.5, ge=0.0, doc="per-row cost of top-k over many rows of 1024, per SM")
+    topk_sort_ns: float = field(0.05, ge=0.0, doc="sorting the k results: time per k log2 k "
+                                "element of a row, per SM")
     topk_row_exponent: float = field(0.7, ge=0.0, le=1.5, doc="per-row cost grows as (n/1024)^exponent")
     host_dispatch_us: float = field(8.0, ge=0.0, doc="host time to issue one kernel in a "
                                     "multi-kernel op (PyTorch eager); 0 = CUDA graphs")

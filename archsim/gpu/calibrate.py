@@ -126,7 +126,7 @@ STAGES: list[tuple[str, tuple[str, ...], list[tuple[str, float, float]]]] = [
         ("efficiency.gemm_unaligned_fraction.fp16", 0.02, 1.0),
         ("efficiency.gemm_unaligned_fraction.int8", 0.02, 1.0),
         ("efficiency.gemm_unaligned_fraction.tf32", 0.02, 1.0),
-        ("efficiency.gemm_kstep_ns", 1.0, 2000.0), ("efficiency.gemm_unaligned_fixed_us", 0.01, 30.0),
+        ("efficiency.gemm_kstep_ns", 1.0, 2000.0), ("efficiency.gemm_unaligned_kstep_factor", 1.0, 50.0),
         ("efficiency.gemm_small_tile_exponent", 0.01, 2.0),
         ("efficiency.gemm_wave_overhead_us", 0.001, 5.0), ("efficiency.gemm_fixed_us", 0.01, 20.0),
         ("efficiency.smoothmax_p", 1.0, 32.0)]),
@@ -145,7 +145,7 @@ STAGES: list[tuple[str, tuple[str, ...], list[tuple[str, float, float]]]] = [
     ("topk", ("topk",), [
         ("efficiency.topk_row_latency_us", 0.05, 100.0), ("efficiency.topk_latency_exponent", 0.01, 1.0),
         ("efficiency.topk_bw_fraction", 0.01, 1.2), ("efficiency.topk_row_us", 0.001, 100.0),
-        ("efficiency.topk_row_exponent", 0.01, 1.5)]),
+        ("efficiency.topk_row_exponent", 0.01, 1.5), ("efficiency.topk_sort_ns", 1e-4, 100.0)]),
 ]
 
 

@@ -187,9 +187,10 @@ def gemm_core(spec, m: int, k: int, n: int, batch: int, dtype: str, *, aligned: 
     in_bytes = batch * (m * k + k * n) * b
     c_bytes = batch * m * n * out_bytes
     wave_over = eff.gemm_wave_overhead_us * 1e-6 * clock_scale(spec)
-    fixed = (eff.gemm_fixed_us + (0.0 if aligned or unit != "t" else eff.gemm_unaligned_fixed_us)) \
-        * 1e-6 * clock_scale(spec)
+    fixed = eff.gemm_fixed_us * 1e-6 * clock_scale(spec)
     kstep = eff.gemm_kstep_ns * 1e-9 * clock_scale(spec)
+    if unit == "t" and not aligned:   # no 16-byte vector / TMA loads: a slower main loop
+        kstep *= eff.gemm_unaligned_kstep_factor
     best = None
     for tm, tn in TILES:
         size_eff = ((tm * tn) / (128 * 256)) ** eff.gemm_small_tile_exponent
@@ -226,11 +227,12 @@ def _single(spec, kind, t_body, *, flops_by, dram, dram_read, l2=None, compute_s
                       details={"compute_s": compute_s, "memory_s": memory_s, **(details or {})})
 
 
-def _seq(spec, kind, parts: list[Prediction], details=None) -> Prediction:
-    """Back-to-back kernels of one op: GPU time summed, floored by the host issue rate."""
+def _seq(spec, kind, parts: list[Prediction], details=None, host_views: int = 0) -> Prediction:
+    """Back-to-back kernels of one op: GPU time summed, floored by the host issue rate
+    (`host_views`: framework calls that launch no kernel, e.g. transpose / expand views)."""
     gpu = sum(p.latency_s for p in parts)
     kernels = sum(p.kernels for p in parts)
-    host = kernels * spec.efficiency.host_dispatch_us * 1e-6
+    host = (kernels + host_views) * spec.efficiency.host_dispatch_us * 1e-6
     lat = max(gpu, host)
     flops: dict = {}
     for p in parts:
@@ -428,6 +430,10 @@ def predict_attention(spec, op) -> Prediction:
     frac = min(1.0, frac)
     q_tiles = math.ceil(op.q_len / 128)
     ctas = op.batch * op.heads * q_tiles
+    # too few (batch, head, query-tile) CTAs to fill the GPU: the KV range is split over more
+    # CTAs (flash-decoding style), at most one split per 1024 keys
+    splits = max(1, min(math.ceil(op.kv_len / 1024), spec.sm_count // max(ctas, 1)))
+    ctas *= splits
     t_c = op.flops() / (peak * frac) * wave_factor(ctas, spec.sm_count)
     q_o = 2.0 * op.batch * op.heads * op.q_len * op.head_dim * b
     kv = 2.0 * op.batch * op.kv_heads * op.kv_len * op.head_dim * b
@@ -452,7 +458,9 @@ def _topk_pred(spec, rows: int, n: int, k: int, dtype: str) -> Prediction:
     t_bw = nbytes / (dram_rate(spec) * eff.topk_bw_fraction)
     t_rows = rows * eff.topk_row_us * 1e-6 * (n / 1024.0) ** eff.topk_row_exponent / spec.sm_count * ts
     out = rows * k * (b + 8)
-    t = smax(t_lat, t_bw, eff.smoothmax_p) + t_rows + dram_time(spec, out)
+    # the k results are returned sorted: a k log2 k sort per row, rows spread over the SMs
+    t_sort = math.ceil(rows / spec.sm_count) * k * math.log2(max(k, 2)) * eff.topk_sort_ns * 1e-9 * ts
+    t = smax(t_lat, t_bw, eff.smoothmax_p) + t_rows + t_sort + dram_time(spec, out)
     return _single(spec, "topk", t, flops_by={}, dram=nbytes + out, dram_read=nbytes,
                    compute_s=t_lat + t_rows, memory_s=t_bw,
                    details={"part": "topk"})
@@ -480,7 +488,9 @@ def predict_kv_retrieve(spec, op) -> Prediction:
             g = predict_gather(spec, _GatherShape(rows=rows * op.selected, row_bytes=op.head_dim * b,
                                                   table_bytes=table))
             parts.append(g)
-    return _seq(spec, "kv_retrieve", parts, {"method": op.method})
+    # PyTorch also issues views without kernels: k.transpose, matmul's reshapes (2),
+    # indices.unsqueeze and .expand
+    return _seq(spec, "kv_retrieve", parts, {"method": op.method}, host_views=5)
 
 
 @attrs.frozen
