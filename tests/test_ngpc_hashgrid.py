@@ -63,7 +63,7 @@ def naive_engine(entries, W, banks, xor, ports, lat, fits, n_sets, line_entries,
     s = [0] * r
     tags, fill = {}, {}
     outstanding = []
-    chan_free = 0
+    chan_free = 0.0
     hits = misses = 0
     conflicted, mshr_stalled, fifo_stalled = set(), set(), set()
     i, t = 0, 0
@@ -98,9 +98,9 @@ def naive_engine(entries, W, banks, xor, ports, lat, fits, n_sets, line_entries,
                 ready = max(t + lat, avail)
                 hits += 1
             else:
-                start = max(t, chan_free)
+                start = max(float(t), chan_free)
                 chan_free = start + line_cycles
-                ready = start + line_cycles + miss_lat
+                ready = math.ceil(chan_free) + miss_lat
                 tags[st], fill[st] = line, ready
                 outstanding.append(ready)
                 misses += 1
@@ -185,7 +185,7 @@ def _case(seed):
                 ports=int(rng.integers(1, 3)), lat=int(rng.integers(1, 4)),
                 fits=bool(rng.integers(2)), n_sets=int(rng.choice([1, 4, 32])),
                 line_entries=int(rng.choice([1, 2, 8])), entry_bytes=4,
-                line_cycles=int(rng.integers(1, 6)), miss_lat=int(rng.integers(0, 40)),
+                line_cycles=float(rng.choice([1, 2, 5, 0.25, 1.5, 2.7])), miss_lat=int(rng.integers(0, 40)),
                 mshrs=int(rng.integers(1, 6)), iu=int(rng.integers(1, 9)),
                 occ=int(rng.integers(1, 3)), fifo=int(rng.integers(1, 20)),
                 depth=int(rng.integers(0, 7)))
@@ -229,7 +229,7 @@ def test_engine_hand_example():
     # at cycle 1; 8 conflicts with 4 on bank 0 -> cycle 2 (with 9). Ready 2 2 3 3; slots:
     # max(ready, previous slot, slot 4 back + 1) = 2 2 3 3. Cycles = 3 + 1 + 3 = 7.
     e = np.array([0, 1, 2, 3, 4, 5, 8, 9], dtype=np.int64)
-    cycles, counts, _, _ = hg.engine_cycles(e, 4, 4, False, 1, 1, True, 1, 1, 4, 1, 0, 1, 4, 1, 64, 3)
+    cycles, counts, _, _ = hg.engine_cycles(e, 4, 4, False, 1, 1, True, 1, 1, 4, 1.0, 0, 1, 4, 1, 64, 3)
     assert cycles == 7
     assert counts[hg.C_BANK_CONFLICTS] == 1 and counts[hg.C_HITS] == 8
 
@@ -267,5 +267,5 @@ def test_throughput_bound():
     # never faster than the issue width or the interpolation units allow
     rng = np.random.default_rng(7)
     e = rng.integers(0, 1 << 19, 4096).astype(np.int64)
-    cycles, _, _, _ = hg.engine_cycles(e, 8, 8, True, 1, 2, True, 1, 1, 4, 1, 0, 1, 4, 2, 64, 6)
+    cycles, _, _, _ = hg.engine_cycles(e, 8, 8, True, 1, 2, True, 1, 1, 4, 1.0, 0, 1, 4, 2, 64, 6)
     assert cycles >= len(e) / 8 and cycles >= len(e) * 2 / 4

@@ -283,12 +283,12 @@ def encode_batch(spec: Spec, op, seed: int) -> dict:
         per_sub = np.zeros(e.sub_engines, dtype=np.float64)
         per_run_miss = []
         for k, ((sub, full, n_warm, fits), lc) in enumerate(zip(runs, line_cycles)):
-            key = (k, 0 if fits else int(lc))        # resident levels do not see the miss channel
+            key = (k, 0.0 if fits else float(lc))    # resident levels do not see the miss channel
             if key not in memo:
                 memo[key] = hg.engine_cycles(
                     full, min(e.lanes, e.hash_units), e.grid_sram_banks, e.bank_mapping == "xor",
                     e.grid_sram_ports, e.grid_sram_latency_cycles, fits, n_sets, line_entries,
-                    entry_bytes, int(lc), miss_latency, e.mshrs, e.interp_units, occupancy,
+                    entry_bytes, float(lc), miss_latency, e.mshrs, e.interp_units, occupancy,
                     e.fifo_depth, e.pipeline_depth_cycles, n_warm)
             cyc_full, cnt_full, cyc_warm, cnt_warm = memo[key]
             per_sub[sub] += (cyc_full - cyc_warm) / nb
@@ -300,12 +300,11 @@ def encode_batch(spec: Spec, op, seed: int) -> dict:
     # equally, then in proportion to each sub-engine's miss traffic of that first pass (a shared
     # FIFO channel serves whoever asks; an idle sub-engine leaves its share to the others).
     nfp_bw = bw / per_s / spec.n_nfp                           # bytes per NFP cycle
-    equal = max(1, math.ceil(line_bytes / (nfp_bw / max(len(runs), 1))))
+    equal = line_bytes / (nfp_bw / max(len(runs), 1))         # cycles per line (fractional)
     per_sub, counts, miss = run_all([equal] * len(runs))
     total_miss = sum(miss)
     if total_miss > 0:
-        lcs = [max(1, math.ceil(line_bytes / (nfp_bw * m / total_miss))) if m > 0 else equal
-               for m in miss]
+        lcs = [line_bytes / (nfp_bw * m / total_miss) if m > 0 else equal for m in miss]
         per_sub, counts, _ = run_all(lcs)
     else:
         lcs = [equal] * len(runs)

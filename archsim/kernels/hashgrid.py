@@ -20,8 +20,9 @@ The engine model (`engine_cycles`) is an in-order pipeline per sub-engine: corne
 issued in order, at most `issue_width` per cycle, each bank of the grid SRAM serves at most
 `ports` lookups per cycle (a conflicting request waits for the next cycle, and so do the ones
 behind it), requests whose level table does not fit in the SRAM go through a direct-mapped
-cache (the lookup occupies the bank, hit or miss) whose misses use a FIFO miss channel (`miss_line_cycles` per line, then
-`miss_latency_cycles`) with at most `mshrs` lines outstanding; the interpolation stage consumes
+cache (the lookup occupies the bank, hit or miss) whose misses use a FIFO miss channel
+(`miss_line_cycles` per line, may be fractional; the data is usable at the next whole cycle
+plus `miss_latency_cycles`) with at most `mshrs` lines outstanding; the interpolation stage consumes
 corners in order (`interp_units` units, each busy `interp_occupancy` cycles per corner), and the FIFO between memory and interpolation holds
 `fifo_depth` requests (back-pressure on issue). Total = last interpolation slot + occupancy +
 `pipeline_depth` (pos_fract / grid_index front end and the accumulate / output back end).
@@ -185,7 +186,7 @@ def engine_cycles(entries, issue_width, banks, bank_xor, ports, sram_latency, fi
     bank_cycle = np.full(banks, -1, dtype=np.int64)
     t = 0
     issued = 0
-    chan_free = 0
+    chan_free = 0.0                                   # the miss channel (fractional cycles)
     for i in range(r):
         ent = entries[i]
         bank = bank_of(ent, banks, bank_xor)
@@ -238,9 +239,9 @@ def engine_cycles(entries, issue_width, banks, bank_xor, ports, sram_latency, fi
                 ready = data_avail
             counts[C_HITS] += 1
         else:
-            start = t if t > chan_free else chan_free
+            start = float(t) if t > chan_free else chan_free
             chan_free = start + miss_line_cycles
-            ready = start + miss_line_cycles + miss_latency
+            ready = np.int64(math.ceil(chan_free)) + miss_latency
             tags[st] = line
             fill_ready[st] = ready
             ring[(ring_head + ring_len) % mshrs] = ready
