@@ -18,16 +18,16 @@ Where it differs from SCALE-Sim (each a documented fix; docs/systolic.md says wh
 
 1. Cycles are counted, not indexed: compute_cycles = folds * L (SCALE-Sim reports folds*L - 1).
 2. Memory is modelled per fold, not per cycle: each operand SRAM of S words is double-buffered
-   (two halves of S//2). While fold f computes, the DRAM brings fold f+1's new operand words into
-   the free halves ("prefix", at most S//2 words per operand) and drains finished ofmap tiles;
-   operand words that do not fit in a half are streamed during the fold itself ("remainder").
-   A fold starts when the previous one has ended and its stationary operand has arrived, and it
-   cannot end before the last of its streamed words has arrived. Transfer time = words / B with B
-   the real DRAM bandwidth in words per cycle; a deficit delays the fold once (SCALE-Sim adds a
-   positive prefetch deficit twice).
-3. The DRAM channel is served in a fixed order per fold (current fold's remainder, next fold's
-   prefix, finished ofmap tile), so the schedule is a max-plus system: more bandwidth is never
-   slower. There is no circular prefetch window: what is resident is not fetched again.
+   (two halves of S//2). Before fold g starts, the part of its stationary tile (WS filter, IS
+   ifmap) that was not prefetched is loaded (the array waits); while it runs for
+   D = max(L, mandatory DRAM time) cycles, its streamed words that were not prefetched come in.
+   The channel's slack in that window drains finished ofmap tiles, then prefetches fold g+1's
+   new words into the free halves (at most S//2 words per operand). Transfer time = words / B
+   with B the real DRAM bandwidth in words per cycle; a deficit delays the fold once
+   (SCALE-Sim adds a positive prefetch deficit twice).
+3. Prefetch only fills slack, so it never lengthens a fold: the schedule is monotone, more
+   bandwidth or larger SRAMs never make a layer slower. There is no circular prefetch window:
+   what is resident is not fetched again.
 4. Residency: an operand whose used data fits in its SRAM is fetched once (first touch). An
    operand tile reused by consecutive folds (OS filter across row folds, ...) stays resident if it
    fits in the SRAM. Everything else is re-fetched when the fold needs it.
