@@ -164,7 +164,7 @@ class _Ledger:
             t = self.tech
             record: list[str] = []
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ScalingWarning)   # already issued at resolve time
+                warnings.simplefilter("ignore", ScalingWarning)   # node ones: flag("sram") below
                 cost = sram_cost(capacity_bytes=inst.capacity_bytes, width_bits=inst.width_bits,
                                  banks=inst.banks, ports=inst.ports, node_nm=t.node_nm,
                                  vdd_v=t.vdd_v, table=t.table, record=record)
