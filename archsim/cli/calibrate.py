@@ -53,8 +53,8 @@ HEADER = """# A TOML fragment (not an arch on its own, hence not *.toml): the [c
 # that every GPU preset inherits through `extends`. Written by
 #   archsim calibrate gpu {files} --preset {preset}
 # on {date}; do not edit by hand (re-run the command). The efficiencies fitted on the measured
-# {device} carry over to GPUs nobody here can measure by the rules in docs/gpu.md; each preset
-# replaces the energy table with its own (derived) one.
+# {device} carry over to GPUs nobody here can measure by the rules in docs/gpu.md; other
+# presets scale the on-chip energies by their energy.onchip_scale and set their own DRAM pJ/B.
 """
 
 

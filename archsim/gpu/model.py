@@ -54,8 +54,8 @@ class Prediction:
         for key, f in self.flops_by_dtype.items():
             unit, dt = key.split(":")
             pj = getattr(e.pj_per_flop, dt) if unit == "t" else _vector_pj(spec, dt)
-            dyn_flop += f * pj * 1e-12
-        dyn_l2 = self.l2_bytes * e.l2_pj_per_byte * 1e-12
+            dyn_flop += f * pj * e.onchip_scale * 1e-12
+        dyn_l2 = self.l2_bytes * e.l2_pj_per_byte * e.onchip_scale * 1e-12
         dyn_dram = self.dram_bytes * e.dram_pj_per_byte * 1e-12
         total = static + dyn_flop + dyn_l2 + dyn_dram
         breakdown = {"static": static, "compute": dyn_flop, "l2": dyn_l2, "dram": dyn_dram}
