@@ -81,7 +81,7 @@ def test_sram_area_scales_slower_than_logic_at_7_and_5nm():
 
 
 def test_sram_below_rule_range_warns():
-    with pytest.warns(ScalingWarning, match="SRAM"):
+    with pytest.warns(ScalingWarning, match="SRAM|nominal Vdd"):
         sram_factors(node_nm=3, vdd_v=0.6, table=T, record=[])
 
 
