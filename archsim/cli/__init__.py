@@ -10,6 +10,7 @@ import argparse
 import importlib
 import logging
 import sys
+import warnings
 
 from archsim.errors import ConfigError, ModelError
 from archsim.version import __version__
@@ -37,11 +38,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"archsim: warning: {category.__name__}: {message}", file=file or sys.stderr)
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="archsim: %(message)s")
+    if not args.verbose:   # library warnings (e.g. ScalingWarning) as one readable line
+        warnings.showwarning = _show_warning
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:
