@@ -135,7 +135,8 @@ def run_sweep(sweep_spec, executor: str = "local", *, out_dir, jobs: int | None 
         todo = [t for i, t in enumerate(todo) if i not in picked]
         # the mean (not the median): the estimate is of a total
         point_s = (statistics.fmean(times[1:]) if len(times) > 1 else times[0]) if times else None
-        size = chunk_size or default_chunk_size(len(todo), workers, point_s)
+        size = chunk_size or default_chunk_size(len(todo), workers, point_s,
+                                                target_s=2.0 if executor == "dask" else 0.5)
         plan = SweepPlan(name=spec.name, out_dir=out, executor=executor, workers=workers,
                          n_points=n_points, n_unique=len(tasks), n_done=n_stored,
                          n_todo=len(todo) + n_timed, n_timed=n_timed, chunk_size=size, point_s=point_s,

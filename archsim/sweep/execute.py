@@ -288,8 +288,12 @@ def run_dask(ctx: Context, tasks: Sequence, *, jobs: int, chunk_size: int, sched
             except (OSError, TimeoutError) as exc:
                 raise ConfigError("--scheduler", scheduler, f"cannot reach the Dask scheduler: {exc}") from None
         else:
-            own_cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
+            import dask
+            # no dashboard, so the workers' statistical profiler (a stack sample every 10 ms)
+            # would only cost CPU
+            with dask.config.set({"distributed.worker.profile.enabled": False}):
+                own_cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                                           dashboard_address=None)
             client = own_client = Client(own_cluster)
     failed: list = []
     futs: dict = {}
@@ -320,12 +324,14 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def default_chunk_size(n_tasks: int, workers: int, point_s: float | None) -> int:
+def default_chunk_size(n_tasks: int, workers: int, point_s: float | None, *,
+                       target_s: float = 0.5) -> int:
     """At least eight chunks per worker (load balance: point costs vary a lot across a space),
-    about 0.5 s of estimated work per chunk (results stream back and are committed often; a
-    kill loses little), at most 256 points. A pool task costs well under a millisecond, so
-    chunks exist for points that take microseconds to milliseconds."""
+    about `target_s` of estimated work per chunk (results stream back and are committed often;
+    a kill loses little), at most 256 points. A pool task costs well under a millisecond, so
+    local chunks matter for points of microseconds to milliseconds; a Dask task costs a few
+    milliseconds of scheduler and worker time, so Dask gets a longer target."""
     size = math.ceil(n_tasks / max(1, workers * 8))
     if point_s and point_s > 0:
-        size = min(size, max(1, int(0.5 / point_s)))
+        size = min(size, max(1, int(target_s / point_s)))
     return max(1, min(size, 256))
