@@ -142,8 +142,10 @@ def compile_expr(text, known: Sequence[str], *, file, key, compare: bool = False
         checked = check(tree)
     except RecursionError:
         raise ConfigError(file, key, f"expression nested too deeply: {text[:60]!r}") from None
-    if compare and not isinstance(checked.body, (ast.Compare, ast.BoolOp, ast.UnaryOp)) or (
-            compare and isinstance(checked.body, ast.UnaryOp) and not isinstance(checked.body.op, ast.Not)):
+    body = checked.body
+    is_test = isinstance(body, (ast.Compare, ast.BoolOp)) or (
+        isinstance(body, ast.UnaryOp) and isinstance(body.op, ast.Not))
+    if compare and not is_test:
         raise ConfigError(file, key, f"expected a comparison, got {text!r}; allowed: {allowed}")
     return Expr(text=text, tree=checked, names=tuple(dict.fromkeys(names)))
 
