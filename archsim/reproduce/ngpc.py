@@ -367,14 +367,15 @@ def _paper_split_whatif(gpu_preset, out_dir, quick) -> list[str]:
 
 
 def _sensitivity(gpu_arch, gpu_preset, quick, scale, nerf_spp, gpu) -> list[str]:
-    """Two what-ifs at NGPC-8, hashgrid, 1080p: every level resident (miss_path = ideal), and
-    no SM/NGPC overlap."""
+    """What-ifs at NGPC-8, hashgrid, 1080p: every level resident (miss_path = ideal), no SM/NGPC
+    overlap, a 1.695 GHz NFP clock."""
     from archsim.components import ngpc
     from archsim.config.arch import load_arch
     out = []
     cases = (("every grid level resident across frames (miss_path=ideal, no per-frame reload)",
               {"components.ngpc.encoding.miss_path": "ideal", "components.ngpc.reload_tables_per_frame": False}),
-             ("no SM/NGPC overlap", {"components.ngpc.overlap_with_gpu": False}))
+             ("no SM/NGPC overlap", {"components.ngpc.overlap_with_gpu": False}),
+             ("the NFPs at the RTX 3090's 1.695 GHz boost clock", {"components.ngpc.clock_ghz": 1.695}))
     for label, what in cases:
         arch = load_arch(NGPC_PRESETS / "ngpc-8.toml", {
             "components.ngpc.gpu_preset": str(gpu_preset), "components.ngpc.gpu_component": "", **what,
