@@ -225,6 +225,9 @@ def run(out_dir, *, gpu_preset=None, quick: bool = False) -> StudyResult:
                          "enc_speedup": g["encode_s"] / enc_ngpc if enc_ngpc else None,
                          "mlp_speedup": g["mlp_s"] / mlp_ngpc if mlp_ngpc else None,
                          "bw": ft["dram_bandwidth_gb_s"],
+                         "l2_bw": sum(r.actions.get("link.l2.bytes", 0.0) for r in results
+                                      if r.details.get("side") == "ngpc") / ft["ngpc_s"] / 1e9
+                         if ft["ngpc_s"] else 0.0,
                          "hit": next((r.details["grid_hit_rate"] for r in results
                                       if r.details.get("stage") == "encode"), None),
                          "amdahl": g["total_s"] / ft["gpu_part_s"] if ft["gpu_part_s"] else None}
@@ -283,12 +286,15 @@ def run(out_dir, *, gpu_preset=None, quick: bool = False) -> StudyResult:
                     rows.append(row(STUDY, "encoding_kernel_speedup", "x", d["enc_speedup"], **p))
                     rows.append(row(STUDY, "mlp_kernel_speedup", "x", d["mlp_speedup"], **p))
                     rows.append(row(STUDY, "dram_bandwidth_gb_s", "GB/s", d["bw"], **p))
+                    rows.append(row(STUDY, "l2_bandwidth_gb_s", "GB/s", d["l2_bw"], **p))
                     rows.append(row(STUDY, "grid_sram_hit_rate", "fraction", d["hit"], **p))
                     rows.append(row(STUDY, "amdahl_limit_x", "x", d["amdahl"], **p))
                     if res == "1080p":
                         area, power = d.get("area"), d.get("power")
                         rows.append(row(STUDY, "nfp_area_mm2", "mm2", area, **p))
                         rows.append(row(STUDY, "nfp_power_w", "W", power, **p))
+                        rows.append(row(STUDY, "ngpc_area_mm2", "mm2", None if area is None else n * area, **p))
+                        rows.append(row(STUDY, "ngpc_power_w", "W", None if power is None else n * power, **p))
                         rows.append(row(STUDY, "area_overhead_pct", "%",
                                         n * area / die * 100 if area is not None and die else None, **p))
                         rows.append(row(STUDY, "power_overhead_pct", "%",
