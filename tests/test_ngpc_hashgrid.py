@@ -269,3 +269,23 @@ def test_throughput_bound():
     e = rng.integers(0, 1 << 19, 4096).astype(np.int64)
     cycles, _, _, _ = hg.engine_cycles(e, 8, 8, True, 1, 2, True, 1, 1, 4, 1.0, 0, 1, 4, 2, 64, 6)
     assert cycles >= len(e) / 8 and cycles >= len(e) * 2 / 4
+
+
+@pytest.mark.parametrize("app,level", [("nerf", 3), ("nerf", 14), ("nvr", 15), ("gia", 12)])
+def test_engine_matches_naive_on_real_hashed_addresses(app, level):
+    """Real instant-ngp addresses of an app-shaped batch (48 points), engine vs naive, with a
+    small cache so that the level spills."""
+    from archsim.workloads.ng import Params, expand, sample_batch
+    he = [o for o in expand(Params(app=app, width_px=64, height_px=48)) if o.KIND == "hash_encode"][0]
+    pts = sample_batch(he.sampler, 48, dims=he.dims, seed=1)
+    b = math.exp(math.log(he.finest_resolution / he.base_resolution) / (he.levels - 1))
+    scales, res, size, _ = hg.level_layout(he.dims, he.levels, he.log2_table_size, he.base_resolution,
+                                           b, hg.GRID_HASH)
+    idx, _ = hg.corner_indices(pts, float(scales[level]), int(res[level]), int(size[level]), hg.GRID_HASH)
+    entries = idx.ravel()
+    a = dict(W=8, banks=8, xor=True, ports=1, lat=2, fits=False, n_sets=64, line_entries=8,
+             entry_bytes=4, line_cycles=2.3, miss_lat=45, mshrs=16, iu=8, occ=1, fifo=64, depth=6)
+    cycles, counts = _kernel(entries, a)
+    ref_cycles, ref_counts = naive_engine(list(entries), **a)
+    assert cycles == ref_cycles and list(counts) == ref_counts
+    assert counts[hg.C_BANK_CONFLICTS] > 0
