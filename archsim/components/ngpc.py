@@ -211,7 +211,7 @@ def _level_layout(op):
     return (*hg.level_layout(op.dims, op.levels, op.log2_table_size, op.base_resolution, b, grid), grid)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=8)      # ~32 MiB each at the default batch; recomputing is cheap
 def _corner_entries(op, n_points: int, n_batches: int, seed: int):
     """Per level, the int64 table indices (point-major, corner-minor) of `n_batches` batches of
     `n_points` representative points (the first ones warm the caches up)."""
