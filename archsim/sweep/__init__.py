@@ -19,8 +19,8 @@ from typing import Callable
 import attrs
 
 from archsim.errors import ConfigError
-from archsim.sweep.execute import (EXECUTORS, default_chunk_size, default_jobs, evaluate_point,
-                                   make_context, run_dask, run_local)
+from archsim.sweep.execute import (EXECUTORS, dask_workers, default_chunk_size, default_jobs,
+                                   evaluate_point, make_context, open_dask, run_dask, run_local)
 from archsim.sweep.pareto import Criteria, export
 from archsim.sweep.spec import SweepSpec, load_sweep
 from archsim.sweep.store import Store
@@ -103,6 +103,22 @@ def run_sweep(sweep_spec, executor: str = "local", *, out_dir, jobs: int | None 
     out = Path(out_dir)
     tasks, n_points = plan_tasks(spec)
     crit = Criteria.from_spec(spec)
+    close_dask = None
+    if executor == "dask" and client is None:      # connect first: a bad address fails fast
+        client, close_dask = open_dask(scheduler, workers)
+    try:
+        return _run(spec, executor, out, tasks, n_points, crit, workers=workers, resume=resume,
+                    chunk_size=chunk_size, timed_points=timed_points, client=client,
+                    on_plan=on_plan, on_progress=on_progress)
+    finally:
+        if close_dask is not None:
+            close_dask()
+
+
+def _run(spec, executor, out, tasks, n_points, crit, *, workers, resume, chunk_size, timed_points,
+         client, on_plan, on_progress) -> SweepResult:
+    if executor == "dask":
+        workers = dask_workers(client)
     with Store.open_dir(out) as store:
         store.check_or_init(spec, resume=resume, out_dir=out)
         store.set_meta(crit.to_meta())
@@ -153,8 +169,7 @@ def run_sweep(sweep_spec, executor: str = "local", *, out_dir, jobs: int | None 
                                     on_ready=announce)
             elif executor == "dask" and todo:
                 announce()
-                missing = run_dask(ctx, todo, jobs=workers, chunk_size=size, scheduler=scheduler,
-                                   on_results=commit, client=client)
+                missing = run_dask(ctx, todo, chunk_size=size, client=client, on_results=commit)
             else:
                 announce()
                 for t in todo:

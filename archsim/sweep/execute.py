@@ -270,31 +270,43 @@ def _kill_pool(pool: ProcessPoolExecutor) -> None:
 
 # ---------------------------------------------------------------- Dask
 
-def run_dask(ctx: Context, tasks: Sequence, *, jobs: int, chunk_size: int, scheduler: str | None,
-             on_results: Callable[[list[dict]], None], client=None) -> list:
-    """On a dask.distributed cluster (`scheduler` address, a given `client`, or a LocalCluster of
-    `jobs` single-threaded worker processes). Dask reschedules the chunks of a dead worker;
-    a chunk that still fails (e.g. KilledWorker after repeated deaths) is returned as not run."""
+def open_dask(scheduler: str | None, jobs: int):
+    """A distributed Client for the cluster at `scheduler`, or on a new LocalCluster of `jobs`
+    single-threaded worker processes. Returns (client, close); call close() when done."""
     try:
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import Client, LocalCluster
     except ImportError:  # pragma: no cover
         raise ConfigError("--executor", "dask", "dask.distributed is not installed "
                           "(pip install 'dask[distributed]')") from None
-    own_cluster = own_client = None
-    if client is None:
-        if scheduler:
-            try:
-                client = own_client = Client(scheduler, timeout="30s")
-            except (OSError, TimeoutError) as exc:
-                raise ConfigError("--scheduler", scheduler, f"cannot reach the Dask scheduler: {exc}") from None
-        else:
-            import dask
-            # no dashboard, so the workers' statistical profiler (a stack sample every 10 ms)
-            # would only cost CPU
-            with dask.config.set({"distributed.worker.profile.enabled": False}):
-                own_cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                                           dashboard_address=None)
-            client = own_client = Client(own_cluster)
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ConfigError("--scheduler", scheduler, f"cannot reach the Dask scheduler: {exc}") from None
+        return client, client.close
+    import dask
+    # no dashboard, so the workers' statistical profiler (a stack sample every 10 ms) would
+    # only cost CPU
+    with dask.config.set({"distributed.worker.profile.enabled": False}):
+        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+    client = Client(cluster)
+
+    def close():
+        client.close()
+        cluster.close()
+    return client, close
+
+
+def dask_workers(client) -> int:
+    return max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
+
+
+def run_dask(ctx: Context, tasks: Sequence, *, chunk_size: int, client,
+             on_results: Callable[[list[dict]], None]) -> list:
+    """On a dask.distributed cluster (see `open_dask`). Dask reschedules the chunks of a dead
+    worker; a chunk that still fails (KilledWorker after repeated deaths) is returned as not run."""
+    from distributed import as_completed
     failed: list = []
     futs: dict = {}
     try:
@@ -309,11 +321,6 @@ def run_dask(ctx: Context, tasks: Sequence, *, jobs: int, chunk_size: int, sched
         for f in futs:
             f.cancel()
         raise
-    finally:
-        if own_client is not None:
-            own_client.close()
-        if own_cluster is not None:
-            own_cluster.close()
     return failed
 
 
