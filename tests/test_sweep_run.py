@@ -128,3 +128,12 @@ def test_plot_sweep_refuses_other_folders(tmp_path):
     from archsim.sweep.report import plot_sweep
     with pytest.raises(ConfigError, match="not a sweep folder"):
         plot_sweep(tmp_path)
+
+
+def test_resume_refuses_a_changed_model(tmp_path, monkeypatch):
+    from archsim.sweep import store
+    spec = load_sweep(write_toy_sweep(tmp_path, '[space]\n"components.t.lanes" = [1, 2]\n'))
+    run_sweep(spec, "serial", out_dir=tmp_path / "o", timed_points=0)
+    monkeypatch.setattr(store, "model_fingerprint", lambda: "another model")
+    with pytest.raises(ConfigError, match="different archsim model"):
+        run_sweep(spec, "serial", out_dir=tmp_path / "o", resume=True)

@@ -8,6 +8,7 @@ that were still in flight. `meta` holds the sweep's name, digest and the spec's 
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from archsim.errors import ConfigError
+from archsim.version import __version__
 
 DB_NAME = "sweep.sqlite"
 
@@ -41,6 +43,19 @@ CREATE TABLE IF NOT EXISTS points (
 COLUMNS = ("key", "idx", "workload", "params", "status", "error", "totals", "budget", "components",
            "energy_breakdown", "sim_s", "cpu_s", "eval_s", "worker", "finished_unix")
 _JSON_COLS = ("params", "totals", "budget", "components", "energy_breakdown")
+
+
+def model_fingerprint() -> str:
+    """sha256 of archsim's Python sources and its tech tables: what decides a point's numbers
+    besides its config and workload."""
+    from archsim.energy.tables import TECH_DIR
+    pkg = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256(__version__.encode())
+    files = sorted(pkg.rglob("*.py")) + sorted(p for p in Path(TECH_DIR).glob("*") if p.is_file())
+    for p in files:
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
 
 
 def is_sweep_dir(path) -> bool:
@@ -87,15 +102,21 @@ class Store:
                                   [(k, json.dumps(v, sort_keys=True)) for k, v in items.items()])
 
     def check_or_init(self, spec, *, resume: bool, out_dir) -> None:
-        """A new folder gets the spec's meta; an existing one needs --resume and the same points."""
+        """A new folder gets the spec's meta; an existing one needs --resume, the same points and
+        the same model (archsim's code and tech tables), so resumed results never mix models."""
         meta = self.meta()
+        model = model_fingerprint()
         if meta.get("digest") is None:
             self.set_meta({"name": spec.name, "digest": spec.digest(), "sweep_file": spec.file,
-                           "created_unix": time.time()})
+                           "created_unix": time.time(), "model": model, "archsim_version": __version__})
             return
         if meta["digest"] != spec.digest():
             raise ConfigError(spec.file, "<root>", f"{out_dir} holds a different sweep "
                               f"({meta.get('name')!r} from {meta.get('sweep_file')}); choose another --out")
+        if meta.get("model") != model and self.count() > 0:
+            raise ConfigError(spec.file, "<root>", f"{out_dir} was computed by a different archsim model "
+                              f"(version {meta.get('archsim_version')}, code or tech tables changed since); "
+                              "resuming would mix two models: choose another --out")
         if not resume and self.count() > 0:
             raise ConfigError(spec.file, "<root>", f"{out_dir} already holds {self.count()} points of "
                               "this sweep; pass --resume to continue it (or choose another --out)")
