@@ -49,6 +49,7 @@ class Context:
     arch_data: Mapping[str, Any] = attrs.field(repr=False)
     workloads: tuple[tuple[str, bytes, str], ...] = attrs.field(repr=False)  # (name, content, path)
     modules: tuple[str, ...] = ()          # to import up front (component and energy modules)
+    workload_names: tuple[str, ...] = ()   # the label of each workload's points
 
 
 def make_context(spec) -> Context:
@@ -61,7 +62,8 @@ def make_context(spec) -> Context:
         h.update(name.encode())
         h.update(content)
     return Context(digest=h.hexdigest(), arch_file=spec.arch_file, arch_data=spec.arch_data,
-                   workloads=files, modules=mods + ("archsim.simulate",))
+                   workloads=files, modules=mods + ("archsim.simulate",),
+                   workload_names=tuple(w.name for w in spec.workloads))
 
 
 class _Loaded:
@@ -126,12 +128,11 @@ def evaluate_point(ctx: Context, task) -> dict:
     arch_over = {k: v for k, v in params.items() if not k.startswith("workload.")}
     wl_over = {k[len("workload."):]: v for k, v in params.items() if k.startswith("workload.")}
     st = _state(ctx)
-    row["workload"] = st.paths[wi].stem
+    row["workload"] = ctx.workload_names[wi]
     try:
         arch = arch_from_data(apply_overrides(dict(ctx.arch_data), arch_over, file=ctx.arch_file),
                               file=ctx.arch_file)
         wl = st.workload(wi, wl_over)
-        row["workload"] = wl.name
         t1, c1 = time.perf_counter(), time.process_time()
         rep = simulate(arch, wl)
         row["sim_s"] = time.perf_counter() - t1
