@@ -25,7 +25,7 @@ PRESETS = sorted((REPO / "arch_configs" / "gpu").rglob("*.toml"))
 # fp32 vector, 1000 GB/s DRAM at 80 % sustained, 2 us launch, 1 us DRAM ramp, (near) max overlap.
 EFF = GpuEfficiency(smoothmax_p=32.0, dram_fraction=0.8, dram_latency_us=1.0, vector_fraction=0.5,
                     gemm_fraction=DtypeFractions(int8=0.5, fp8=0.5, fp16=0.5, bf16=0.5, tf32=0.5, fp32=0.5),
-                    gemm_small_tile_exponent=0.0, gemm_wave_overhead_us=0.0, gemm_fixed_us=0.0,
+                    gemm_small_tile_exponent=0.0, gemm_wave_overhead_us=0.0, gemm_streamk_overhead=10.0, gemm_fixed_us=0.0,
                     gemm_kstep_ns=0.0, gather_ns_per_row=1.0,
                     attn_bw_fraction=1.0, attn_fixed_us=0.0, host_dispatch_us=0.0)
 SYN = Spec(device_name="synthetic", sm_count=100, boost_clock_ghz=1.0,

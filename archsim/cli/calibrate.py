@@ -22,7 +22,10 @@ def add_parser(sub):
                    help="GPU preset name under arch_configs/gpu/ (h200) or a preset TOML path")
     p.add_argument("--out", metavar="FILE", help="calibration fragment to write (default: the "
                    "preset's extends target under calibration/)")
-    p.add_argument("--restarts", type=int, default=2, help="Nelder-Mead restarts per stage")
+    p.add_argument("--restarts", type=int, default=3, help="Nelder-Mead restarts per stage")
+    p.add_argument("--split", choices=["every4th", "family"], default="every4th",
+                   help="held-out kernels: every 4th distinct op per kind (default), or the whole "
+                        "random-shape family plus every 4th grid op (stricter)")
     p.add_argument("--json", metavar="FILE", help="also write the per-kernel residuals as JSON")
     p.set_defaults(func=cmd_calibrate)
 
@@ -75,7 +78,7 @@ def cmd_calibrate(args) -> int:
     spec = _attrs.evolve(arch.components[gpus[0]], efficiency=GpuEfficiency(),
                          launch_overhead_us=_attrs.fields(Spec).launch_overhead_us.default)
     files = [Path(f) for f in args.measurements]
-    records = C.load_records(files)
+    records = C.load_records(files, args.split)
     if not records:
         raise ConfigError(files[0], "results", "no timed, L2-cold records to fit")
     print(f"archsim calibrate: {len(records)} kernels "
@@ -91,7 +94,8 @@ def cmd_calibrate(args) -> int:
             rel.append(str(f.resolve().relative_to(REPO)))
         except ValueError:
             rel.append(str(f))
-    tables = C.calibration_tables(fitted, res, rows, energy_report, [Path(r) for r in rel], date)
+    tables = C.calibration_tables(fitted, res, rows, energy_report, [Path(r) for r in rel], date,
+                                  args.split)
     tables["components"]["gpu"]["calibration"]["data"] = ", ".join(rel)
     out = Path(args.out) if args.out else default_out(preset)
     text = HEADER.format(files=" ".join(rel), preset=args.preset, date=date,

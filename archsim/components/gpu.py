@@ -101,6 +101,8 @@ class GpuEfficiency:
                                             "tile Tm x Tn is ((Tm*Tn)/(128*256))^exponent")
     gemm_wave_overhead_us: float = field(0.3, ge=0.0, doc="time per wave of tiles beyond its "
                                          "MMA work (epilogue not hidden by the next tile)")
+    gemm_streamk_overhead: float = field(0.3, ge=0.0, le=10.0, doc="stream-K GEMM schedule: "
+                                         "relative overhead of spreading tiles over all SMs")
     gemm_fixed_us: float = field(1.0, ge=0.0, doc="once per GEMM kernel: pipeline fill and the "
                                  "last wave's epilogue")
     conv_fraction: float = field(0.7, gt=0.0, le=1.5, doc="conv (implicit GEMM, cuDNN) rate "
@@ -108,6 +110,8 @@ class GpuEfficiency:
     conv_fixed_us: float = field(2.0, ge=0.0, doc="extra fixed time of a cuDNN convolution")
     mlp_fused_fraction: float = field(0.6, gt=0.0, le=1.2, doc="fused-MLP tensor rate (as a "
                                       "fraction of the dtype's GEMM fraction) at infinite width")
+    mlp_fused_fixed_us: float = field(1.0, ge=0.0, doc="fused MLP: prologue (weights to "
+                                      "shared memory) per kernel")
     mlp_width_half: float = field(64.0, ge=0.0, doc="hidden width at which the fused MLP reaches "
                                   "half of mlp_fused_fraction")
     attn_fraction: float = field(0.6, gt=0.0, le=1.2, doc="FlashAttention tensor rate at head_dim 128")
@@ -125,9 +129,13 @@ class GpuEfficiency:
     topk_latency_exponent: float = field(0.3, ge=0.0, le=1.0, doc="top-k latency grows as (n/1024)^exponent")
     topk_bw_fraction: float = field(0.1, gt=0.0, le=1.2, doc="top-k streaming rate, fraction of DRAM")
     topk_row_us: float = field(0.5, ge=0.0, doc="per-row cost of top-k over many rows of 1024, per SM")
+    topk_dtype_exponent: float = field(0.5, ge=0.0, le=2.0, doc="top-k latency scales as "
+                                       "(dtype bytes / 4)^exponent (radix passes per key bit)")
     topk_sort_ns: float = field(0.05, ge=0.0, doc="sorting the k results: time per k log2 k "
                                 "element of a row, per SM")
     topk_row_exponent: float = field(0.7, ge=0.0, le=1.5, doc="per-row cost grows as (n/1024)^exponent")
+    kv_host_calls: float = field(11.0, ge=0.0, le=100.0, doc="framework calls of one exact "
+                                 "kv_retrieve in PyTorch eager (kernels and views)")
     host_dispatch_us: float = field(8.0, ge=0.0, doc="host time to issue one kernel in a "
                                     "multi-kernel op (PyTorch eager); 0 = CUDA graphs")
 
@@ -137,6 +145,9 @@ class GpuCalibration:
     """Provenance of `efficiency` and the per-op-kind error bands (written by
     `archsim calibrate gpu`)."""
     device: str = field("", doc="device_name the efficiencies were fitted on; '' = priors only")
+    split: str = field("every4th", choices=("every4th", "family"), doc="held-out split: every 4th "
+                       "distinct op per kind (all families), or the random-shape family + every "
+                       "4th grid op")
     data: str = field("", doc="measurement files used")
     date: str = ""
     method: str = ""

@@ -3,8 +3,9 @@ coefficients to measured board energy (benchmarks/gpu/measure.py output).
 
 - Records: every timed, L2-cold record whose op parses; duplicates (the same op measured in
   several runs) are merged by the median of their medians.
-- Split (deterministic): held out = the seeded random-shape family (section "random") plus
-  every 4th distinct grid op of each op kind in file order; the rest is fitted.
+- Split (deterministic): held out = every 4th distinct op of each op kind in file order
+  (`every4th`, the default), or (`family`, a stricter check) the whole seeded random-shape
+  family plus every 4th grid op; the rest is fitted.
 - Fit: staged least squares on the soft-L1 of log(pred/measured), one stage per group of
   parameters and the op kinds they govern, each by a bounded Nelder-Mead in log-parameter
   space (numpy only; scipy is not a dependency).
@@ -45,8 +46,15 @@ def _int8_valid(meta: dict) -> bool:
     return "gemm_dtypes" in (meta.get("args") or {})
 
 
-def load_records(paths: Sequence[Path]) -> list[Record]:
-    """Timed, cold records of all files, merged by op, with the held-out flag."""
+SPLITS = ("every4th", "family")
+
+
+def load_records(paths: Sequence[Path], split: str = "every4th") -> list[Record]:
+    """Timed, cold records of all files, merged by op, with the held-out flag:
+    `every4th` = every 4th distinct op of each kind (grid and random family alike, file order);
+    `family` = the whole random-shape family plus every 4th grid op of each kind."""
+    if split not in SPLITS:
+        raise ConfigError("--split", "split", f"got {split!r}; allowed values: " + ", ".join(SPLITS))
     by_key: dict[str, dict] = {}
     order: list[str] = []
     for path in paths:
@@ -78,7 +86,7 @@ def load_records(paths: Sequence[Path]) -> list[Record]:
     for key in order:
         e = by_key[key]
         kind = e["op"].KIND
-        if e["family"] == "random":
+        if e["family"] == "random" and split == "family":
             held = True
         else:
             n = seen_per_kind.get(kind, 0)
@@ -129,10 +137,12 @@ STAGES: list[tuple[str, tuple[str, ...], list[tuple[str, float, float]]]] = [
         ("efficiency.gemm_kstep_ns", 1.0, 2000.0), ("efficiency.gemm_unaligned_kstep_factor", 1.0, 50.0),
         ("efficiency.gemm_small_tile_exponent", 0.01, 2.0),
         ("efficiency.gemm_wave_overhead_us", 0.001, 5.0), ("efficiency.gemm_fixed_us", 0.01, 20.0),
+        ("efficiency.gemm_streamk_overhead", 0.01, 10.0),
         ("efficiency.smoothmax_p", 1.0, 32.0)]),
     ("conv2d", ("conv2d",), [("efficiency.conv_fraction", 0.05, 1.5), ("efficiency.conv_fixed_us", 0.01, 50.0)]),
     ("mlp", ("mlp",), [
         ("efficiency.mlp_fused_fraction", 0.02, 1.2), ("efficiency.mlp_width_half", 1.0, 1024.0),
+        ("efficiency.mlp_fused_fixed_us", 0.01, 20.0),
         ("efficiency.host_dispatch_us", 0.5, 30.0)]),
     ("attention", ("attention",), [
         ("efficiency.attn_fraction", 0.05, 1.2), ("efficiency.attn_head_dim_half", 1.0, 1024.0),
@@ -145,7 +155,9 @@ STAGES: list[tuple[str, tuple[str, ...], list[tuple[str, float, float]]]] = [
     ("topk", ("topk",), [
         ("efficiency.topk_row_latency_us", 0.05, 100.0), ("efficiency.topk_latency_exponent", 0.01, 1.0),
         ("efficiency.topk_bw_fraction", 0.01, 1.2), ("efficiency.topk_row_us", 0.001, 100.0),
-        ("efficiency.topk_row_exponent", 0.01, 1.5), ("efficiency.topk_sort_ns", 1e-4, 100.0)]),
+        ("efficiency.topk_row_exponent", 0.01, 1.5), ("efficiency.topk_sort_ns", 1e-4, 100.0),
+        ("efficiency.topk_dtype_exponent", 0.01, 2.0)]),
+    ("kv_retrieve", ("kv_retrieve",), [("efficiency.kv_host_calls", 1.0, 100.0)]),
 ]
 
 
@@ -337,16 +349,18 @@ EFFICIENCY_FIELDS = None   # filled lazily (avoid importing the component at imp
 
 
 def calibration_tables(spec, fit_result: FitResult, rows: Sequence[dict], energy_report: dict,
-                       files: Sequence[Path], date: str) -> dict:
+                       files: Sequence[Path], date: str, split: str = "every4th") -> dict:
     """The [components.gpu] tables to write into the calibration fragment."""
     eff = attrs.asdict(spec.efficiency)
     en = attrs.asdict(spec.energy)
     s = summary(rows)
     cal = {
         "device": spec.device_name, "data": ", ".join(Path(f).name for f in files), "date": date,
+        "split": split,
         "method": ("staged soft-L1 least squares on log(predicted/measured), bounded Nelder-Mead "
-                   "(archsim/gpu/calibrate.py); held out: the random-shape family and every 4th "
-                   "grid op per kind"),
+                   "(archsim/gpu/calibrate.py); held out: " +
+                   ("every 4th distinct op per kind" if split == "every4th" else
+                    "the random-shape family and every 4th grid op per kind")),
         "ref_sm_count": spec.sm_count, "ref_boost_clock_ghz": spec.boost_clock_ghz,
         "n_fit": s["fit"]["n"], "n_heldout": s["heldout"]["n"],
         "median_abs_error_fit": s["fit"]["median_abs_error"], "p90_abs_error_fit": s["fit"]["p90_abs_error"],

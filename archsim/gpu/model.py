@@ -209,6 +209,25 @@ def gemm_core(spec, m: int, k: int, n: int, batch: int, dtype: str, *, aligned: 
             if best is None or t < best["t"]:
                 best = {"t": t, "compute_s": t_c, "memory_s": t_m, "tile": f"{tm}x{tn}",
                         "split_k": s, "waves": waves, "ctas": tiles * s}
+    # stream-K / persistent scheduling: the tiles' work spread evenly over all SMs (no partial
+    # wave) at a fitted overhead for the cross-SM fix-up of split tiles
+    tm, tn = TILES[0]
+    tiles = batch * math.ceil(m / tm) * math.ceil(n / tn)
+    t_tile = max(2.0 * tm * tn * k / rate_sm, math.ceil(k / K_STEP) * kstep)
+    t_c = tiles * t_tile / spec.sm_count * (1.0 + eff.gemm_streamk_overhead) + wave_over + fixed
+    t_m = dram_time(spec, in_bytes + c_bytes)
+    t = smax(t_c, t_m, eff.smoothmax_p)
+    if split_k and t < best["t"]:          # (cuDNN convolutions: no split-K, no stream-K)
+        best = {"t": t, "compute_s": t_c, "memory_s": t_m, "tile": f"{tm}x{tn}/stream-k",
+                "split_k": 0, "waves": tiles / spec.sm_count, "ctas": spec.sm_count}
+    # matrix-vector shapes (m or n <= 16): a GEMV kernel on the vector units, no tile waste
+    if split_k and min(m, n) <= 16:
+        t_c = 2.0 * batch * m * k * n / (vector_peak(spec, dtype) * eff.vector_fraction) + fixed
+        t_m = dram_time(spec, in_bytes + c_bytes)
+        t = smax(t_c, t_m, eff.smoothmax_p)
+        if t < best["t"]:
+            best = {"t": t, "compute_s": t_c, "memory_s": t_m, "tile": "gemv", "split_k": 0,
+                    "waves": 1, "ctas": spec.sm_count}
     best.update(flops={f"{unit}:{used}": 2.0 * batch * m * k * n},
                 dram_bytes=in_bytes + c_bytes, dram_read_bytes=in_bytes, aligned=aligned)
     return best
@@ -227,7 +246,7 @@ def _single(spec, kind, t_body, *, flops_by, dram, dram_read, l2=None, compute_s
                       details={"compute_s": compute_s, "memory_s": memory_s, **(details or {})})
 
 
-def _seq(spec, kind, parts: list[Prediction], details=None, host_views: int = 0) -> Prediction:
+def _seq(spec, kind, parts: list[Prediction], details=None, host_views: float = 0.0) -> Prediction:
     """Back-to-back kernels of one op: GPU time summed, floored by the host issue rate
     (`host_views`: framework calls that launch no kernel, e.g. transpose / expand views)."""
     gpu = sum(p.latency_s for p in parts)
@@ -393,7 +412,9 @@ def predict_mlp(spec, op) -> Prediction:
         w = sum(widths[1:]) / (len(widths) - 1)
         frac = min(1.0, getattr(eff.gemm_fraction, op.dtype) * eff.mlp_fused_fraction * w / (w + eff.mlp_width_half))
         ctas = math.ceil(op.batch / 128)
-        t_c = op.flops() / (peak * frac) * wave_factor(ctas, spec.sm_count)
+        # every CTA first loads all weights (L2 -> shared memory): a fixed prologue
+        t_c = (op.flops() / (peak * frac) * wave_factor(ctas, spec.sm_count)
+               + eff.mlp_fused_fixed_us * 1e-6 * clock_scale(spec))
         io = op.batch * (widths[0] + widths[-1]) * b + op.weight_bytes()
         t_m = dram_time(spec, io)
         return _single(spec, "mlp", smax(t_c, t_m, eff.smoothmax_p), flops_by={f"{unit}:{used}": op.flops()},
@@ -453,7 +474,9 @@ def _topk_pred(spec, rows: int, n: int, k: int, dtype: str) -> Prediction:
     eff = spec.efficiency
     b = DTYPE_BYTES[dtype]
     ts = clock_scale(spec)
-    t_lat = eff.topk_row_latency_us * 1e-6 * (n / 1024.0) ** eff.topk_latency_exponent * ts
+    # radix select makes one pass per digit: 16-bit keys need half the passes of 32-bit ones
+    t_lat = (eff.topk_row_latency_us * 1e-6 * (n / 1024.0) ** eff.topk_latency_exponent * ts
+             * (b / 4.0) ** eff.topk_dtype_exponent)
     nbytes = rows * n * b
     t_bw = nbytes / (dram_rate(spec) * eff.topk_bw_fraction)
     t_rows = rows * eff.topk_row_us * 1e-6 * (n / 1024.0) ** eff.topk_row_exponent / spec.sm_count * ts
@@ -488,9 +511,11 @@ def predict_kv_retrieve(spec, op) -> Prediction:
             g = predict_gather(spec, _GatherShape(rows=rows * op.selected, row_bytes=op.head_dim * b,
                                                   table_bytes=table))
             parts.append(g)
-    # PyTorch also issues views without kernels: k.transpose, matmul's reshapes (2),
-    # indices.unsqueeze and .expand
-    return _seq(spec, "kv_retrieve", parts, {"method": op.method}, host_views=5)
+    # PyTorch also makes framework calls that launch no kernel (k.transpose, matmul's reshapes,
+    # indices.unsqueeze, .expand, ...): kv_host_calls in all, kernels included
+    kernels = sum(p.kernels for p in parts)
+    return _seq(spec, "kv_retrieve", parts, {"method": op.method},
+                host_views=max(0.0, spec.efficiency.kv_host_calls - kernels))
 
 
 @attrs.frozen

@@ -2,8 +2,8 @@
 h200.toml) against the H200 measurements in benchmarks/gpu/measurements/.
 
 Prints one line per kernel (with --all), then the median and 90th-percentile absolute error,
-separately for the kernels used in the fit and for the held-out ones (the seeded random-shape
-family and every 4th grid op per kind; archsim/gpu/calibrate.py), overall and per op kind.
+separately for the kernels used in the fit and for the held-out ones (the split the preset's
+calibration was fitted with, calibration.split; archsim/gpu/calibrate.py), overall and per op kind.
 
     python benchmarks/gpu/accuracy.py [--all] [--preset PATH] [--json FILE]
 """
@@ -31,7 +31,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", help="write per-kernel rows and the summary as JSON")
     args = ap.parse_args(argv)
     spec = load_arch(args.preset).components["gpu"]
-    records = C.load_records([Path(p) for p in args.measurements])
+    records = C.load_records([Path(p) for p in args.measurements], spec.calibration.split)
     rows = C.residuals(spec, records)
     if args.all:
         print(f"{'kind':12s} {'set':8s} {'measured_us':>12s} {'predicted_us':>12s} {'error':>8s}  op")
@@ -41,7 +41,8 @@ def main(argv=None) -> int:
                   f"{r['predicted_s'] * 1e6:12.2f} {100 * r['rel_error']:+7.1f}%  {json.dumps(d)}")
     s = C.summary(rows)
     print(f"GPU model accuracy: {spec.device_name}, preset {Path(args.preset).name}, "
-          f"calibration {spec.calibration.date or '-'} ({spec.calibration.device or 'uncalibrated'})")
+          f"calibration {spec.calibration.date or '-'} ({spec.calibration.device or 'uncalibrated'}), "
+          f"held-out split {spec.calibration.split}")
     print("error = predicted / measured - 1 of the median kernel time (CUDA events, L2 cold)")
     print(f"{'':14s} {'fit n':>6s} {'median':>8s} {'p90':>8s}   {'held-out n':>10s} {'median':>8s} {'p90':>8s}")
 
