@@ -187,8 +187,12 @@ def _user_state(st, case, layer, cfg, words, bw, idx, space):
     return ptr, sets
 
 
-def compat_layer(layer: LayerDims, cfg: ScaleSimConfig, layer_id: int = 0) -> LayerReport:
-    """SCALE-Sim 3.0.0's report rows for one layer under `cfg` (exact integers and floats)."""
+def compat_layer(layer: LayerDims, cfg: ScaleSimConfig, layer_id: int = 0, *,
+                 per_address: bool = False) -> LayerReport:
+    """SCALE-Sim 3.0.0's report rows for one layer under `cfg` (exact integers and floats).
+
+    `per_address=True` disables the CALC-mode counting shortcut (`calc_all_new`) and books every
+    address one by one; the results are identical (a test checks it), only slower."""
     if cfg.dataflow not in DATAFLOWS:
         raise ConfigError(cfg.source or None, "architecture_presets.Dataflow",
                           f"got {cfg.dataflow!r}; allowed values: {', '.join(DATAFLOWS)}")
@@ -226,8 +230,9 @@ def compat_layer(layer: LayerDims, cfg: ScaleSimConfig, layer_id: int = 0) -> La
         distinct_if = all_valid and ((layer.filter_h <= layer.stride or layer.ofmap_h == 1)
                                      and (layer.filter_w <= layer.stride or layer.ofmap_w == 1))
         df = _DF[cfg.dataflow]
-        calc_stream[K_.IFMAP] = K_.calc_all_new(df, K_.IFMAP, R, C, M, N, Kw, if_words, distinct_if)
-        calc_stream[K_.FILTER] = K_.calc_all_new(df, K_.FILTER, R, C, M, N, Kw, fl_words, True)
+        if not per_address:
+            calc_stream[K_.IFMAP] = K_.calc_all_new(df, K_.IFMAP, R, C, M, N, Kw, if_words, distinct_if)
+            calc_stream[K_.FILTER] = K_.calc_all_new(df, K_.FILTER, R, C, M, N, Kw, fl_words, True)
         last = dummy if calc_stream.all() else np.full(if_space + fl_space, -1, dtype=np.int64)
         of_bw = C                                # CALC: ofmap drain bandwidth = ArrayWidth
     wst = np.zeros(K_.N_W, dtype=np.int64)
