@@ -136,6 +136,8 @@ class GpuEfficiency:
     topk_row_exponent: float = field(0.7, ge=0.0, le=1.5, doc="per-row cost grows as (n/1024)^exponent")
     kv_host_calls: float = field(11.0, ge=0.0, le=100.0, doc="framework calls of one exact "
                                  "kv_retrieve in PyTorch eager (kernels and views)")
+    host_overlap: float = field(1.0, ge=0.0, le=1.0, doc="overlap of host issue and GPU work in "
+                                "a multi-kernel op: 1 = max(host, gpu), 0 = host + gpu")
     host_dispatch_us: float = field(8.0, ge=0.0, doc="host time to issue one kernel in a "
                                     "multi-kernel op (PyTorch eager); 0 = CUDA graphs")
 

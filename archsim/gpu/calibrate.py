@@ -157,7 +157,8 @@ STAGES: list[tuple[str, tuple[str, ...], list[tuple[str, float, float]]]] = [
         ("efficiency.topk_bw_fraction", 0.01, 1.2), ("efficiency.topk_row_us", 0.001, 100.0),
         ("efficiency.topk_row_exponent", 0.01, 1.5), ("efficiency.topk_sort_ns", 1e-4, 100.0),
         ("efficiency.topk_dtype_exponent", 0.01, 2.0)]),
-    ("kv_retrieve", ("kv_retrieve",), [("efficiency.kv_host_calls", 1.0, 100.0)]),
+    ("kv_retrieve", ("kv_retrieve", "mlp"), [("efficiency.kv_host_calls", 1.0, 100.0),
+                                              ("efficiency.host_overlap", 0.01, 1.0)]),
 ]
 
 

@@ -252,7 +252,8 @@ def _seq(spec, kind, parts: list[Prediction], details=None, host_views: float = 
     gpu = sum(p.latency_s for p in parts)
     kernels = sum(p.kernels for p in parts)
     host = (kernels + host_views) * spec.efficiency.host_dispatch_us * 1e-6
-    lat = max(gpu, host)
+    # host issue and GPU execution overlap by host_overlap (1 = the slower one alone; 0 = serial)
+    lat = gpu + host - spec.efficiency.host_overlap * min(gpu, host)
     flops: dict = {}
     for p in parts:
         for k, v in p.flops_by_dtype.items():
