@@ -14,7 +14,19 @@ buffers are simulated with O(1) state per request:
 * CALC read buffer: an address is "new" iff the set id it was last booked in is older than the
   current 50-set group (the window of `read_buffer_estimate_bw.py` is exactly that group), so one
   int64 per operand address replaces SCALE-Sim's list of Python sets.
-* OFMAP write buffer: line counters plus a ring of the valid-word counts of undrained lines.
+* CALC counting shortcut (`calc_all_new`): when an operand's reuse distance exceeds one 50-set
+  group, every access is provably a new booking, so only per-row counts are needed (exact; a
+  test compares it with per-address booking). This makes a 2048^3 GEMM on 128x128 O(rows).
+* OFMAP write buffer: line counters plus a ring of the valid-word counts of undrained lines;
+  the writes of a demand row are applied in bulk between events (drain start, stall).
+
+SCALE-Sim quirks reproduced (each is named again where it is implemented):
+  the -1 in "Total Cycles" (simulate_layer, end); the double-counted prefetch deficit and the
+  forward-only circular window with its backward-access pathology (USER miss path); whole-line
+  DRAM read counting (USER miss path; initial fill in scalesim_compat/model.py); the CALC
+  bookkeeping (_calc_group_done, _calc_finish); the ofmap drain's padding over-count (_drain);
+  the WS/IS "Compute Util" denominator (simulate_layer); the OS ofmap-write over-count and the
+  rounded-up ofmap size with invalid (-1) im2col entries (scalesim_compat/model.py).
 
 Memory per layer is bounded by the operand sizes (address -> set bookkeeping) and the OFMAP
 buffer size, never by the layer's cycle count.
@@ -36,7 +48,7 @@ from numba import njit
 
 DF_OS, DF_WS, DF_IS = 0, 1, 2
 
-# operand cases of the prefetch (fetch-order) matrices, see build_fetch_sets
+# operand cases of the prefetch (fetch-order) matrices (scalesim_compat.model._prefetch_matrix)
 PF_OS_IFMAP, PF_OS_FILTER, PF_WS_IFMAP, PF_WS_FILTER, PF_IS_IFMAP, PF_IS_FILTER = range(6)
 
 # slots of the int64 result vector of simulate_layer
@@ -63,10 +75,6 @@ N_W = 14
 
 CALC_SETS_PER_HALF = 50     # read_buffer_estimate_bw: int(0.5 * 100) active sets, 100 - 50 prefetch
 CALC_DEFAULT_BW = 10        # single_layer_sim: "The number 10 elems per cycle is arbitrary"
-
-
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
 
 
 IFMAP, FILTER = 0, 1        # row of the 2-row state arrays (us, cs) and of the row buffer
