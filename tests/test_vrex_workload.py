@@ -16,16 +16,24 @@ TINY = dict(n_layers=2, vision_layers=1, frames=1, question_tokens=3, answer_tok
 
 
 def test_flexgen_session_op_counts_by_hand():
-    """frame step: 9 vision/projector ops (embed, qkv, attention, out, fc1, fc2, norms, 2 projector)
-    + per layer 7 (norms, qkv, writeback, attention, o_proj, gate_up, down) x 2 + 2 fetches
-    (layer 0 up front, layer 1 during layer 0) + lm_head = 26; question and each answer step:
-    2 x 7 + 2 + 1 = 17; session = 26 + 17 + 2 x 17 = 77 ops.
-    kv_transfer: 4 per step (2 fetch + 2 writeback) x 4 steps = 16; attention 1 + 2 x 4 = 9;
-    gemm: frame 5 vision + 2 projector + 2 x 4 + 1 = 16, others 9 each -> 43; elementwise 1 + 2 x 4 = 9."""
+    """Step by step: frame step = 9 vision/projector ops (embed, qkv, attention, out, fc1, fc2,
+    norms, 2 projector) + per layer 7 (norms, qkv, writeback, attention, o_proj, gate_up, down)
+    x 2 + 2 fetches (layer 0 up front, layer 1 during layer 0) + lm_head = 26; question and each
+    answer step: 2 x 7 + 2 + 1 = 17; session = 26 + 17 + 2 x 17 = 77 ops.
+    The compact trace has one step per phase: 26 + 17 + 17 = 60 ops, the answer ops repeated 2x:
+    kv_transfer 4 x 3 = 12; attention 1 + 2 x 3 = 7; gemm (5 + 2 + 8 + 1) + 9 + 9 = 34;
+    elementwise 1 + 2 x 3 = 7."""
+    full = steps(Params(policy="flexgen", **TINY))
+    assert [len(s.tasks) for s in full] == [26, 17, 17, 17]
+    assert [s.kv_len for s in full] == [100, 111, 114, 115]
     ops = expand(Params(policy="flexgen", **TINY))
-    assert len(ops) == 77
+    assert len(ops) == 60
     c = Counter(o.KIND for o in ops)
-    assert c == {"kv_transfer": 16, "attention": 9, "gemm": 43, "elementwise": 9}
+    assert c == {"kv_transfer": 12, "attention": 7, "gemm": 34, "elementwise": 7}
+    assert sum(o.repeat for o in ops if o.name.startswith("answer.")) == 2 * 17
+    # the answer phase sits at its mean history: 100 + 11 + 3 + 2 // 2 = 115
+    lm = [o for o in ops if o.name == "answer.attention.l0"][0]
+    assert lm.kv_len == 115 + 1
     first = steps(Params(policy="flexgen", phase="frame", **TINY))[0]
     fetch0 = next(t.op for t in first.tasks if t.name == "fetch.l0")
     # one layer's KV of 100 tokens: 1 stream x 8 KV heads x 100 x (K+V 2 x 128 x 2 B) = 409600 B,

@@ -15,8 +15,12 @@ separator (showlab/videollm-online live1+), the COIN average case (26 frames, 25
 39 answer tokens, §III-A). Any decoder shape with GQA works.
 
 `expand(params, seed=...)` returns the flat op list (for `archsim trace` / `archsim run`,
-which sum op latencies serially); `archsim.vrex.session` runs the same steps with their
-dependencies and overlaps (compute, DRE, PCIe) — use that for latency.
+which sum op latencies serially). A whole session is expanded compactly: each phase (frames,
+question, answers) as ONE step at the phase's mean history length with every op's `repeat` =
+the phase's step count (the KV grows by ~11 tokens a frame, so this is exact to first order and
+keeps the trace ~1K ops long). `steps()` gives the exact step-by-step form, and
+`archsim.vrex.session` runs steps with their dependencies and overlaps (compute, DRE, PCIe) —
+use that for latency.
 """
 from __future__ import annotations
 
@@ -40,30 +44,30 @@ TAB2_RATIOS = {
 @attrs.frozen(kw_only=True)
 class Params:
     # --- decoder (Llama-3-8B defaults, Meta model card)
-    n_layers: int = field(32, ge=1)
-    d_model: int = field(4096, ge=1)
-    n_q_heads: int = field(32, ge=1)
-    n_kv_heads: int = field(8, ge=1)
-    head_dim: int = field(128, ge=1)
-    ffn_dim: int = field(14336, ge=1)
-    vocab: int = field(128256, ge=1)
+    n_layers: int = field(32, ge=1, le=1024)
+    d_model: int = field(4096, ge=1, le=1 << 20)
+    n_q_heads: int = field(32, ge=1, le=4096)
+    n_kv_heads: int = field(8, ge=1, le=4096)
+    head_dim: int = field(128, ge=1, le=65536)
+    ffn_dim: int = field(14336, ge=1, le=1 << 22)
+    vocab: int = field(128256, ge=1, le=1 << 24)
     dtype: Literal["bf16", "fp16"] = field("bf16")
     # --- vision tower + projector (SigLIP-L/16-384, VideoLLM-Online MLP projector)
-    vision_layers: int = field(24, ge=0)
-    vision_hidden: int = field(1024, ge=1)
-    vision_ffn: int = field(4096, ge=1)
-    vision_heads: int = field(16, ge=1)
-    vision_patches: int = field(576, ge=1)
-    vision_patch_pixels: int = field(768, ge=1, doc="3 x 16 x 16 inputs per patch embedding")
-    projector_hidden: int = field(4096, ge=1)
-    tokens_per_frame: int = field(10, ge=1, doc="LLM tokens per frame (1 CLS + 3x3 pooled)")
-    frame_separator_tokens: int = field(1, ge=0, doc="',' token between frames (videollm-online code)")
+    vision_layers: int = field(24, ge=0, le=1024)
+    vision_hidden: int = field(1024, ge=1, le=1 << 20)
+    vision_ffn: int = field(4096, ge=1, le=1 << 22)
+    vision_heads: int = field(16, ge=1, le=4096)
+    vision_patches: int = field(576, ge=1, le=1 << 20)
+    vision_patch_pixels: int = field(768, ge=1, le=1 << 20, doc="3 x 16 x 16 inputs per patch embedding")
+    projector_hidden: int = field(4096, ge=1, le=1 << 22)
+    tokens_per_frame: int = field(10, ge=1, le=1 << 16, doc="LLM tokens per frame (1 CLS + 3x3 pooled)")
+    frame_separator_tokens: int = field(1, ge=0, le=1 << 10, doc="',' token between frames (videollm-online code)")
     # --- session (COIN average case, §III-A)
-    frames: int = field(26, ge=0)
-    question_tokens: int = field(25, ge=1)
-    answer_tokens: int = field(39, ge=0)
-    kv_history_tokens: int = field(10000, ge=0, doc="KV already cached when the session starts")
-    batch: int = field(1, ge=1, doc="streams processed together")
+    frames: int = field(26, ge=0, le=1 << 20)
+    question_tokens: int = field(25, ge=1, le=1 << 20)
+    answer_tokens: int = field(39, ge=0, le=1 << 20)
+    kv_history_tokens: int = field(10000, ge=0, le=1 << 30, doc="KV already cached when the session starts")
+    batch: int = field(1, ge=1, le=1 << 16, doc="streams processed together")
     phase: Phase = field("session", doc="expand the whole session or one step of it")
     # --- KV policy and retrieval
     policy: Policy = field("vrex")
@@ -79,7 +83,7 @@ class Params:
     predict_next_layer: bool = field(True, doc="layer l's prediction serves layer l+1 (prefetch); paper ambiguous")
     infinigen_partial_ratio: float = field(0.3, gt=0.0, le=1.0, doc="InfiniGen partial query/key width (OSDI'24 default; unverified)")
     offload_source: Literal["ssd", "cpu_memory"] = field("ssd", doc="GPU baselines' KV offload target (Tab. I)")
-    recent_kv_tokens: int = field(0, ge=0, doc="tokens eligible for clustering = the device's recent-KV window (0 = all history)")
+    recent_kv_tokens: int = field(0, ge=0, le=1 << 30, doc="tokens eligible for clustering = the device's recent-KV window (0 = all history)")
 
     def __attrs_post_init__(self):
         if self.n_q_heads % self.n_kv_heads:
@@ -136,9 +140,25 @@ def steps(params: Params):
 
 
 def expand(params: Params, *, seed: int = 0) -> list:
-    """Flat op list of the session (names carry step, layer and stage)."""
+    """Flat op list (names carry phase, layer and stage); a session as three phases at their
+    mean history length, ops repeated by the phase's step count (see the module docstring)."""
+    from archsim.vrex.policies import build_step
+    p = params
+    L = p.kv_history_tokens
+    ft = p.frame_tokens()
+    phases = []
+    if p.phase == "session":
+        if p.frames:
+            phases.append(("frame", L + (p.frames * ft) // 2, p.frames))
+        lq = L + p.frames * ft
+        phases.append(("question", lq, 1))
+        if p.answer_tokens:
+            phases.append(("answer", lq + p.question_tokens + p.answer_tokens // 2, p.answer_tokens))
+    else:
+        phases.append((p.phase, L, 1))
     ops = []
-    for si, st in enumerate(steps(params)):
+    for kind, kv_len, count in phases:
+        st = build_step(p, kind, kv_len)
         for t in st.tasks:
-            ops.append(attrs.evolve(t.op, name=f"s{si}.{st.kind}.{t.name}"))
+            ops.append(attrs.evolve(t.op, name=f"{kind}.{t.name}", repeat=t.op.repeat * count))
     return ops
