@@ -49,7 +49,7 @@ def cmd_sweep(args) -> int:
         raise ConfigError("--timed-points", "timed-points", f"expected an integer >= 0, got {args.timed_points}")
     spec = load_sweep(args.sweep)
     out = Path(args.out) if args.out else Path("results") / spec.name
-    console = Console(file=sys.stdout, soft_wrap=True)
+    console = Console(file=sys.stdout, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("ETA"),
                         TimeRemainingColumn(), console=console, transient=False)
@@ -88,5 +88,33 @@ def cmd_sweep(args) -> int:
     console.print(f"{res.n_ok} ok, {res.n_failed} failed"
                   + (f", {res.n_missing} not run (rerun with --resume)" if res.n_missing else "")
                   + f"; ran {res.n_run} points in {_dur(res.wall_s)}")
+    _print_front(console, out)
     console.print(f"wrote {res.points_csv}, {res.pareto_csv}; plots: archsim report {out}")
     return 1 if res.n_missing else 0
+
+
+def _print_front(console, out: Path, limit: int = 12) -> None:
+    """The Pareto front (its first rows), parameters that vary and the objectives."""
+    from rich.table import Table
+
+    from archsim.sweep.report import load_table
+    _, flat, crit, _ = load_table(out)
+    front = [r for r in flat if r["pareto"]]
+    if not front:
+        console.print("no feasible point: the Pareto front is empty (see violations in points.csv)")
+        return
+    objs = [t for t, _, _ in crit.objectives]
+    keys = [k for k in crit.param_keys if len({repr(r.get(k)) for r in front}) > 1]
+    multi = len({r["_workload"] for r in front}) > 1
+    t = Table(title=f"Pareto front: {len(front)} of {sum(r['feasible'] for r in flat)} feasible points"
+                    + (f" (first {limit})" if len(front) > limit else ""))
+    last = [k.rsplit(".", 1)[-1] for k in keys]
+    short = [s if last.count(s) == 1 else k for s, k in zip(last, keys)]
+    cols = (["workload"] if multi else []) + short + [
+        f"{o.removeprefix('totals.')} ({g})" for o, g, _ in crit.objectives]
+    for c in cols:
+        t.add_column(c, justify="left" if c == "workload" else "right")
+    for r in front[:limit]:
+        vals = ([r["_workload"]] if multi else []) + [r.get(k) for k in keys] + [r.get(o) for o in objs]
+        t.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in vals))
+    console.print(t)

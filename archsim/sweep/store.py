@@ -46,12 +46,13 @@ _JSON_COLS = ("params", "totals", "budget", "components", "energy_breakdown")
 
 
 def model_fingerprint() -> str:
-    """sha256 of archsim's Python sources and its tech tables: what decides a point's numbers
-    besides its config and workload."""
+    """sha256 of archsim's model sources (all but the CLI and the sweep machinery) and its tech
+    tables: what decides a point's numbers besides its config and workload."""
     from archsim.energy.tables import TECH_DIR
     pkg = Path(__file__).resolve().parents[1]
     h = hashlib.sha256(__version__.encode())
-    files = sorted(pkg.rglob("*.py")) + sorted(p for p in Path(TECH_DIR).glob("*") if p.is_file())
+    files = sorted(p for p in pkg.rglob("*.py") if p.relative_to(pkg).parts[0] not in ("cli", "sweep"))
+    files += sorted(p for p in Path(TECH_DIR).glob("*") if p.is_file())
     for p in files:
         h.update(p.name.encode())
         h.update(p.read_bytes())
@@ -112,7 +113,8 @@ class Store:
             return
         if meta["digest"] != spec.digest():
             raise ConfigError(spec.file, "<root>", f"{out_dir} holds a different sweep "
-                              f"({meta.get('name')!r} from {meta.get('sweep_file')}); choose another --out")
+                              f"({meta.get('name')!r} from {meta.get('sweep_file')}: its space, base arch "
+                              "or workload files differ from this one's); choose another --out")
         if meta.get("model") != model and self.count() > 0:
             raise ConfigError(spec.file, "<root>", f"{out_dir} was computed by a different archsim model "
                               f"(version {meta.get('archsim_version')}, code or tech tables changed since); "
