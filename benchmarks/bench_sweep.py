@@ -135,7 +135,7 @@ def main(argv=None) -> int:
     same = all(r["csv"] == results[0]["csv"] for r in results)
     print()
     print(f"scaling efficiency 1 -> 2 local workers (wall clock): {100 * eff:.1f} %  (target >= 80 %)")
-    print(f"  CPU per point, 1 worker / 2 workers: {100 * eff_cpu:.1f} %  (the efficiency on two free cores)")
+    print(f"  CPU per point, 1 worker / 2 workers: {100 * eff_cpu:.1f} %  (a proxy for the efficiency on two free cores)")
     worst = max(r["overhead_ms"] for r in results)
     print(f"per-point overhead (wall clock), worst executor: {worst:.1f} ms  (target < 5 ms)")
     print(f"  in CPU time, worst executor: {max(r['cpu_overhead_ms'] for r in results):.2f} ms")
