@@ -358,8 +358,11 @@ def _plot_latency(out: Path, curves) -> Path:
     for ax, (s, b) in zip(axes, panels):
         xs = list(KV_LENS)
         ax.plot(xs, [curves[(s, b, L)][0].frame.latency_s * 1e3 for L in xs], "o-", label="V-Rex (archsim)", lw=2)
+        styles = {"flexgen": ("s-", 5), "infinigen": ("x--", 7), "infinigenp": ("^--", 5), "rekv": ("v--", 5)}
         for base in BASELINES:
-            ax.plot(xs, [curves[(s, b, L)][1][base].frame.latency_s * 1e3 for L in xs], ".--", label=f"GPU+{base}")
+            m, ms = styles[base]
+            ax.plot(xs, [curves[(s, b, L)][1][base].frame.latency_s * 1e3 for L in xs], m, ms=ms, lw=1,
+                    label=f"GPU+{base}" + (" (= FlexGen in prefill)" if base == "infinigen" else ""))
         if s == "edge" and b == 1:
             ax.plot(xs, [PAPER_FRAME_MS[L] for L in xs], "k*", ms=9, label="V-Rex8 (paper)")
         ax.set_xscale("log")
@@ -386,23 +389,32 @@ def _plot_bandwidth(out: Path, ctx, stats) -> Path:
     c = ctx["server"]
     L = 40000
     r = _one(c["vrex"], _params(c, stats, L, 1, "vrex"), "frame", L, keep=True)
-    layer = 16
+    # a layer of the heaviest layer group (by ReSV's per-layer ratio), not its first layer
+    groups = stats[L].layer_frame_ratios
+    g = max(range(len(groups)), key=lambda i: groups[i])
+    n_layers = 32
+    layer = min(n_layers - 1, g * n_layers // len(groups) + 1)
     tl = bandwidth_timeline(r, layer=layer)
-    fig, ax = plt.subplots(figsize=(8, 3.6))
+    fig, (ax, ax2, ax3) = plt.subplots(3, 1, figsize=(9, 6), sharex=True,
+                                       gridspec_kw={"height_ratios": [2, 2, 1.4]})
     t_us = [t * 1e6 for t in tl["t_s"]]
-    ax.plot(t_us, tl["dram_gb_s"], label="DRAM (GB/s)")
-    ax.plot(t_us, tl["pcie_gb_s"], label="PCIe (GB/s)")
-    colors = {"qkv": "C2", "attention": "C3", "ffn_gate_up": "C4", "ffn_down": "C4", "o_proj": "C5",
-              "score": "C6", "select": "C7", "cluster": "C8", "hash": "C9", "fetch": "C1"}
-    ymax = max(max(tl["dram_gb_s"] or [1]), 1.0)
-    for stage, s0, s1, res in tl["phases"]:
-        lane = {"compute": 0.02, "hcu": 0.08, "wtu": 0.08, "link": 0.14}.get(res, 0.2)
-        ax.barh(-ymax * lane, (s1 - s0) * 1e6, left=s0 * 1e6, height=ymax * 0.05, color=colors.get(stage, "grey"))
-        ax.text((s0 + s1) / 2 * 1e6, -ymax * lane, stage, fontsize=6, ha="center", va="center")
-    ax.set_xlabel(f"time within layer {layer} (us)")
-    ax.set_ylabel("bandwidth (GB/s)")
-    ax.set_title("V-Rex48 frame processing, 40K KV: DRAM and PCIe bandwidth over one layer (archsim)")
-    ax.legend(fontsize=8)
+    ax.plot(t_us, tl["dram_gb_s"], color="C0")
+    ax.axhline(c["vspec"].memory.bandwidth_gb_s, color="C0", ls=":", lw=1)
+    ax.set_ylabel("DRAM (GB/s)")
+    ax2.plot(t_us, tl["pcie_gb_s"], color="C1")
+    ax2.axhline(c["vspec"].host_link.payload_gb_s(), color="C1", ls=":", lw=1)
+    ax2.set_ylabel("PCIe (GB/s)")
+    ax.set_ylim(0, c["vspec"].memory.bandwidth_gb_s * 1.1)
+    ax2.set_ylim(0, c["vspec"].host_link.payload_gb_s() * 1.15)
+    lanes = {"compute": 2, "hcu": 1, "wtu": 1, "link": 0}
+    for stage, lay, s0, s1, res in tl["phases"]:
+        y = lanes.get(res, 0)
+        ax3.barh(y, (s1 - s0) * 1e6, left=s0 * 1e6, height=0.6, color=f"C{hash(stage) % 10}", edgecolor="k", lw=0.3)
+        if (s1 - s0) * 1e6 > 0.03 * max(t_us[-1], 1e-9):
+            ax3.text((s0 + s1) / 2 * 1e6, y, f"{stage}.l{lay}", fontsize=6, ha="center", va="center")
+    ax3.set_yticks([0, 1, 2], ["PCIe", "DRE", "LXE"])
+    ax3.set_xlabel(f"time within layer {layer}'s period (us)")
+    ax.set_title("V-Rex48 frame processing, 40K KV, batch 1: one layer (archsim); dotted = peak")
     fig.tight_layout()
     p = out / "vrex_bandwidth_timeline.png"
     fig.savefig(p, dpi=110)

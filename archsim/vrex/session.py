@@ -228,26 +228,34 @@ def run_step(step, evaluator, *, keep_tasks: bool = False) -> StepRun:
                    prediction_busy_s=float(sum(d for p, d in zip(pred, durs) if p)), tasks=tasks)
 
 
-def bandwidth_timeline(run: StepRun, *, layer: int, n_points: int = 400) -> dict[str, Any]:
-    """DRAM and PCIe bandwidth (GB/s) over the span of `layer`'s tasks of a kept-task StepRun:
-    each task spreads its bytes evenly over its duration."""
-    ts = [t for t in run.tasks if t.layer == layer]
-    if not ts:
+def bandwidth_timeline(run: StepRun, *, layer: int, n_points: int = 600) -> dict[str, Any]:
+    """DRAM and PCIe bandwidth (GB/s) over one layer period of a kept-task StepRun: from the end
+    of layer-1's last task to the end of `layer`'s last task (so in-flight prefetches of the
+    next layer show). Each task spreads its bytes evenly over its duration; `phases` lists
+    (stage, layer, start, end, resource) of the tasks overlapping the window, times relative
+    to its start."""
+    def last_end(lay):
+        ends = [t.end_s for t in run.tasks if t.layer == lay and t.resource == "compute"]
+        return max(ends) if ends else None
+    t1 = last_end(layer)
+    if t1 is None:
         return {"t_s": [], "dram_gb_s": [], "pcie_gb_s": [], "phases": []}
-    t0 = min(t.start_s for t in ts)
-    t1 = max(t.end_s for t in ts)
+    t0 = last_end(layer - 1)
+    if t0 is None:
+        t0 = min(t.start_s for t in run.tasks if t.layer == layer)
     grid = [t0 + (t1 - t0) * i / (n_points - 1) for i in range(n_points)]
     dram = [0.0] * n_points
     pcie = [0.0] * n_points
+    phases = []
     for t in run.tasks:
         dur = t.end_s - t.start_s
-        if dur <= 0 or t.end_s < t0 or t.start_s > t1:
+        if dur <= 0 or t.end_s <= t0 or t.start_s >= t1:
             continue
+        phases.append((t.stage, t.layer, max(t.start_s, t0) - t0, min(t.end_s, t1) - t0, t.resource))
         bw_d = t.dram_bytes / dur / 1e9
         bw_l = t.link_bytes / dur / 1e9
         for i, x in enumerate(grid):
             if t.start_s <= x < t.end_s:
                 dram[i] += bw_d
                 pcie[i] += bw_l
-    phases = [(t.stage, t.start_s - t0, t.end_s - t0, t.resource) for t in ts]
     return {"t_s": [g - t0 for g in grid], "dram_gb_s": dram, "pcie_gb_s": pcie, "phases": phases}
