@@ -137,3 +137,21 @@ def test_resume_refuses_a_changed_model(tmp_path, monkeypatch):
     monkeypatch.setattr(store, "model_fingerprint", lambda: "another model")
     with pytest.raises(ConfigError, match="different archsim model"):
         run_sweep(spec, "serial", out_dir=tmp_path / "o", resume=True)
+
+
+def test_arch_budget_makes_points_infeasible_unless_disabled(tmp_path):
+    """The Report's budget check (energy layer, arch [budget]) feeds feasibility: a swept
+    budget.area_mm2 far below / above any toy area fails / passes every point."""
+    body = '[space]\n"components.t.lanes" = [1, 64]\n"budget.area_mm2" = [1e-12, 1e12]\n'
+    res = run_sweep(load_sweep(write_toy_sweep(tmp_path, body)), "serial", out_dir=tmp_path / "o")
+    rows = _rows(res.points_csv)
+    if "budget.ok" not in rows[0]:
+        pytest.skip("no energy model installed: the Report has no budget check")
+    for r in rows:
+        tiny = float(r["budget.area_mm2"]) < 1
+        assert r["budget.ok"] == str(not tiny)
+        assert r["feasible"] == str(not tiny)
+        assert r["violations"] == ("arch budget" if tiny else "")
+    off = run_sweep(load_sweep(write_toy_sweep(tmp_path / "off", body + "[constraints]\nbudget = false\n")),
+                    "serial", out_dir=tmp_path / "o2")
+    assert all(r["feasible"] == "True" for r in _rows(off.points_csv))
