@@ -164,21 +164,52 @@ _DIAG = {K_.PF_OS_IFMAP: True, K_.PF_OS_FILTER: True, K_.PF_WS_IFMAP: True,
          K_.PF_WS_FILTER: False, K_.PF_IS_IFMAP: False, K_.PF_IS_FILTER: True}
 
 
+def _prefetch_shape(case, layer, R, C):
+    M, N, Kw = layer.m, layer.n, layer.k
+    if case in (K_.PF_OS_FILTER, K_.PF_WS_FILTER):
+        return math.ceil(N / C) * Kw, C
+    if case == K_.PF_IS_FILTER:
+        return math.ceil(Kw / R) * N, R
+    if case == K_.PF_OS_IFMAP:
+        return math.ceil(M / R) * Kw, R
+    if case == K_.PF_WS_IFMAP:
+        return math.ceil(Kw / R) * M, R
+    return math.ceil(M / C) * Kw, C
+
+
+def _valid_count(case, layer, idx):
+    """Valid (non -1) entries of the prefetch matrix: every operand element once."""
+    if case in (K_.PF_OS_FILTER, K_.PF_WS_FILTER, K_.PF_IS_FILTER):
+        return layer.k * layer.n
+    m_base, m_irow, m_icol, k_off, k_crow, k_ccol, all_valid, ifm_h, ifm_w = idx
+    if all_valid:
+        return layer.m * layer.k
+    ok = ((m_irow[:, None] + k_crow[None, :] < ifm_h) & (m_icol[:, None] + k_ccol[None, :] < ifm_w))
+    return int(ok.sum())
+
+
 def _user_state(st, case, layer, cfg, words, bw, idx, space):
     """Fill one row of the USER read-buffer state; returns the operand's (ptr, sets)."""
     e = math.ceil(words / 100)                  # elements per set (read_buffer.prepare_hashed_buffer)
     active = int(math.ceil(words * _ACTIVE_FRAC))
     prefetch = words - active
-    pf = _prefetch_matrix(case, layer, cfg.rows, cfg.cols, idx)
-    ptr, sets, n_valid = K_.fetch_sets(pf, _DIAG[case], e, space)
+    n_valid = _valid_count(case, layer, idx)
     ns = n_valid // e + 1                       # the trailing (possibly empty) set counts too
     n_a = min(math.ceil(active / e), ns)
     n_p = min(math.ceil(prefetch / e), ns - n_a)
-    fetch_lines = math.ceil(pf.size / bw)       # set_fetch_matrix: lines of B words incl. padding
+    if n_a >= ns:                               # the operand fits: every read hits, no sets needed
+        ptr = sets = np.zeros(1, dtype=np.int64)
+    else:
+        pf = _prefetch_matrix(case, layer, cfg.rows, cfg.cols, idx)
+        ptr, sets, n_built = K_.fetch_sets(pf, _DIAG[case], e, space)
+        assert n_built == n_valid
+    mp, npc = _prefetch_shape(case, layer, cfg.rows, cfg.cols)
+    fetch_lines = math.ceil(mp * npc / bw)      # set_fetch_matrix: lines of B words incl. padding
     init_lines = min(math.ceil(active / bw), fetch_lines)
     st[K_.U_NS], st[K_.U_NA], st[K_.U_NP] = ns, n_a, n_p
     st[K_.U_A0], st[K_.U_A1] = 0, n_a
     st[K_.U_LPC] = -1                           # initial fill ends the cycle before row 0
+    # whole-line DRAM counting quirk: the initial fill counts ceil(A/B) full lines
     st[K_.U_ACCESS] = init_lines * bw
     st[K_.U_NREF] = math.ceil(prefetch / bw)
     st[K_.U_BW] = bw
@@ -217,6 +248,8 @@ def compat_layer(layer: LayerDims, cfg: ScaleSimConfig, layer_id: int = 0, *,
                                       cfg.ifmap_dram_bw, idx, if_space)
         ptr_fl, sets_fl = _user_state(us[K_.FILTER], case_fl, layer, cfg, fl_words,
                                       cfg.filter_dram_bw, idx, fl_space)
+        if ptr_if.size == 1:            # ifmap fits: give the filter indices an offset
+            ptr_if = np.zeros(if_space + 1, dtype=np.int64) if ptr_fl.size > 1 else ptr_if
         ptr = np.concatenate((ptr_if[:-1], ptr_fl + sets_if.size))
         sets = np.concatenate((sets_if, sets_fl))
         last = dummy
