@@ -105,3 +105,28 @@ def test_dask_worker_killed_mid_sweep(tmp_path):
     keys = _keys_once(tmp_path / "dask" / DB_NAME)
     assert len(keys) == len(set(keys)) == 40
     assert res.points_csv.read_text() == reference
+
+
+def test_local_pool_worker_killed_mid_sweep(tmp_path):
+    """A pool worker dies (SIGKILL, as the OOM killer would): the pool is restarted, the lost
+    chunks are resubmitted, and the sweep completes with the uninterrupted results."""
+    import multiprocessing
+    path = write_toy_sweep(tmp_path, SLOW)
+    spec = load_sweep(path)
+    reference = run_sweep(spec, "serial", out_dir=tmp_path / "ref", timed_points=0).points_csv.read_text()
+    killed = []
+
+    def on_progress(done, total):
+        if not killed and done >= 4:
+            workers = multiprocessing.active_children()    # the pool's worker processes (ours)
+            assert workers
+            os.kill(workers[0].pid, signal.SIGKILL)
+            killed.append(workers[0].pid)
+
+    res = run_sweep(spec, "local", out_dir=tmp_path / "local", jobs=2, chunk_size=3,
+                    timed_points=0, on_progress=on_progress)
+    assert killed
+    assert res.n_missing == 0 and res.n_ok + res.n_failed == 40
+    keys = _keys_once(tmp_path / "local" / DB_NAME)
+    assert len(keys) == len(set(keys)) == 40
+    assert res.points_csv.read_text() == reference
