@@ -99,7 +99,8 @@ def _resv_config(fast: bool):
     from archsim.vrex.resv_measure import ResvConfig
     from archsim.workloads.kv_synth import SynthKvParams
     if fast:
-        return ResvConfig(kv_lens=(500, 1000, 2000), sim_layers=2, synth=SynthKvParams(kv_heads=2), text_draws=1)
+        return ResvConfig(kv_lens=(500, 1500), sim_layers=2, synth=SynthKvParams(kv_heads=2, head_dim=32),
+                          text_draws=1)
     return ResvConfig(kv_lens=KV_LENS)
 
 
