@@ -121,12 +121,12 @@ def evaluate_point(ctx: Context, task) -> dict:
     from archsim.config.load import apply_overrides
     from archsim.report.report import _clean
     from archsim.simulate import simulate
+    from archsim.sweep.spec import split_params
     key, idx, wi, params = task
     t0 = time.perf_counter()
     row = {"key": key, "idx": idx, "workload": None, "params": params, "status": "ok", "error": None,
            "worker": f"{socket.gethostname()}:{os.getpid()}", "sim_s": None, "cpu_s": None}
-    arch_over = {k: v for k, v in params.items() if not k.startswith("workload.")}
-    wl_over = {k[len("workload."):]: v for k, v in params.items() if k.startswith("workload.")}
+    arch_over, wl_over = split_params(params)
     st = _state(ctx)
     row["workload"] = ctx.workload_names[wi]
     try:

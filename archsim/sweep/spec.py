@@ -91,11 +91,22 @@ class Point:
 
     @property
     def arch_overrides(self) -> dict:
-        return {k: v for k, v in self.params.items() if not k.startswith("workload.")}
+        return split_params(self.params)[0]
 
     @property
     def workload_overrides(self) -> dict:
-        return {k[len("workload."):]: v for k, v in self.params.items() if k.startswith("workload.")}
+        return split_params(self.params)[1]
+
+
+def split_params(params: Mapping[str, Any]) -> tuple[dict, dict]:
+    """A point's values -> (arch overrides, workload overrides without the `workload.` prefix)."""
+    arch, wl = {}, {}
+    for k, v in params.items():
+        if k.startswith("workload."):
+            wl[k[len("workload."):]] = v
+        else:
+            arch[k] = v
+    return arch, wl
 
 
 @attrs.frozen(kw_only=True)
