@@ -73,6 +73,14 @@ def test_conv_with_ragged_stride_marks_invalid_windows():
     assert r["sram_ifmap_reads"] == 9 * 18 * 1
 
 
+def test_single_row_layer_is_a_model_error():
+    # 1x1x1 GEMM on a 1x1 OS array: one demand row, Total Cycles 0; scalesim 3.0.0 divides by it
+    from archsim.errors import ModelError
+    with pytest.raises(ModelError):
+        compat_gemm(1, 1, 1, rows=1, cols=1, dataflow="os")
+    assert compat_gemm(1, 1, 1, rows=1, cols=1, dataflow="ws")["total_cycles"] == 1
+
+
 def test_run_scalesim_depthwise_expands(tmp_path):
     topo = tmp_path / "dw.csv"
     topo.write_text("Layer name, H, W, R, S, C, N, stride,\nconv1, 8, 8, 3, 3, 2, 4, 1,\n"

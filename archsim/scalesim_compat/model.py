@@ -11,7 +11,7 @@ import math
 import attrs
 import numpy as np
 
-from archsim.errors import ConfigError
+from archsim.errors import ConfigError, ModelError
 from archsim.kernels import scalesim_compat as K_
 from archsim.scalesim_compat.config import DATAFLOWS, ScaleSimConfig
 
@@ -298,6 +298,9 @@ def _report(layer, cfg, layer_id, o, fout) -> LayerReport:
     M, N, Kw = layer.m, layer.n, layer.k
     total = o[K_.OUT_TOTAL_CYCLES]
     folds = o[K_.OUT_FOLDS]
+    if total == 0:      # e.g. a 1x1x1 GEMM on a 1x1 array: one demand row, index 0
+        raise ModelError(f"layer {layer_id}: SCALE-Sim's 'Total Cycles' is 0 (a single demand "
+                         "row) and its report divides by it; scalesim 3.0.0 fails here too")
     if_rd, fl_rd, of_wr = _sram_counts(cfg.dataflow, R, C, M, N, Kw)
     macs = M * N * Kw
     if_ds, if_de, if_dr = o[K_.OUT_IF_DRAM_START], o[K_.OUT_IF_DRAM_STOP], o[K_.OUT_IF_DRAM_READS]
