@@ -53,6 +53,14 @@ def _keys_once(db: Path) -> list[str]:
     return keys
 
 
+def _assert_complete_and_equal(res, out: Path, reference: str) -> None:
+    """All 40 points stored exactly once, and the CSV equals the uninterrupted run's."""
+    assert res.n_missing == 0 and res.n_ok + res.n_failed == 40
+    keys = _keys_once(out / DB_NAME)
+    assert len(keys) == len(set(keys)) == 40
+    assert res.points_csv.read_text() == reference
+
+
 def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
     path = write_toy_sweep(tmp_path, SLOW)
     spec = load_sweep(path)
@@ -101,10 +109,7 @@ def test_dask_worker_killed_mid_sweep(tmp_path):
         res = run_sweep(spec, "dask", out_dir=tmp_path / "dask", client=client, chunk_size=3,
                         timed_points=0, on_progress=on_progress)
     assert killed
-    assert res.n_missing == 0 and res.n_ok + res.n_failed == 40
-    keys = _keys_once(tmp_path / "dask" / DB_NAME)
-    assert len(keys) == len(set(keys)) == 40
-    assert res.points_csv.read_text() == reference
+    _assert_complete_and_equal(res, tmp_path / "dask", reference)
 
 
 def test_local_pool_worker_killed_mid_sweep(tmp_path):
@@ -126,7 +131,4 @@ def test_local_pool_worker_killed_mid_sweep(tmp_path):
     res = run_sweep(spec, "local", out_dir=tmp_path / "local", jobs=2, chunk_size=3,
                     timed_points=0, on_progress=on_progress)
     assert killed
-    assert res.n_missing == 0 and res.n_ok + res.n_failed == 40
-    keys = _keys_once(tmp_path / "local" / DB_NAME)
-    assert len(keys) == len(set(keys)) == 40
-    assert res.points_csv.read_text() == reference
+    _assert_complete_and_equal(res, tmp_path / "local", reference)
