@@ -438,7 +438,8 @@ def _notes(ctx, stats) -> list[str]:
         f"{100 * s40.hc_table_fraction:.2f} % of KV (paper 1.67 %).",
         f"Open parameters (documented knobs): recent KV window {e.kvmu.recent_kv_tokens} tokens per stream, "
         f"{e.dre.wtu_buckets} WTU buckets, DRAM efficiency {e.memory.efficiency}, ideal multi-core partitioning, "
-        "SSD per Kioxia BG6 class (unverified), GPU presets with uncalibrated-for-Orin/A100 priors.",
+        "SSD per Kioxia BG6 class (unverified). GPU model calibration: "
+        + "; ".join(f"{n}: {ctx[n]['gpu'].spec.calibration.device or 'uncalibrated priors'}" for n in SYSTEMS) + ".",
         "Per-frame latency = one frame step (vision tower + projector + LLM prefill of 11 tokens + LM head) "
         "with batch streams in lock-step; TPOT = one answer token; energy gains are energy-per-step ratios "
         "(same work on both sides) including PCIe at 3 W/lane x busy and SSD/DRAM traffic.",
