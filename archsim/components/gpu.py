@@ -235,6 +235,25 @@ def structure(spec: Spec) -> Structure:
         dram=DramInterface(technology=spec.dram_technology, bandwidth_gb_s=spec.dram_bandwidth_gb_s,
                            capacity_gib=0.0),
         fixed_area_mm2=spec.die_area_mm2, fixed_leakage_power_w=spec.idle_power_w,
-        notes={"die_area_mm2": spec.sources.get("die_area_mm2", ""),
-               "idle_power_w": spec.sources.get("idle_power_w", ""),
-               "device_name": spec.device_name})
+        notes=_provenance(spec))
+
+
+def _provenance(spec: Spec) -> dict:
+    """What the Report's provenance says about this GPU: every spec number's source and what
+    the efficiencies were fitted to."""
+    c = spec.calibration
+    notes = {"device_name": spec.device_name}
+    notes.update({f"source.{k}": v for k, v in spec.sources.items()})
+    if c.device:
+        def pct(x):
+            return "-" if x is None else f"{100 * x:.1f} %"
+        notes["calibration"] = (
+            f"efficiencies fitted on {c.device} ({c.date}) to {c.data} by {c.method}; "
+            f"{c.n_fit} kernels fitted, {c.n_heldout} held out ({c.split}); held-out |error| "
+            f"median {pct(c.median_abs_error_heldout)}, p90 {pct(c.p90_abs_error_heldout)}"
+            + ("" if c.device == spec.device_name else
+               f"; carried over to {spec.device_name} by the rules in docs/gpu.md, error bands "
+               f"x{spec.transfer_band_factor}"))
+    else:
+        notes["calibration"] = "uncalibrated: the model's priors"
+    return notes
