@@ -340,6 +340,13 @@ def _kv_transfer(spec: Spec, op: KvTransfer, ctx) -> OpResult:
                             "storage_bytes": tr.storage_bytes, "commands": tr.commands})
 
 
+def device_memory_gib(spec: Spec, *, batch: int, weight_bytes: float, kv_bytes_per_token: float) -> float:
+    """Device DRAM the session needs: weights + the recent-KV window of every stream (+ the
+    HC table's ~1.6 % is left out). Compare with `spec.memory.capacity_gib`."""
+    win = spec.kvmu.recent_kv_tokens if spec.kvmu.enabled else 0
+    return (weight_bytes + batch * win * kv_bytes_per_token) / 2**30
+
+
 # ----------------------------------------------------------------------------- structure
 
 def core_structure(spec: Spec) -> Structure:

@@ -424,9 +424,20 @@ def _plot_bandwidth(out: Path, ctx, stats) -> Path:
 
 
 def _notes(ctx, stats) -> list[str]:
+    from archsim.components.vrex import device_memory_gib
+    from archsim.workloads.video_llm import Params
     s40 = stats[KV_LENS[-1]]
     e = ctx["edge"]["vspec"]
+    mem = []
+    for n, cfg in SYSTEMS.items():
+        sp = ctx[n]["vspec"]
+        p = Params()
+        need = device_memory_gib(sp, batch=max(cfg["batches"]), weight_bytes=p.weight_bytes(),
+                                 kv_bytes_per_token=p.kv_bytes_per_token())
+        mem.append(f"{n}: {need:.1f} of {sp.memory.capacity_gib:.0f} GiB at batch {max(cfg['batches'])}"
+                   + ("" if need <= sp.memory.capacity_gib else " — EXCEEDS capacity"))
     return [
+        "Device memory for weights + recent-KV windows: " + "; ".join(mem) + ".",
         "Inputs from the paper: Tab. II average retrieval ratios per method and stage (ReSV 32.7 %/2.5 %, "
         "InfiniGen 100 %/6.8 %, InfiniGenP 50.8 %/6.8 %, ReKV 58.4 %/31.2 %) and ~32 tokens per cluster; "
         "per-layer ratio shape, WTU buckets per row and the run length of time-adjacent selected tokens "
