@@ -1227,6 +1227,65 @@ def sec_random(B: Bench, deadline, n_per_kind):
     torch.backends.cudnn.allow_tf32 = False
 
 
+def _make_fn(B: Bench, op: dict):
+    """The timed callable for any core op dict (same kernels as the sections above)."""
+    k = op["op"]
+    if k == "gemm":
+        return _gemm_fn(op["m"], op["k"], op["n"], op["dtype"], op.get("batch", 1), B.dev)
+    if k == "attention":
+        return _attn_fn(*[op[x] for x in ("batch", "q_len", "kv_len", "heads", "kv_heads", "head_dim",
+                                          "dtype", "causal")], B.dev)
+    if k == "kv_retrieve":
+        return _kvr_fn(*[op[x] for x in ("batch", "queries", "kv_len", "kv_heads", "head_dim",
+                                         "selected", "dtype")], B.dev)
+    if k == "hash_encode":
+        return _hash_fn(op, B.dev)[0]
+    if k == "mlp":
+        f, l = _mlp_fns(op["batch"], op["layers"], op["dtype"], B.dev)
+        return f if op["fused"] else l
+    if k == "elementwise":
+        tdt = TORCH_DT[op["dtype"]]
+        xs = [randn((op["n_elements"],), tdt, B.dev) for _ in range(max(1, op["n_inputs"]))]
+        y = torch.empty((op["n_elements"],), device=B.dev, dtype=tdt)
+        if op["n_inputs"] <= 1:
+            return lambda: torch.mul(xs[0], 1.5, out=y)
+        if op["n_inputs"] == 2:
+            return lambda: torch.add(xs[0], xs[1], out=y)
+        return lambda: torch.addcmul(xs[0], xs[1], xs[2], out=y)
+    if k == "copy":
+        x = torch.randint(0, 255, (op["bytes"],), dtype=torch.uint8, device=B.dev)
+        y = torch.empty_like(x)
+        return lambda: y.copy_(x)
+    raise ValueError(f"no kernel for op kind {k}")
+
+
+def sec_workload(B: Bench, deadline):
+    """The distinct core ops of archsim's shipped workloads (benchmarks/gpu/workload_ops.jsonl,
+    from `archsim trace`): never used in fitting, a workload-shaped check of the model. Fused
+    MLP batches are rounded up to 128 rows (the Triton kernel ran clean only there); each MLP is
+    also timed layer by layer. Triton kernels last."""
+    path = Path(B.args.ops_file)
+    ops = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    cases = []
+    for op in ops:
+        op = {k: v for k, v in op.items() if k != "repeat"}
+        if op["op"] == "mlp":
+            op["batch"] = -(-op["batch"] // 128) * 128
+            cases.append(dict(op, fused=False))
+            cases.append(dict(op, fused=True))
+        else:
+            cases.append(op)
+    if B.dry:
+        cases = [dict(c, **{"m": 32, "k": 32, "n": 32}) if c["op"] == "gemm" else c for c in cases
+                 if c["op"] in ("gemm",)][:3]
+    cases.sort(key=lambda c: 1 if c["op"] == "hash_encode" or (c["op"] == "mlp" and c["fused"]) else 0)
+    for op in cases:
+        if B.over(deadline):
+            return
+        impl = "workload:" + op["op"] + (":fused" if op.get("fused") and op["op"] == "mlp" else "")
+        B.record("workload", op, lambda op=op: _make_fn(B, op), impl=impl, reps=7)
+
+
 # --------------------------------------------------------------------------------------------
 # device info
 
@@ -1291,7 +1350,7 @@ def _validate_ops(results):
 
 
 SECTIONS = ["launch", "gemm", "conv2d", "mlp", "hash_encode", "attention", "kv_retrieve", "topk",
-            "gather", "elementwise", "copy", "power", "power_duty", "random"]
+            "gather", "elementwise", "copy", "power", "power_duty", "random", "workload"]
 
 
 def main(argv=None):
@@ -1305,6 +1364,8 @@ def main(argv=None):
     ap.add_argument("--sections", default=",".join(SECTIONS))
     ap.add_argument("--random-per-kind", type=int, default=20, help="random-shape ops per kind")
     ap.add_argument("--gemm-dtypes", default="bf16,fp16,fp8,int8,tf32,fp32")
+    ap.add_argument("--ops-file", default=str(REPO / "benchmarks" / "gpu" / "workload_ops.jsonl"),
+                    help="JSONL of core ops for the 'workload' section")
     ap.add_argument("--random-kinds", default="gemm,conv2d,mlp,hash_encode,attention,kv_retrieve,"
                     "topk,gather,elementwise,copy", help="kinds of the random family to run "
                     "(mlp_unfused: only the layer-by-layer MLPs)")
@@ -1336,6 +1397,8 @@ def main(argv=None):
                 sec_power_duty(B, args.power_s * 0.6)
             elif name == "random":
                 sec_random(B, 345 * scale, args.random_per_kind)
+            elif name == "workload":
+                sec_workload(B, args.budget_s)
             else:
                 funcs[name](B, plan[name] * scale)
         except Exception as exc:
