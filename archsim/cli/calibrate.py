@@ -102,8 +102,10 @@ def cmd_calibrate(args) -> int:
                          device=fitted.device_name) + "\n" + dumps(tables)
     out.write_text(text)
     s = C.summary(rows)
-    for part in ("fit", "heldout"):
+    for part in ("fit", "heldout", "workload"):
         st = s[part]
+        if not st["n"]:
+            continue
         print(f"{part:8s} n={st['n']:4d}  median |error| {100 * st['median_abs_error']:5.1f} %  "
               f"p90 |error| {100 * st['p90_abs_error']:5.1f} %")
     for kind, st in s["per_kind"].items():
