@@ -147,6 +147,48 @@ def test_kv_retrieve_is_score_topk_gather():
     assert parts[0] == "kv_retrieve" and "topk" in parts
 
 
+def test_conv2d_hand_computed():
+    # 58x58x64 -> 64 filters 3x3 fp16 = implicit GEMM M = 56*56 = 3136, N = 64, K = 576 (64
+    # channels: no padding); rate per SM = 100e12 x 0.5 (gemm) x 0.7 (conv) / 100 = 3.5e11.
+    # Tiles: 64x64 -> 49 tiles, one wave, 2*64*64*576 / 3.5e11 = 13.4817 us (32x128 the same;
+    # 128x256: 25 tiles of 107.9 us). DRAM 905,728 B / 800 GB/s + 1 us = 2.13 us (hidden).
+    # + 2 us launch + 2 us conv_fixed_us
+    op = Conv2d(ifmap_h=58, ifmap_w=58, filter_h=3, filter_w=3, channels=64, num_filters=64, dtype="fp16")
+    p = predict(SYN, op)
+    assert p.latency_s == pytest.approx(2e-6 + 2 * 64 * 64 * 576 / 3.5e11 + 2e-6, rel=1e-4)
+    assert p.flops == 2.0 * 3136 * 64 * 576
+
+
+def test_conv2d_pads_channels_to_8_on_tensor_cores():
+    # 3 input channels run as 8 on the tensor cores: same time as 8 real channels
+    a = predict(SYN, Conv2d(ifmap_h=64, ifmap_w=64, filter_h=7, filter_w=7, channels=3, num_filters=64, dtype="fp16"))
+    b = predict(SYN, Conv2d(ifmap_h=64, ifmap_w=64, filter_h=7, filter_w=7, channels=8, num_filters=64, dtype="fp16"))
+    assert a.details["compute_s"] == pytest.approx(b.details["compute_s"])
+    assert a.flops == pytest.approx(b.flops * 3 / 8)
+
+
+def test_topk_hand_computed():
+    # defaults: one-row latency 2 us x (1024/1024)^0.3 x (4/4)^0.5 = 2 us; streaming 4096 B at
+    # 800 GB/s x 0.1 = 0.05 us (hidden); rows 1 x 0.5 us / 100 SMs = 0.005 us; sort 8 x log2 8 x
+    # 0.05 ns = 1.2 ns; output 8 x (4 + 8) B = 96 B -> 0.12 ns + 1 us ramp; + 2 us launch
+    p = predict(SYN, TopK(rows=1, n=1024, k=8, dtype="fp32"))
+    expect = 2e-6 + 2e-6 + 0.005e-6 + 1.2e-9 + 96 / 800e9 + 1e-6
+    assert p.latency_s == pytest.approx(expect, rel=1e-3)
+    # 16-bit keys: half the radix passes -> latency term x (2/4)^0.5
+    p16 = predict(SYN, TopK(rows=1, n=1024, k=8, dtype="fp16"))
+    assert p16.latency_s < p.latency_s
+
+
+def test_mlp_fused_hand_computed():
+    # 2^20 x [64, 64, 64, 64] fp16, fused: rate 100e12 x 0.5 x 0.6 x 64/(64+64) = 15 TFLOP/s;
+    # 2^20 x 3 x 64 x 64 x 2 = 25.77 GFLOP -> 1.71799 ms x 82/81.92 (8192 CTAs of 128 rows on
+    # 100 SMs) + 1 us prologue; I/O 2^20 x 128 x 2 B + weights = 268.46 MB -> 335.6 us (hidden)
+    # + 2 us launch
+    op = Mlp(batch=2**20, layers=(64, 64, 64, 64), dtype="fp16", fused=True)
+    t_c = 2**20 * 3 * 64 * 64 * 2 / 15e12 * (82 / 81.92) + 1e-6
+    assert predict(SYN, op).latency_s == pytest.approx(2e-6 + t_c, rel=1e-4)
+
+
 def test_smax_bounds():
     for a, b in ((1.0, 2.0), (3.0, 3.0), (0.0, 5.0)):
         for pp in (1.0, 2.0, 8.0):
