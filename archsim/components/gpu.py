@@ -68,6 +68,8 @@ class GpuEnergy:
     dram_pj_per_byte: float = field(70.0, ge=0.0, doc="extra energy of a byte that comes from or "
                                     "goes to DRAM, on top of its L2 pass")
     l2_pj_per_byte: float = field(55.0, ge=0.0, doc="energy of a byte moved between L2 and the SMs")
+    l2_random_pj_per_byte: float = field(55.0, ge=0.0, doc="energy of a byte of sector-granular "
+                                         "random lookups (hash grids, row gathers) through L2")
     onchip_scale: float = field(1.0, gt=0.0, le=10.0, doc="process scaling of pj_per_flop and "
                                 "l2_pj_per_byte from the device they were fitted on to this one "
                                 "(tech.md section 3 factors; docs/gpu.md)")

@@ -291,6 +291,19 @@ def fit_energy(spec, measurement_files: Sequence[Path]) -> tuple[object, dict]:
     if "energy.pj_per_flop.fp8" in vals:     # int8 not measured: the fp8 path's energy (same tensor-core width)
         vals["energy.pj_per_flop.int8"] = vals["energy.pj_per_flop.fp8"]
     spec = set_params(spec, vals)
+    # random-lookup L2 bytes: what the hash-encoding load's dynamic energy leaves after its
+    # FLOPs, streaming and DRAM bytes (one load: fitted, not validated)
+    h = duty.get("hash_encode_2m_t22")
+    if h is not None:
+        op = parse_op(dict(h["op"]), file="duty", key="hash_encode_2m_t22")
+        p = predict(spec, op)
+        if p.l2_random_bytes > 0:
+            s0 = set_params(spec, {"energy.l2_random_pj_per_byte": 0.0})
+            e0, br0, _ = p.energy(s0)
+            rest = h["dynamic_energy_per_call_j"] - (e0 - br0["static"])
+            e_rand = max(0.0, rest / p.l2_random_bytes)
+            spec = set_params(spec, {"energy.l2_random_pj_per_byte": e_rand * 1e12})
+            report["l2_random_pj_per_byte"] = e_rand * 1e12
     # check: predicted vs measured dynamic energy per call for every duty load, and the board
     # energy of the sustained (power-capped) loads
     for name, rec in duty.items():

@@ -41,6 +41,7 @@ class Prediction:
     dram_bytes: float
     dram_read_bytes: float
     l2_bytes: float
+    l2_random_bytes: float                # of l2_bytes: sector-granular random lookups
     kernels: int
     bound: str
     kind: str
@@ -55,7 +56,8 @@ class Prediction:
             unit, dt = key.split(":")
             pj = getattr(e.pj_per_flop, dt) if unit == "t" else _vector_pj(spec, dt)
             dyn_flop += f * pj * e.onchip_scale * 1e-12
-        dyn_l2 = self.l2_bytes * e.l2_pj_per_byte * e.onchip_scale * 1e-12
+        dyn_l2 = ((self.l2_bytes - self.l2_random_bytes) * e.l2_pj_per_byte
+                  + self.l2_random_bytes * e.l2_random_pj_per_byte) * e.onchip_scale * 1e-12
         dyn_dram = self.dram_bytes * e.dram_pj_per_byte * 1e-12
         total = static + dyn_flop + dyn_l2 + dyn_dram
         breakdown = {"static": static, "compute": dyn_flop, "l2": dyn_l2, "dram": dyn_dram}
@@ -233,7 +235,7 @@ def gemm_core(spec, m: int, k: int, n: int, batch: int, dtype: str, *, aligned: 
     return best
 
 
-def _single(spec, kind, t_body, *, flops_by, dram, dram_read, l2=None, compute_s=0.0,
+def _single(spec, kind, t_body, *, flops_by, dram, dram_read, l2=None, l2_random=0.0, compute_s=0.0,
             memory_s=0.0, details=None, kernels=1) -> Prediction:
     lat = launch_s(spec) * kernels + t_body
     if launch_s(spec) * kernels > 0.5 * lat:
@@ -242,7 +244,8 @@ def _single(spec, kind, t_body, *, flops_by, dram, dram_read, l2=None, compute_s
         bound = "compute" if compute_s >= memory_s else "memory"
     return Prediction(latency_s=lat, flops=sum(flops_by.values()), flops_by_dtype=flops_by,
                       dram_bytes=dram, dram_read_bytes=dram_read,
-                      l2_bytes=dram if l2 is None else l2, kernels=kernels, bound=bound, kind=kind,
+                      l2_bytes=dram if l2 is None else l2, l2_random_bytes=l2_random,
+                      kernels=kernels, bound=bound, kind=kind,
                       details={"compute_s": compute_s, "memory_s": memory_s, **(details or {})})
 
 
@@ -265,7 +268,8 @@ def _seq(spec, kind, parts: list[Prediction], details=None, host_views: float = 
     return Prediction(latency_s=lat, flops=sum(flops.values()), flops_by_dtype=flops,
                       dram_bytes=sum(p.dram_bytes for p in parts),
                       dram_read_bytes=sum(p.dram_read_bytes for p in parts),
-                      l2_bytes=sum(p.l2_bytes for p in parts), kernels=kernels, bound=bound,
+                      l2_bytes=sum(p.l2_bytes for p in parts),
+                      l2_random_bytes=sum(p.l2_random_bytes for p in parts), kernels=kernels, bound=bound,
                       kind=kind, details={"compute_s": comp, "memory_s": mem, "gpu_s": gpu,
                                           "host_s": host, **(details or {}),
                                           "parts": [p.details.get("part", p.kind) for p in parts]})
@@ -346,7 +350,7 @@ def predict_gather(spec, op) -> Prediction:
     t_m = max(t_l2, t_dram)
     dram = miss + op.rows * (op.row_bytes + 8)
     return _single(spec, "gather", smax(t_rows, t_m, eff.smoothmax_p), flops_by={}, dram=dram,
-                   dram_read=miss + op.rows * 8, l2=touched + op.rows * op.row_bytes,
+                   dram_read=miss + op.rows * 8, l2=touched + op.rows * op.row_bytes, l2_random=touched,
                    compute_s=t_rows, memory_s=t_m, details={"l2_hit_rate": hit})
 
 
@@ -394,6 +398,7 @@ def predict_hash_encode(spec, op) -> Prediction:
     return _single(spec, "hash_encode", smax(t_c, t_m, eff.smoothmax_p),
                    flops_by={"v:fp32": op.flops()}, dram=dram_miss + stream,
                    dram_read=dram_miss + op.n_points * op.dims * 4, l2=l2_traffic + stream,
+                   l2_random=l2_traffic,
                    compute_s=t_c, memory_s=t_m,
                    details={"l2_hit_rate_per_level": hits, "lookups": lookups_total})
 
