@@ -124,9 +124,11 @@ def dram_rate(spec) -> float:
 
 
 def dram_time(spec, nbytes: float, fraction: float = 1.0) -> float:
+    """`nbytes` at `fraction` of the sustained DRAM rate (never above the peak) + the ramp."""
     if nbytes <= 0:
         return 0.0
-    return nbytes / (dram_rate(spec) * fraction) + spec.efficiency.dram_latency_us * 1e-6
+    rate = min(dram_rate(spec) * fraction, spec.dram_bandwidth_gb_s * 1e9)
+    return nbytes / rate + spec.efficiency.dram_latency_us * 1e-6
 
 
 def l2_rate(spec) -> float:
@@ -224,7 +226,7 @@ def gemm_core(spec, m: int, k: int, n: int, batch: int, dtype: str, *, aligned: 
                 "split_k": 0, "waves": tiles / spec.sm_count, "ctas": spec.sm_count}
     # matrix-vector shapes (m or n <= 16): a GEMV kernel on the vector units, no tile waste
     if split_k and min(m, n) <= 16:
-        t_c = 2.0 * batch * m * k * n / (vector_peak(spec, dtype) * eff.vector_fraction) + fixed
+        t_c = 2.0 * batch * m * k * n / (vector_peak(spec, dtype) * min(1.0, eff.vector_fraction)) + fixed
         t_m = dram_time(spec, in_bytes + c_bytes)
         t = smax(t_c, t_m, eff.smoothmax_p)
         if t < best["t"]:
@@ -311,7 +313,7 @@ def predict_conv2d(spec, op) -> Prediction:
 
 def _stream(spec, kind, nbytes, read_bytes, flops, dtype) -> Prediction:
     t_m = dram_time(spec, nbytes)
-    t_c = flops / (vector_peak(spec, dtype) * spec.efficiency.vector_fraction) if flops else 0.0
+    t_c = flops / (vector_peak(spec, dtype) * min(1.0, spec.efficiency.vector_fraction)) if flops else 0.0
     return _single(spec, kind, smax(t_c, t_m, spec.efficiency.smoothmax_p),
                    flops_by={f"v:{dtype}": flops} if flops else {}, dram=nbytes, dram_read=read_bytes,
                    compute_s=t_c, memory_s=t_m)
@@ -394,7 +396,7 @@ def predict_hash_encode(spec, op) -> Prediction:
     t_l2 = l2_traffic / l2_rate(spec)
     t_dram = dram_time(spec, dram_miss, eff.random_dram_fraction) + stream / dram_rate(spec)
     t_m = max(t_l2, t_dram)
-    t_c = t_issue + op.flops() / (vector_peak(spec, "fp32") * eff.vector_fraction)
+    t_c = t_issue + op.flops() / (vector_peak(spec, "fp32") * min(1.0, eff.vector_fraction))
     return _single(spec, "hash_encode", smax(t_c, t_m, eff.smoothmax_p),
                    flops_by={"v:fp32": op.flops()}, dram=dram_miss + stream,
                    dram_read=dram_miss + op.n_points * op.dims * 4, l2=l2_traffic + stream,
@@ -488,7 +490,7 @@ def _topk_pred(spec, rows: int, n: int, k: int, dtype: str) -> Prediction:
     t_lat = (eff.topk_row_latency_us * 1e-6 * (n / 1024.0) ** eff.topk_latency_exponent * ts
              * (b / 4.0) ** eff.topk_dtype_exponent)
     nbytes = rows * n * b
-    t_bw = nbytes / (dram_rate(spec) * eff.topk_bw_fraction)
+    t_bw = nbytes / min(dram_rate(spec) * eff.topk_bw_fraction, spec.dram_bandwidth_gb_s * 1e9)
     t_rows = rows * eff.topk_row_us * 1e-6 * (n / 1024.0) ** eff.topk_row_exponent / spec.sm_count * ts
     out = rows * k * (b + 8)
     # the k results are returned sorted: a k log2 k sort per row, rows spread over the SMs
@@ -547,7 +549,7 @@ def predict_generic(spec, op) -> Prediction:
     if dtype not in DTYPE_BYTES:
         dtype = "fp32"
     peak, unit, used = tensor_peak(spec, dtype)
-    frac = getattr(eff.gemm_fraction, used) if unit == "t" else eff.vector_fraction
+    frac = min(1.0, getattr(eff.gemm_fraction, used) if unit == "t" else eff.vector_fraction)
     t_c = flops / (peak * frac) if flops else 0.0
     t_m = dram_time(spec, nbytes)
     return _single(spec, op.KIND, smax(t_c, t_m, eff.smoothmax_p),
