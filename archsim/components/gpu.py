@@ -176,6 +176,9 @@ class Spec:
     boost_clock_ghz: float = field(gt=0.0)
     tensor_tflops: DtypeRates = field(doc="dense tensor-core peak per dtype")
     tensor_sparse_tflops: DtypeRates = DtypeRates()
+    fp16_accumulate_tflops: float | None = field(None, gt=0.0, doc="dense fp16 tensor rate with "
+                                                 "fp16 accumulate, used by fused MLPs (tiny-cuda-nn "
+                                                 "accumulates in fp16); None = tensor_tflops.fp16")
     vector_fp32_tflops: float = field(gt=0.0, doc="non-tensor FP32 peak")
     vector_fp16_tflops: float | None = field(None, gt=0.0, doc="non-tensor FP16/BF16 peak; None = 2x FP32")
     dram_technology: str = field("hbm3", doc="key into the tech table's DRAM list")

@@ -409,13 +409,16 @@ def predict_hash_encode(spec, op) -> Prediction:
 
 def predict_mlp(spec, op) -> Prediction:
     """fused: one kernel, activations on chip, tensor rate = gemm fraction x mlp_fused_fraction
-    x w/(w + mlp_width_half) (w = mean layer width), 128-row CTAs in waves; I/O streamed.
+    x w/(w + mlp_width_half) (w = mean layer width) of the fp16-accumulate rate where the GPU
+    has a faster one (GeForce), 128-row CTAs in waves; I/O streamed.
     Layer-by-layer: one GEMM per layer plus one activation kernel after every layer but the
     last (PyTorch eager), each input and output through DRAM."""
     eff = spec.efficiency
     b = DTYPE_BYTES[op.dtype]
     if op.fused:
         peak, unit, used = tensor_peak(spec, op.dtype)
+        if op.dtype == "fp16" and spec.fp16_accumulate_tflops is not None:
+            peak = spec.fp16_accumulate_tflops * 1e12
         widths = op.layers
         w = sum(widths[1:]) / (len(widths) - 1)
         frac = min(1.0, getattr(eff.gemm_fraction, op.dtype) * eff.mlp_fused_fraction * w / (w + eff.mlp_width_half))
