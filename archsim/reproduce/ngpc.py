@@ -148,7 +148,7 @@ def fit_gpu_mlp_split(gpu_preset: Path, out_dir: Path):
         frac, _ok = _bisect(lambda f: PAPER_MLP_SHARE_PCT - mlp_share(f), 0.005, 1.2, iters=30)
     cal = calibrate(arch(frac))
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "gpu-fitted-to-paper-split.toml"
+    path = (out_dir / "gpu-fitted-to-paper-split.toml").resolve()
     comp = _gpu_component(base)
     path.write_text(f'# written by archsim reproduce ngpc: {gpu_preset} with the fused-MLP efficiency\n'
                     f'# fitted to the paper\'s 32.12 % MLP share (what-if baseline)\n'
@@ -196,7 +196,7 @@ def run(out_dir, *, gpu_preset=None, quick: bool = False) -> StudyResult:
     from archsim.components import ngpc
     from archsim.config.arch import load_arch
     out_dir = Path(out_dir)
-    gpu_preset = Path(gpu_preset) if gpu_preset else GPU_PRESET
+    gpu_preset = Path(gpu_preset).resolve() if gpu_preset else GPU_PRESET
     gpu_arch = load_arch(gpu_preset)
     gname = gpu_arch.name
     cal = calibrate(gpu_arch)
