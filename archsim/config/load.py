@@ -181,21 +181,27 @@ def convert(tp, raw, *, file, key):
 
 # ----------------------------------------------------------------------------- TOML files
 
-def read_toml(path) -> dict:
-    """Read one TOML file; syntax errors and unreadable files become ConfigError."""
+def read_text(path) -> str:
+    """Read a UTF-8 text file; a missing, unreadable or non-UTF-8 file becomes one ConfigError."""
     p = Path(path)
     try:
-        text = p.read_bytes()
+        data = p.read_bytes()
     except FileNotFoundError:
         raise ConfigError(p, "<file>", "file not found") from None
     except IsADirectoryError:
-        raise ConfigError(p, "<file>", "is a directory, expected a TOML file") from None
+        raise ConfigError(p, "<file>", "is a directory, expected a file") from None
     except OSError as exc:
         raise ConfigError(p, "<file>", f"cannot read file: {exc.strerror or exc}") from None
     try:
-        decoded = text.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(p, "<syntax>", f"not UTF-8 text (byte {exc.start})") from None
+
+
+def read_toml(path) -> dict:
+    """Read one TOML file; syntax errors and unreadable files become ConfigError."""
+    p = Path(path)
+    decoded = read_text(p)
     try:
         return tomllib.loads(decoded)
     except tomllib.TOMLDecodeError as exc:

@@ -15,6 +15,7 @@ from pathlib import Path
 import attrs
 
 from archsim.errors import ConfigError
+from archsim.config.load import read_text
 
 DATAFLOWS = ("os", "ws", "is")
 
@@ -78,14 +79,7 @@ def _bool(cp, file, section, key):
 def parse_config(path) -> ScaleSimConfig:
     """Parse a SCALE-Sim .cfg file; every problem is one ConfigError(file, 'section.Key', ...)."""
     p = Path(path)
-    try:
-        text = p.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise ConfigError(p, "<file>", "file not found") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(p, "<syntax>", f"not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise ConfigError(p, "<file>", f"cannot read file: {exc.strerror or exc}") from None
+    text = read_text(p)
     cp = configparser.ConfigParser()
     try:
         cp.read_string(text, source=str(p))

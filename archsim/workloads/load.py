@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 import attrs
 
-from archsim.config.load import apply_overrides, read_toml, structure
+from archsim.config.load import apply_overrides, read_text, read_toml, structure
 from archsim.errors import ConfigError
 from archsim.workloads.ops import Conv2d, Gemm, parse_op
 
@@ -96,14 +96,7 @@ def _named(op, i: int):
 
 
 def _read_jsonl(p: Path) -> Workload:
-    try:
-        text = p.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise ConfigError(p, "<file>", "file not found") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(p, "<syntax>", f"not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise ConfigError(p, "<file>", f"cannot read file: {exc.strerror or exc}") from None
+    text = read_text(p)
     ops = []
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
@@ -125,14 +118,7 @@ def read_topology_csv(p, *, gemm: bool | None = None) -> Workload:
     does not silently drop the stride. Depth-wise layers (name containing 'DP', SCALE-Sim's
     convention) expand into `channels` 1-channel layers, as SCALE-Sim does."""
     p = Path(p)
-    try:
-        lines = p.read_bytes().decode("utf-8").splitlines()
-    except FileNotFoundError:
-        raise ConfigError(p, "<file>", "file not found") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(p, "<syntax>", f"not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise ConfigError(p, "<file>", f"cannot read file: {exc.strerror or exc}") from None
+    lines = read_text(p).splitlines()
     if not lines:
         raise ConfigError(p, "<file>", "empty topology file")
     header = [c.strip().lower() for c in lines[0].split(",")]
