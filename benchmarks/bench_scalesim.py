@@ -31,45 +31,6 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKLOADS = ROOT / "workloads" / "cnn"
 FALLBACK_RESNET50 = Path("/work/shared/scalesim-upstream/Resnet50.csv")
 
-CFG = """[general]
-run_name = {name}
-
-[architecture_presets]
-ArrayHeight: {rows}
-ArrayWidth: {cols}
-IfmapSramSzkB: {kb}
-FilterSramSzkB: {kb}
-OfmapSramSzkB: {kb}
-IfmapOffset: 0
-FilterOffset: 10000000
-OfmapOffset: 20000000
-Bandwidth : {bw}
-Dataflow : {df}
-ReadRequestBuffer: 32
-WriteRequestBuffer: 32
-
-[layout]
-IfmapCustomLayout: False
-IfmapSRAMBankBandwidth: {bw}
-IfmapSRAMBankNum: 1
-IfmapSRAMBankPort: 2
-FilterCustomLayout: False
-FilterSRAMBankBandwidth: {bw}
-FilterSRAMBankNum: 1
-FilterSRAMBankPort: 2
-
-[sparsity]
-SparsitySupport : false
-SparseRep : ellpack_block
-OptimizedMapping : false
-BlockSize : 8
-RandomNumberGeneratorSeed : 40
-
-[run_presets]
-InterfaceBandwidth: {mode}
-UseRamulatorTrace: False
-"""
-
 # Layer subsets (SCALE-Sim needs minutes per full network on one core).
 FULL_LAYERS = {
     "resnet18": ["layer2.0.downsample", "layer3.0.conv1"],
@@ -183,7 +144,11 @@ def build_cases(quick):
 def write_case(case, folder, name):
     folder.mkdir(parents=True, exist_ok=True)
     cfg = folder / "case.cfg"
-    cfg.write_text(CFG.format(name=name, **case["cfg"]))
+    from archsim.scalesim_compat.reference import make_cfg
+    c = case["cfg"]
+    cfg.write_text(make_cfg(run_name=name, rows=c["rows"], cols=c["cols"], dataflow=c["df"],
+                            mode=c["mode"], ifmap_kb=c["kb"], filter_kb=c["kb"], ofmap_kb=c["kb"],
+                            ifmap_bw=c["bw"], filter_bw=c["bw"], ofmap_bw=c["bw"]))
     topo = folder / "topology.csv"
     topo.write_text(case["header"] + "\n" + "\n".join(case["rows"]) + "\n")
     return cfg, topo

@@ -17,49 +17,10 @@ from pathlib import Path
 import pytest
 
 from archsim.scalesim_compat import compat_gemm, run_scalesim, write_reports
-from archsim.scalesim_compat.reference import read_reports, run_reference
+from archsim.scalesim_compat.reference import make_cfg, read_reports, run_reference
 
 GROUPS = 8          # per dataflow
 LAYERS = 4          # per group -> 32 cases per dataflow
-
-CFG = """[general]
-run_name = diff_{name}
-
-[architecture_presets]
-ArrayHeight: {rows}
-ArrayWidth: {cols}
-IfmapSramSzkB: {if_kb}
-FilterSramSzkB: {fl_kb}
-OfmapSramSzkB: {of_kb}
-IfmapOffset: 0
-FilterOffset: 10000000
-OfmapOffset: 20000000
-Bandwidth : {of_bw}
-Dataflow : {df}
-ReadRequestBuffer: 32
-WriteRequestBuffer: 32
-
-[layout]
-IfmapCustomLayout: False
-IfmapSRAMBankBandwidth: {if_bw}
-IfmapSRAMBankNum: 1
-IfmapSRAMBankPort: 2
-FilterCustomLayout: False
-FilterSRAMBankBandwidth: {fl_bw}
-FilterSRAMBankNum: 1
-FilterSRAMBankPort: 2
-
-[sparsity]
-SparsitySupport : false
-SparseRep : ellpack_block
-OptimizedMapping : false
-BlockSize : 8
-RandomNumberGeneratorSeed : 40
-
-[run_presets]
-InterfaceBandwidth: {mode}
-UseRamulatorTrace: False
-"""
 
 FLOAT_COLUMNS = {"Overall Util %", "Mapping Efficiency %", "Compute Util %", "Avg IFMAP SRAM BW",
                  "Avg FILTER SRAM BW", "Avg OFMAP SRAM BW", "Avg IFMAP DRAM BW",
@@ -84,10 +45,10 @@ def make_case(df: str, group: int):
     cols = rng.choice([2, 3, 4, 6, 8])
     mode = "CALC" if group % 4 == 3 else "USER"
     gemm = group % 2 == 0
-    params = dict(name=f"{df}{group}", rows=rows, cols=cols, df=df, mode=mode,
-                  if_kb=rng.choice([1, 1, 2]), fl_kb=rng.choice([1, 1, 2]),
-                  of_kb=rng.choice([1, 1, 2]), of_bw=rng.choice([1, 2, 4]),
-                  if_bw=rng.choice([1, 2, 3, 5]), fl_bw=rng.choice([1, 2, 3, 5]))
+    params = dict(run_name=f"diff_{df}{group}", rows=rows, cols=cols, dataflow=df, mode=mode,
+                  ifmap_kb=rng.choice([1, 1, 2]), filter_kb=rng.choice([1, 1, 2]),
+                  ofmap_kb=rng.choice([1, 1, 2]), ofmap_bw=rng.choice([1, 2, 4]),
+                  ifmap_bw=rng.choice([1, 2, 3, 5]), filter_bw=rng.choice([1, 2, 3, 5]))
     lines = []
     for i in range(LAYERS):
         if gemm:
@@ -100,7 +61,7 @@ def make_case(df: str, group: int):
     header = ("Layer, M, N, K," if gemm else
               "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, "
               "Num Filter, Strides,")
-    return CFG.format(**params), header + "\n" + "\n".join(lines) + "\n", gemm, params
+    return make_cfg(**params), header + "\n" + "\n".join(lines) + "\n", gemm, params
 
 
 def compare(ours: list[dict], ref: list[dict]) -> list[str]:
