@@ -1,12 +1,14 @@
-"""simulate(arch, workload) -> Report: map each op to a component, evaluate it, price it."""
+"""simulate(arch, workload) -> Report: map each op to a component, evaluate it, price it
+(energy, area, leakage, budget and provenance from archsim.energy.model.price_run)."""
 from __future__ import annotations
 
 import attrs
 
 from archsim.components.base import EvalContext, OpResult
 from archsim.config.arch import ArchSpec
+from archsim.energy.model import price_run
 from archsim.errors import ModelError
-from archsim.report.report import ComponentSummary, Report
+from archsim.report.report import Report
 from archsim.version import __version__
 from archsim.workloads.load import Workload
 
@@ -55,31 +57,12 @@ def evaluate_ops(arch: ArchSpec, workload: Workload) -> list[OpResult]:
 def simulate(arch: ArchSpec, workload: Workload, *, baseline: ArchSpec | None = None) -> Report:
     """Run `workload` on `arch` (and on `baseline`, a GPU arch, if given)."""
     results = evaluate_ops(arch, workload)
-    priced = _price(arch, results)
-    if priced is None:   # no energy model installed: energy fields stay absent
-        ops, components, provenance, budget, trace = results, tuple(
-            ComponentSummary(name=n, kind=k) for n, k in arch.component_kinds.items()), {}, None, ()
-    else:
-        ops, components = priced.ops, priced.components
-        provenance, budget, trace = priced.provenance, priced.budget, priced.power_trace
+    priced = price_run(arch, results)
     base = simulate(baseline, workload) if baseline is not None else None
     return Report(archsim_version=__version__, arch=arch.name, workload=workload.name,
-                  ops=tuple(ops), components=tuple(components), budget=budget,
-                  provenance=dict(provenance), power_trace=tuple(trace), baseline=base,
+                  ops=tuple(priced.ops), components=tuple(priced.components),
+                  budget=priced.budget, provenance=dict(priced.provenance),
+                  power_trace=tuple(priced.power_trace), baseline=base,
                   meta={"arch_source": arch.source, "workload_source": workload.source,
                         "seed": workload.seed})
 
-
-def _price(arch, results):
-    """Energy, area, leakage, budget and provenance from archsim.energy.
-
-`price_run(arch, results)` returns an object with `.ops` (OpResults with energy_j filled),
-`.components` (ComponentSummary per component), `.provenance`, `.budget` (dict or None) and
-`.power_trace` (per-op power on the simulated timeline)."""
-    try:
-        from archsim.energy.model import price_run
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("archsim.energy"):
-            return None
-        raise
-    return price_run(arch, results)

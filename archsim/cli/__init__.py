@@ -27,14 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in SUBCOMMANDS:
-        modname = f"archsim.cli.{name}"
-        try:
-            mod = importlib.import_module(modname)
-        except ModuleNotFoundError as exc:
-            if exc.name == modname:
-                continue
-            raise
-        mod.add_parser(sub)
+        importlib.import_module(f"archsim.cli.{name}").add_parser(sub)
     return parser
 
 

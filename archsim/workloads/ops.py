@@ -288,11 +288,7 @@ OP_MODULES = ("archsim.workloads.ops_ngpc", "archsim.workloads.ops_vrex")
 def op_types() -> dict[str, type]:
     types_ = dict(CORE_OPS)
     for mod in OP_MODULES:
-        try:
-            types_.update(importlib.import_module(mod).OPS)
-        except ModuleNotFoundError as exc:
-            if exc.name != mod:
-                raise
+        types_.update(importlib.import_module(mod).OPS)
     return types_
 
 
