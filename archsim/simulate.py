@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from archsim.components.base import EvalContext, OpResult
+from archsim.blocks.base import EvalContext, OpResult
 from archsim.config.arch import ArchSpec
 from archsim.energy.model import price_run
 from archsim.errors import ModelError

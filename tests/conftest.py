@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _make_fake_component():
     """A tiny component for testing the generic machinery without any real block."""
-    from archsim.components.base import OpResult, SramInstance, Structure
+    from archsim.blocks.base import OpResult, SramInstance, Structure
     from archsim.config.load import field
 
     mod = types.ModuleType("archsim_test_fake_component")
@@ -50,7 +50,7 @@ def _make_fake_component():
 @pytest.fixture
 def fake_component(monkeypatch):
     """Registers kind 'fake' for the duration of a test."""
-    from archsim.components import registry
+    from archsim.config import registry
     mod = _make_fake_component()
     monkeypatch.setitem(sys.modules, mod.__name__, mod)
     monkeypatch.setitem(registry.COMPONENT_MODULES, "fake", mod.__name__)

@@ -6,7 +6,7 @@ import warnings
 import pytest
 
 from archsim import load_arch, load_workload, simulate
-from archsim.components.base import (DramInterface, LinkInterface, OpResult, SramInstance,
+from archsim.blocks.base import (DramInterface, LinkInterface, OpResult, SramInstance,
                                      Structure)
 from archsim.config.arch import TechSpec
 from archsim.energy.model import (action_class, area_mm2, leakage_power_w, price_actions,

@@ -1,4 +1,4 @@
-"""GPU calibration (archsim/gpu/calibrate.py, archsim calibrate gpu): optimiser, the held-out
+"""GPU calibration (archsim/blocks/gpu/calibrate.py, archsim calibrate gpu): optimiser, the held-out
 split, recovery of known parameters from synthetic measurements, the energy fit, the CLI
 round trip, the TOML writer."""
 from __future__ import annotations
@@ -13,9 +13,9 @@ import pytest
 
 from archsim.cli import main as cli_main
 from archsim.config.arch import load_arch
-from archsim.gpu import calibrate as C
-from archsim.gpu.model import predict
-from archsim.gpu.tomlw import dumps
+from archsim.blocks.gpu import calibrate as C
+from archsim.blocks.gpu.model import predict
+from archsim.blocks.gpu.tomlw import dumps
 from archsim.workloads.ops import Copy, Elementwise, Gemm, op_to_dict
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""GPU model (archsim/components/gpu.py, archsim/gpu/model.py): hand-computed cases on a
+"""GPU model (archsim/blocks/gpu/spec.py, archsim/blocks/gpu/model.py): hand-computed cases on a
 synthetic GPU with round numbers, physical invariants on every op kind, monotonicity, energy
 bounds, error bands, presets."""
 from __future__ import annotations
@@ -9,12 +9,12 @@ from pathlib import Path
 import attrs
 import pytest
 
-from archsim.components import gpu
-from archsim.components.gpu import (DtypeFractions, DtypeRates, GpuCalibration, GpuEfficiency,
+from archsim.blocks.gpu import spec as gpu
+from archsim.blocks.gpu.spec import (DtypeFractions, DtypeRates, GpuCalibration, GpuEfficiency,
                                     GpuEnergy, Spec)
 from archsim.config.arch import load_arch
 from archsim.errors import ConfigError
-from archsim.gpu.model import hash_levels, predict, smax
+from archsim.blocks.gpu.model import hash_levels, predict, smax
 from archsim.workloads.ops import (Attention, Conv2d, Copy, Elementwise, Gather, Gemm, HashEncode,
                                    KvRetrieve, Mlp, TopK)
 

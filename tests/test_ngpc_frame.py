@@ -12,12 +12,12 @@ import attrs
 import numpy as np
 import pytest
 
-from archsim.components import ngpc
-from archsim.components.base import EvalContext, OpResult
+from archsim.blocks.ngpc import model as ngpc
+from archsim.blocks.base import EvalContext, OpResult
 from archsim.config.arch import load_arch
 from archsim.config.load import field
-from archsim.kernels import hashgrid as hg
-from archsim.workloads.ng import Params, expand, sample_batch
+from archsim.blocks.ngpc import kernels as hg
+from archsim.blocks.ngpc.generator import Params, expand, sample_batch
 
 REPO = Path(__file__).resolve().parents[1]
 PRESETS = REPO / "arch_configs" / "ngpc"
@@ -52,7 +52,7 @@ def _roofline_gpu_module():
                         energy_j=lat * 300.0)
 
     def structure(spec):
-        from archsim.components.base import Structure
+        from archsim.blocks.base import Structure
         return Structure(name="gpu", kind="gpu", clock_ghz=1.7, fixed_area_mm2=628.4,
                          fixed_leakage_power_w=30.0)
 
@@ -62,7 +62,7 @@ def _roofline_gpu_module():
 
 @pytest.fixture
 def roofline_gpu(monkeypatch, tmp_path):
-    from archsim.components import registry
+    from archsim.config import registry
     mod = _roofline_gpu_module()
     monkeypatch.setitem(sys.modules, mod.__name__, mod)
     monkeypatch.setitem(registry.COMPONENT_MODULES, "gpu", mod.__name__)
@@ -216,7 +216,7 @@ def test_structure_prices_with_the_energy_layer():
 # ----------------------------------------------------------------------------- reproduce
 
 def test_reproduce_quick_has_every_required_row(roofline_gpu, tmp_path):
-    from archsim.reproduce import ngpc as study
+    from archsim.studies import ngpc as study
     res = study.run(tmp_path / "out", gpu_preset=roofline_gpu, quick=True)
     rows = res.rows
     keyed = {(r["quantity"], r["params"]["app"], r["params"]["encoding"], r["params"]["n_nfp"],
@@ -270,7 +270,7 @@ def test_bad_ngpc_knobs_are_config_errors(key, value, fragment):
 
 def test_sampler_errors_are_config_errors():
     from archsim.errors import ConfigError
-    from archsim.workloads.ng import parse_sampler
+    from archsim.blocks.ngpc.generator import parse_sampler
     with pytest.raises(ConfigError):
         parse_sampler("teapot spp=1")
     with pytest.raises(ConfigError):

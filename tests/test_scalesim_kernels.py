@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from archsim.kernels import scalesim_compat as K
+from archsim.scalesim_compat import kernels as K
 from archsim.scalesim_compat import LayerDims, ScaleSimConfig, compat_layer
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import attrs
 
-from archsim.components import registry
-from archsim.components.base import OpResult, Structure
+from archsim.config import registry
+from archsim.blocks.base import OpResult, Structure
 from archsim.config.load import field
 
 KIND = "sweep_toy"
@@ -61,7 +61,7 @@ def register():
 
 
 def test_toy_model_hand_example():
-    from archsim.components.base import EvalContext
+    from archsim.blocks.base import EvalContext
     from archsim.workloads.ops import Gemm
     r = evaluate(Spec(lanes=8, clock_ghz=2.0), Gemm(m=3, k=5, n=7, dtype="int8"),
                  EvalContext(arch=None, component_name="t"))

@@ -1,4 +1,4 @@
-"""The systolic-array component (archsim/components/systolic.py), its presets and the shipped CNN
+"""The systolic-array component (archsim/blocks/systolic/model.py), its presets and the shipped CNN
 topologies."""
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from pathlib import Path
 import attrs
 import pytest
 
-from archsim.components import systolic as S
-from archsim.components.base import EvalContext
+from archsim.blocks.systolic import model as S
+from archsim.blocks.base import EvalContext
 from archsim.config.arch import load_arch
 from archsim.errors import ConfigError
-from archsim.kernels import systolic as K
+from archsim.blocks.systolic import kernels as K
 from archsim.simulate import simulate
 from archsim.workloads.load import load_workload
 from archsim.workloads.ops import Conv2d, Gemm

@@ -1,4 +1,4 @@
-"""archsim's own systolic-array kernels (archsim/kernels/systolic.py) against naive pure-Python
+"""archsim's own systolic-array kernels (archsim/blocks/systolic/kernels.py) against naive pure-Python
 references, hand-worked examples and physical invariants."""
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from archsim.kernels import systolic as K
-from archsim.kernels.systolic import DF_IS, DF_OS, DF_WS
+from archsim.blocks.systolic import kernels as K
+from archsim.blocks.systolic.kernels import DF_IS, DF_OS, DF_WS
 
 DATAFLOWS = (DF_OS, DF_WS, DF_IS)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from archsim.kernels import systolic as K
+from archsim.blocks.systolic import kernels as K
 
 compat = pytest.importorskip("archsim.scalesim_compat")
 

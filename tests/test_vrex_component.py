@@ -9,13 +9,13 @@ from pathlib import Path
 import attrs
 import pytest
 
-from archsim.components import vrex
-from archsim.components.base import EvalContext
-from archsim.components.vrex_link import HostLinkSpec, HostMemorySpec, host_transfer
+from archsim.blocks.vrex import model as vrex
+from archsim.blocks.base import EvalContext
+from archsim.blocks.host_link.model import HostLinkSpec, HostMemorySpec, host_transfer
 from archsim.config.arch import load_arch
 from archsim.errors import ConfigError
 from archsim.workloads.ops import Gemm
-from archsim.workloads.ops_vrex import KvFetch, WicsumSelect
+from archsim.blocks.vrex.ops import KvFetch, WicsumSelect
 
 REPO = Path(__file__).resolve().parents[1]
 EDGE = REPO / "arch_configs" / "vrex" / "vrex8-edge.toml"
@@ -88,8 +88,8 @@ def test_host_transfer_by_hand():
 
 
 def test_more_pcie_bandwidth_is_never_slower():
-    from archsim.vrex.session import GpuEvaluator, VrexEvaluator, run_step
-    from archsim.workloads.video_llm import Params, steps
+    from archsim.studies.vrex_session import GpuEvaluator, VrexEvaluator, run_step
+    from archsim.blocks.vrex.generator import Params, steps
     warnings.simplefilter("ignore")
     orin = load_arch(ORIN)
     for policy in ("vrex", "flexgen", "infinigen"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import itertools
 import math
 
-from archsim.reproduce import vrex as study
+from archsim.studies import vrex as study
 
 REQUIRED_PER_CASE = ("frame_latency_s", "fps", "tpot_s", "e2e_latency_s")
 PER_BASELINE = ("speedup_frame", "speedup_tpot", "speedup_e2e", "energy_gain_frame", "energy_gain_text")

@@ -1,4 +1,4 @@
-"""ReSV kernels (archsim/kernels/resv.py) against slow pure-Python references, WiCSum and the
+"""ReSV kernels (archsim/blocks/vrex/kernels.py) against slow pure-Python references, WiCSum and the
 WTU worked by hand, and invariants."""
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from archsim.kernels.resv import (cluster_means, cluster_scores, cluster_tokens, hash_bits, resv_layer,
+from archsim.blocks.vrex.kernels import (cluster_means, cluster_scores, cluster_tokens, hash_bits, resv_layer,
                                   wicsum_rows, wtu_cycles)
-from archsim.workloads.kv_synth import SynthKvParams, random_hyperplanes, synth_keys, synth_queries
+from archsim.blocks.vrex.kv_synth import SynthKvParams, random_hyperplanes, synth_keys, synth_queries
 
 
 # ----------------------------------------------------------------------------- naive references

@@ -9,7 +9,7 @@ import pytest
 
 from archsim.errors import ConfigError
 from archsim.workloads.load import load_workload
-from archsim.workloads.video_llm import Params, expand, steps
+from archsim.blocks.vrex.generator import Params, expand, steps
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = dict(n_layers=2, vision_layers=1, frames=1, question_tokens=3, answer_tokens=2, kv_history_tokens=100)

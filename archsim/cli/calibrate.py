@@ -63,8 +63,8 @@ HEADER = """# A TOML fragment (not an arch on its own, hence not *.toml): the [c
 
 def cmd_calibrate(args) -> int:
     from archsim.config.arch import load_arch
-    from archsim.gpu import calibrate as C
-    from archsim.gpu.tomlw import dumps
+    from archsim.blocks.gpu import calibrate as C
+    from archsim.blocks.gpu.tomlw import dumps
 
     preset = resolve_preset(args.preset)
     arch = load_arch(preset)
@@ -74,7 +74,7 @@ def cmd_calibrate(args) -> int:
     # start from the model's priors, not from an earlier fit, so the result depends only on
     # the measurements (deterministic)
     import attrs as _attrs
-    from archsim.components.gpu import GpuEfficiency, Spec
+    from archsim.blocks.gpu.spec import GpuEfficiency, Spec
     spec = _attrs.evolve(arch.components[gpus[0]], efficiency=GpuEfficiency(),
                          launch_overhead_us=_attrs.fields(Spec).launch_overhead_us.default)
     files = [Path(f) for f in args.measurements]

@@ -1,7 +1,7 @@
 """archsim reproduce ngpc|vrex: paper value, archsim value and ratio for every quantity.
 
 A study module `archsim.reproduce.<study>` provides
-    run(out_dir: pathlib.Path) -> archsim.reproduce.common.StudyResult
+    run(out_dir: pathlib.Path) -> archsim.studies.common.StudyResult
 with `.rows` (DESIGN.md §3 rows), `.plots` (written files) and `.notes` (calibrated parameters
 and what they were fitted to, and other remarks).
 """

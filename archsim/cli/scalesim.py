@@ -2,7 +2,7 @@
 
 SCALE-Sim 3.0.0 compatibility mode: SCALE-Sim's own config and topology files in, its
 COMPUTE_REPORT.csv, BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv out (same columns,
-same numbers, SCALE-Sim's quirks included; see archsim/kernels/scalesim_compat.py).
+same numbers, SCALE-Sim's quirks included; see archsim/scalesim_compat/kernels.py).
 """
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 import attrs
 
-from archsim.components.registry import COMPONENT_MODULES, component_module
+from archsim.config.registry import COMPONENT_MODULES, component_module
 from archsim.config.load import apply_overrides, field, resolve_extends, structure
 from archsim.errors import ConfigError
 

@@ -1,7 +1,7 @@
 """The energy, area and power layer every block uses (Accelergy-style).
 
 Performance models emit action counts (`OpResult.actions`, vocabulary in
-archsim/components/base.py); this module prices them with a technology table scaled to the
+archsim/blocks/base.py); this module prices them with a technology table scaled to the
 arch's node and supply, and turns each component's `Structure` into area and leakage.
 
 Fixed API (other teams code against these names):
@@ -37,7 +37,7 @@ from typing import Any, Mapping
 
 import attrs
 
-from archsim.components.base import OpResult, SramInstance, Structure
+from archsim.blocks.base import OpResult, SramInstance, Structure
 from archsim.energy import dram as dram_mod
 from archsim.energy.scaling import (ScalingWarning, logic_area_factor, logic_energy_factor,
                                     logic_leakage_factor, nominal_vdd_v, sram_factors,

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import attrs
 
-from archsim.components.base import OpResult
+from archsim.blocks.base import OpResult
 
 
 def _clean(v):

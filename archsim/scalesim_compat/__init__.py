@@ -1,6 +1,6 @@
 """SCALE-Sim 3.0.0 compatibility mode: SCALE-Sim's .cfg and topology files in, its three
 report CSVs out, with SCALE-Sim's numbers (quirks included) from archsim's numba kernels
-(`archsim.kernels.scalesim_compat`).
+(`archsim.scalesim_compat.kernels`).
 
 Library API:
   parse_config(cfg_path) -> ScaleSimConfig
@@ -12,10 +12,10 @@ Library API:
 """
 from archsim.scalesim_compat.config import ScaleSimConfig, parse_config
 from archsim.scalesim_compat.model import (LayerDims, LayerReport, compat_gemm, compat_conv,
-                                           compat_layer, run_scalesim)
+                                           compat_layer)
 from archsim.scalesim_compat.reports import (BANDWIDTH_COLUMNS, COMPUTE_COLUMNS,
                                              DETAILED_COLUMNS, write_reports)
-from archsim.scalesim_compat.topology import read_layers
+from archsim.scalesim_compat.topology import read_layers, run_scalesim
 
 __all__ = ["ScaleSimConfig", "parse_config", "LayerDims", "LayerReport", "compat_gemm",
            "compat_conv", "compat_layer", "run_scalesim", "write_reports", "read_layers",

@@ -12,7 +12,7 @@ import attrs
 import numpy as np
 
 from archsim.errors import ConfigError, ModelError
-from archsim.kernels import scalesim_compat as K_
+from archsim.scalesim_compat import kernels as K_
 from archsim.scalesim_compat.config import DATAFLOWS, ScaleSimConfig
 
 _DF = {"os": K_.DF_OS, "ws": K_.DF_WS, "is": K_.DF_IS}
@@ -331,16 +331,6 @@ def _report(layer, cfg, layer_id, o, fout) -> LayerReport:
         dram_ofmap_start_cycle=of_ds, dram_ofmap_stop_cycle=of_de, dram_ofmap_writes=of_dw,
         macs=macs, demand_rows=o[K_.OUT_ROWS], folds=folds,
         ifmap_refills=o[K_.OUT_IF_REFILLS], filter_refills=o[K_.OUT_FL_REFILLS])
-
-
-def run_scalesim(cfg_path, topology_path, *, gemm: bool | None = None) -> list[LayerReport]:
-    """Run a SCALE-Sim .cfg + topology CSV through the compat kernels, one LayerReport per
-    layer (LayerID = position, depth-wise layers expanded as SCALE-Sim does)."""
-    from archsim.scalesim_compat.config import parse_config
-    from archsim.scalesim_compat.topology import read_layers
-    cfg = parse_config(cfg_path)
-    layers = read_layers(topology_path, gemm=gemm)
-    return [compat_layer(layer, cfg, i) for i, layer in enumerate(layers)]
 
 
 def _config_from_kwargs(rows, cols, dataflow, mode, ifmap_sram_kb, filter_sram_kb,

@@ -1,8 +1,10 @@
-"""SCALE-Sim topology files -> LayerDims (conv rows as they are; GEMM rows `name, M, N, K` as
+"""SCALE-Sim input files -> LayerDims -> the compat model (`run_scalesim`). Topology files ->
+LayerDims (conv rows as they are; GEMM rows `name, M, N, K` as
 SCALE-Sim maps them: ifmap M x K, filter 1 x K, 1 channel, N filters, stride 1)."""
 from __future__ import annotations
 
-from archsim.scalesim_compat.model import LayerDims
+from archsim.scalesim_compat.config import parse_config
+from archsim.scalesim_compat.model import LayerDims, LayerReport, compat_layer
 from archsim.workloads.load import read_topology_csv
 from archsim.workloads.ops import Conv2d, Gemm
 
@@ -27,3 +29,11 @@ def read_layers(path, gemm: bool | None = None) -> list[LayerDims]:
     `gemm` is given. Depth-wise layers (name contains 'DP') expand into `channels` 1-channel
     layers, as SCALE-Sim does."""
     return layers_from_ops(read_topology_csv(path, gemm=gemm).ops)
+
+
+def run_scalesim(cfg_path, topology_path, *, gemm: bool | None = None) -> list[LayerReport]:
+    """Run a SCALE-Sim .cfg + topology CSV through the compat kernels, one LayerReport per
+    layer (LayerID = position, depth-wise layers expanded as SCALE-Sim does)."""
+    cfg = parse_config(cfg_path)
+    layers = read_layers(topology_path, gemm=gemm)
+    return [compat_layer(layer, cfg, i) for i, layer in enumerate(layers)]

@@ -53,7 +53,7 @@ class Context:
 
 
 def make_context(spec) -> Context:
-    from archsim.components.registry import COMPONENT_MODULES
+    from archsim.config.registry import COMPONENT_MODULES
     files = tuple((Path(w.path).name, Path(w.path).read_bytes(), w.path) for w in spec.workloads)
     kinds = {t.get("kind") for t in spec.arch_data.get("components", {}).values() if isinstance(t, Mapping)}
     mods = tuple(sorted(COMPONENT_MODULES[k] for k in kinds if k in COMPONENT_MODULES))

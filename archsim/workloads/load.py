@@ -3,7 +3,6 @@ topology CSV (conv format, or GEMM `name, M, N, K,` format detected from the hea
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 from pathlib import Path
 from typing import Any, Mapping
@@ -11,14 +10,10 @@ from typing import Any, Mapping
 import attrs
 
 from archsim.config.load import apply_overrides, read_text, read_toml, structure
+from archsim.config.registry import GENERATOR_MODULES, generator_module
 from archsim.errors import ConfigError
 from archsim.workloads.ops import Conv2d, Gemm, parse_op
 
-# generator name -> module providing `Params` (attrs class) and `expand(params, *, seed) -> list[op]`
-GENERATOR_MODULES: dict[str, str] = {
-    "ngpc": "archsim.workloads.ng",
-    "video_llm": "archsim.workloads.video_llm",
-}
 
 
 @attrs.frozen(kw_only=True)
@@ -77,7 +72,7 @@ def _from_toml_data(data: dict, *, file, default_name: str) -> Workload:
             raise ConfigError(file, "ops", "a workload has either [[ops]] or a generator, not both")
         if not isinstance(gen, str) or gen not in GENERATOR_MODULES:
             raise ConfigError(file, "generator", f"got {gen!r}; allowed values: " + ", ".join(GENERATOR_MODULES))
-        mod = importlib.import_module(GENERATOR_MODULES[gen])
+        mod = generator_module(gen)
         params = structure(mod.Params, data.get("params", {}), file=file, key="params")
         ops = tuple(mod.expand(params, seed=seed))
         return Workload(name=name, ops=ops, source=str(file), seed=seed,

@@ -6,12 +6,12 @@ documented there with their fields.
 """
 from __future__ import annotations
 
-import importlib
 from typing import Literal
 
 import attrs
 
 from archsim.config.load import field, structure
+from archsim.config.registry import op_types
 from archsim.errors import ConfigError
 from archsim.units import DTYPE_BYTES
 
@@ -140,7 +140,7 @@ class HashEncode:
     fused: bool = False
     sampler: str = field("", doc="input-point set for models that simulate real table addresses: "
                          "'' = uniform in the unit cube, else an app sampler spec such as "
-                         "'nerf spp=24 width_px=1920 height_px=1080' (archsim.workloads.ng)")
+                         "'nerf spp=24 width_px=1920 height_px=1080' (archsim.blocks.ngpc.generator)")
     name: str = ""
     repeat: int = field(1, ge=1)
 
@@ -278,18 +278,9 @@ class Gather:
         return 2.0 * self.rows * self.row_bytes
 
 
-CORE_OPS = {cls.KIND: cls for cls in (Gemm, Conv2d, Mlp, HashEncode, Attention, KvRetrieve,
-                                      Elementwise, Copy, TopK, Gather)}
-
-# Block-specific op kinds live in these modules (each exports OPS = {kind: cls}).
-OP_MODULES = ("archsim.workloads.ops_ngpc", "archsim.workloads.ops_vrex")
-
-
-def op_types() -> dict[str, type]:
-    types_ = dict(CORE_OPS)
-    for mod in OP_MODULES:
-        types_.update(importlib.import_module(mod).OPS)
-    return types_
+OPS = {cls.KIND: cls for cls in (Gemm, Conv2d, Mlp, HashEncode, Attention, KvRetrieve,
+                                 Elementwise, Copy, TopK, Gather)}
+CORE_OPS = OPS
 
 
 def parse_op(raw, *, file, key: str):

@@ -3,7 +3,7 @@ h200.toml) against the H200 measurements in benchmarks/gpu/measurements/.
 
 Prints one line per kernel (with --all), then the median and 90th-percentile absolute error,
 separately for the kernels used in the fit, for the held-out ones (the split the preset's
-calibration was fitted with, calibration.split; archsim/gpu/calibrate.py) and for the ops of the
+calibration was fitted with, calibration.split; archsim/blocks/gpu/calibrate.py) and for the ops of the
 shipped workloads (never fitted), overall and per op kind.
 
     python benchmarks/gpu/accuracy.py [--all] [--preset PATH] [--json FILE]
@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from archsim.config.arch import load_arch          # noqa: E402
-from archsim.gpu import calibrate as C              # noqa: E402
+from archsim.blocks.gpu import calibrate as C              # noqa: E402
 from archsim.workloads.ops import op_to_dict        # noqa: E402
 
 

@@ -1,4 +1,4 @@
-"""GPU microbenchmark suite for calibrating archsim's GPU model (archsim/components/gpu.py).
+"""GPU microbenchmark suite for calibrating archsim's GPU model (archsim/blocks/gpu/spec.py).
 
 Measures every op kind of archsim/workloads/ops.py (gemm, conv2d, mlp, hash_encode, attention,
 kv_retrieve, topk, gather, elementwise, copy) over a spread of shapes and dtypes with PyTorch

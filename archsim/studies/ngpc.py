@@ -10,7 +10,7 @@ Flow:
      231 ms. The two are fitted alternately (each by bisection) until both hold.
    Everything else (densegrid / low-res shares, the 40.24 / 32.12 split, the 4K@60 gap range,
    every NGPC number) is then a prediction.
-3. NGPC-N (arch_configs/ngpc/ngpc-N.toml) runs the same ops; `archsim.components.ngpc.frame_time`
+3. NGPC-N (arch_configs/ngpc/ngpc-N.toml) runs the same ops; `archsim.blocks.ngpc.model.frame_time`
    composes the frame (NFP encode/MLP batch pipeline overlapped with the GPU's fused pre/post).
 4. Area and power of one NFP and of NGPC-N come from the energy layer (archsim.energy.model)
    applied to `nfp_structure(spec)` at the preset's node (7 nm); power = the frame's NGPC
@@ -22,7 +22,7 @@ import functools
 import math
 from pathlib import Path
 
-from archsim.reproduce.common import StudyResult, row
+from archsim.studies.common import StudyResult, row
 
 STUDY = "ngpc"
 APPS = ("nerf", "nsdf", "nvr", "gia")
@@ -44,7 +44,7 @@ TARGET_FPS = 60.0
 
 
 def _frame_ops(app, encoding, resolution, *, scale, nerf_spp, seed=0, **extra):
-    from archsim.workloads.ng import Params, expand
+    from archsim.blocks.ngpc.generator import Params, expand
     p = Params(app=app, encoding=encoding, resolution=resolution, prepost_cost_scale=scale,
                samples_per_pixel=nerf_spp if app == "nerf" else 0.0, **extra)
     return tuple(expand(p, seed=seed))
@@ -86,7 +86,7 @@ def _bisect(f, lo, hi, iters=50):
 def calibrate(gpu_arch) -> dict:
     """Fit prepost_cost_scale (-> 72.37 % hashgrid mean share) and NeRF samples per pixel
     (-> 231 ms NeRF 1080p frame) on the GPU model; alternate until both hold."""
-    from archsim.workloads.ng import SPP_DEFAULT
+    from archsim.blocks.ngpc.generator import SPP_DEFAULT
 
     @functools.lru_cache(maxsize=4096)
     def frame(app, scale, spp):
@@ -172,7 +172,7 @@ def _ngpc_arch(n, gpu_preset: Path, quick: bool):
 
 def _power_area(arch, results, busy_s):
     """(nfp_area_mm2, nfp_power_w, provenance) from the energy layer, or Nones if absent."""
-    from archsim.components import ngpc
+    from archsim.blocks.ngpc import model as ngpc
     try:
         from archsim.energy.model import area_mm2, leakage_power_w, price_actions
     except ModuleNotFoundError:     # no energy layer installed: area/power rows stay empty
@@ -193,7 +193,7 @@ def _power_area(arch, results, busy_s):
 def run(out_dir, *, gpu_preset=None, quick: bool = False) -> StudyResult:
     """Every app x encoding x N (8/16/32/64) x resolution; `quick` uses small representative
     batches (for tests)."""
-    from archsim.components import ngpc
+    from archsim.blocks.ngpc import model as ngpc
     from archsim.config.arch import load_arch
     out_dir = Path(out_dir)
     gpu_preset = Path(gpu_preset).resolve() if gpu_preset else GPU_PRESET
@@ -271,7 +271,7 @@ def run(out_dir, *, gpu_preset=None, quick: bool = False) -> StudyResult:
                             **{**pm, "app": "max", "resolution": "4k"}))
 
     # ---------------------------------------------------------------- NGPC rows
-    from archsim.components.base import EvalContext
+    from archsim.blocks.base import EvalContext
     die, tdp = ngpc.gpu_die_and_tdp(archs[8].components["ngpc"],
                                     EvalContext(arch=archs[8], component_name="ngpc"))
     for app in APPS:
@@ -350,7 +350,7 @@ def run(out_dir, *, gpu_preset=None, quick: bool = False) -> StudyResult:
 def _paper_split_whatif(gpu_preset, out_dir, quick) -> list[str]:
     """NGPC-8 hashgrid 1080p speedup against a GPU baseline whose fused-MLP efficiency is fitted
     to the paper's 40.24 / 32.12 % split (the primary rows keep the GPU model's own split)."""
-    from archsim.components import ngpc
+    from archsim.blocks.ngpc import model as ngpc
     from archsim.config.arch import load_arch
     fit = fit_gpu_mlp_split(gpu_preset, out_dir)
     if fit is None:
@@ -385,7 +385,7 @@ def _paper_split_whatif(gpu_preset, out_dir, quick) -> list[str]:
 def _sensitivity(gpu_arch, gpu_preset, quick, scale, nerf_spp, gpu) -> list[str]:
     """What-ifs at NGPC-8, hashgrid, 1080p: every level resident (miss_path = ideal), no SM/NGPC
     overlap, a 1.695 GHz NFP clock."""
-    from archsim.components import ngpc
+    from archsim.blocks.ngpc import model as ngpc
     from archsim.config.arch import load_arch
     out = []
     cases = (("every grid level resident across frames (miss_path=ideal, no per-frame reload)",

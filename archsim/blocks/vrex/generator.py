@@ -4,7 +4,7 @@ A session of one stream (x `batch` streams in lock-step) starts with `kv_history
 already cached, then runs `frames` iterative frame prefills (vision tower + projector + a full
 LLM prefill of the frame's tokens against the cached KV), one question prefill and
 `answer_tokens` decode steps. Each step expands into per-layer ops for the KV policy chosen
-(`policy`; the policies are documented in archsim/vrex/policies.py): ReSV on V-Rex (hash
+(`policy`; the policies are documented in archsim/blocks/vrex/policies.py): ReSV on V-Rex (hash
 generation, clustering, cluster scoring, WiCSum, KVMU fetch), ReSV in software on a GPU, or the
 GPU baselines FlexGen / InfiniGen / InfiniGenP / ReKV with their PCIe KV transfers.
 
@@ -19,7 +19,7 @@ which sum op latencies serially). A whole session is expanded compactly: each ph
 question, answers) as ONE step at the phase's mean history length with every op's `repeat` =
 the phase's step count (the KV grows by ~11 tokens a frame, so this is exact to first order and
 keeps the trace ~1K ops long). `steps()` gives the exact step-by-step form, and
-`archsim.vrex.session` runs steps with their dependencies and overlaps (compute, DRE, PCIe) —
+`archsim.studies.vrex_session` runs steps with their dependencies and overlaps (compute, DRE, PCIe) —
 use that for latency.
 """
 from __future__ import annotations
@@ -120,8 +120,8 @@ class Params:
 
 
 def steps(params: Params):
-    """The session's steps (archsim.vrex.policies.Step) in order."""
-    from archsim.vrex.policies import build_step
+    """The session's steps (archsim.blocks.vrex.policies.Step) in order."""
+    from archsim.blocks.vrex.policies import build_step
     p = params
     L = p.kv_history_tokens
     out = []
@@ -142,7 +142,7 @@ def steps(params: Params):
 def expand(params: Params, *, seed: int = 0) -> list:
     """Flat op list (names carry phase, layer and stage); a session as three phases at their
     mean history length, ops repeated by the phase's step count (see the module docstring)."""
-    from archsim.vrex.policies import build_step
+    from archsim.blocks.vrex.policies import build_step
     p = params
     L = p.kv_history_tokens
     ft = p.frame_tokens()

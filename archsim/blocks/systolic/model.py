@@ -2,8 +2,8 @@
 double-buffered SRAMs (ifmap, filter, ofmap) and a DRAM interface.
 
 Fold semantics follow SCALE-Sim; the memory model fixes SCALE-Sim's quirks (docs/systolic.md,
-archsim/kernels/systolic.py). The SCALE-Sim-exact compatibility mode is a separate model
-(archsim/kernels/scalesim_compat.py, `archsim scalesim`).
+archsim/blocks/systolic/kernels.py). The SCALE-Sim-exact compatibility mode is a separate model
+(archsim/scalesim_compat/kernels.py, `archsim scalesim`).
 
 Runs `gemm` (batch folds into M: the `batch` instances share the B operand, as in a linear
 layer applied to a batch) and `conv2d` (SCALE-Sim topology semantics: 'valid' convolution).
@@ -15,10 +15,10 @@ from typing import Literal
 
 import attrs
 
-from archsim.components.base import DramInterface, OpResult, SramInstance, Structure
+from archsim.blocks.base import DramInterface, OpResult, SramInstance, Structure
 from archsim.config.load import field
 from archsim.errors import ConfigError
-from archsim.kernels import systolic as K
+from archsim.blocks.systolic import kernels as K
 from archsim.units import BYTES_PER_KIB, DTYPE_BYTES, HZ_PER_GHZ
 from archsim.workloads.ops import Conv2d, Gemm
 

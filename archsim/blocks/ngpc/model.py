@@ -8,7 +8,7 @@ faster than the un-fused kernels (paper: 9.94x, measured in Vulkan).
 
 Ops this block runs:
 - `hash_encode`: the encoding engines over the real table addresses of representative batches
-  (`archsim.kernels.hashgrid.engine_cycles` on points from `archsim.workloads.ng.sample_batch`),
+  (`archsim.blocks.ngpc.kernels.engine_cycles` on points from `archsim.blocks.ngpc.generator.sample_batch`),
   scaled to the frame: batches of `batch_points` inputs are dealt round-robin to the NFPs.
   `warmup_batches` batches fill the grid caches, then `measured_batches` batches are timed (the
   difference of two runs, so a batch costs its steady-state streaming time; the pipeline fill
@@ -19,7 +19,7 @@ Ops this block runs:
   the NFP's bandwidth (DRAM bandwidth / N) among its sub-engines in proportion to their miss
   traffic (two passes of the kernel).
 - `mlp`: the MAC array per batch with SCALE-Sim's weight-stationary fold timing
-  (`archsim.kernels.systolic.fold_shape` / `sram_counts`, the systolic team's kernels) per
+  (`archsim.blocks.systolic.kernels.fold_shape` / `sram_counts`, the systolic team's kernels) per
   layer and micro-batch; the micro-batch is what the activation SRAM holds.
 - `ng_stage`: the GPU part, evaluated by the GPU-baseline model (the arch's component named
   `gpu_component`, or the arch file `gpu_preset`) and divided by `prepost_fusion_speedup`.
@@ -38,15 +38,15 @@ from typing import Literal
 import attrs
 import numpy as np
 
-from archsim.components.base import (DramInterface, EvalContext, LinkInterface, OpResult,
+from archsim.blocks.base import (DramInterface, EvalContext, LinkInterface, OpResult,
                                      SramInstance, Structure)
 from archsim.config.load import field
 from archsim.errors import ConfigError, ModelError
-from archsim.kernels import hashgrid as hg
+from archsim.blocks.ngpc import kernels as hg
 from archsim.units import DTYPE_BYTES
 
 KIND = "ngpc"
-SHIPPED_NGPC_DIR = Path(__file__).resolve().parents[2] / "arch_configs" / "ngpc"
+SHIPPED_NGPC_DIR = Path(__file__).resolve().parents[3] / "arch_configs" / "ngpc"
 
 
 @attrs.frozen(kw_only=True)
@@ -215,7 +215,7 @@ def _level_layout(op):
 def _corner_entries(op, n_points: int, n_batches: int, seed: int):
     """Per level, the int64 table indices (point-major, corner-minor) of `n_batches` batches of
     `n_points` representative points (the first ones warm the caches up)."""
-    from archsim.workloads.ng import sample_batch
+    from archsim.blocks.ngpc.generator import sample_batch
     scales, res, size, _off, grid = _level_layout(op)
     pts = np.concatenate([sample_batch(op.sampler, n_points, dims=op.dims, seed=seed, batch=b)
                           for b in range(n_batches)])
@@ -382,7 +382,7 @@ def mlp_micro_batch(spec: Spec, op) -> int:
 def mlp_batch_cycles(spec: Spec, op) -> tuple[int, dict]:
     """Cycles of one batch of `batch_points` inputs through all layers, and per-batch counts.
     Each layer of each micro-batch is one SCALE-Sim GEMM (M = micro-batch, K = d_in, N = d_out)."""
-    from archsim.kernels.systolic import DATAFLOW_CODES, fold_shape, sram_counts
+    from archsim.blocks.systolic.kernels import DATAFLOW_CODES, fold_shape, sram_counts
     m = spec.mlp
     df = DATAFLOW_CODES[m.dataflow]
     mb = mlp_micro_batch(spec, op)

@@ -1,4 +1,4 @@
-"""Run ReSV (archsim.kernels.resv) on synthetic KV streams (archsim.workloads.kv_synth) and
+"""Run ReSV (archsim.blocks.vrex.kernels) on synthetic KV streams (archsim.blocks.vrex.kv_synth) and
 summarise what the performance model needs: retrieval ratios per stage and layer group, cluster
 sizes, the fraction of each WiCSum row processed before exit, WTU buckets and cycles per row
 (from the WTU cycle loop on the real score rows), the HC-table size, and the Hamming-vs-cosine
@@ -17,9 +17,9 @@ import math
 import attrs
 import numpy as np
 
-from archsim.kernels.resv import (cluster_means, cluster_scores, cluster_tokens, hash_bits, popcount64,
+from archsim.blocks.vrex.kernels import (cluster_means, cluster_scores, cluster_tokens, hash_bits, popcount64,
                                   wicsum_rows, wtu_cycles)
-from archsim.workloads.kv_synth import SynthKvParams, random_hyperplanes, synth_keys, synth_queries
+from archsim.blocks.vrex.kv_synth import SynthKvParams, random_hyperplanes, synth_keys, synth_queries
 
 
 @attrs.frozen(kw_only=True)

@@ -19,16 +19,17 @@ from typing import Literal
 import attrs
 import numpy as np
 
-from archsim.components.base import (DramInterface, EvalContext, LinkInterface, OpResult,
+from archsim.blocks.base import (DramInterface, EvalContext, LinkInterface, OpResult,
                                      SramInstance, Structure)
-from archsim.components.vrex_link import (HostLinkSpec, HostMemorySpec, SsdSpec, host_transfer)
+from archsim.blocks.host_link.model import (HostLinkSpec, HostMemorySpec, SsdSpec, host_transfer)
 from archsim.config.load import field
 from archsim.errors import ConfigError
-from archsim.kernels.lxe import (LXE_DRAM_RD, LXE_DRAM_WR, LXE_MAC, LXE_SRAM_RD, LXE_SRAM_WR,
+from archsim.blocks.vrex.kernels import (LXE_DRAM_RD, LXE_DRAM_WR, LXE_MAC, LXE_SRAM_RD, LXE_SRAM_WR,
                                  mactree_gemm, vector_op)
 from archsim.units import BYTES_PER_KIB, DTYPE_BYTES
 from archsim.workloads.ops import Attention, Copy, Elementwise, Gemm
-from archsim.workloads.ops_vrex import HashCluster, KvFetch, KvTransfer, WicsumSelect
+from archsim.blocks.host_link.ops import KvTransfer
+from archsim.blocks.vrex.ops import HashCluster, KvFetch, WicsumSelect
 
 KIND = "vrex"
 
@@ -254,7 +255,7 @@ def _hcu(spec: Spec, op: HashCluster, ctx) -> OpResult:
 
 def wtu_row_cycles(spec: Spec, clusters: int, buckets_processed: float) -> float:
     """Cycles of one WiCSum row on one WTU: a preprocess pass plus one pass per scanned bucket
-    (archsim.kernels.resv.wtu_cycles is the cycle loop this summarises), plus drain."""
+    (archsim.blocks.vrex.kernels.wtu_cycles is the cycle loop this summarises), plus drain."""
     per_pass = math.ceil(clusters / spec.dre.wtu_width)
     return per_pass * (1.0 + buckets_processed) + spec.dre.wtu_pipeline_cycles
 

@@ -2,7 +2,7 @@
 
 `simulate()` sums op latencies serially; a V-Rex layer overlaps KV prediction on the DRE and
 the KVMU's PCIe fetch with LXE compute, and the GPU baselines overlap their prefetch with GPU
-compute (papers/vrex.md Fig. 5, §VI-B). Here each task of a step (archsim.vrex.policies) runs
+compute (papers/vrex.md Fig. 5, §VI-B). Here each task of a step (archsim.blocks.vrex.policies) runs
 on one resource — compute (LXE or GPU), hcu, wtu, link (V-Rex KVMU: both directions in one op)
 or link_rd / link_wr (GPU baselines) — in program order per resource, and starts when its
 resource is free and its dependencies are done (list scheduling). Step latency = the last end.
@@ -20,11 +20,11 @@ from typing import Any
 
 import attrs
 
-from archsim.components import vrex as vrex_mod
-from archsim.components.base import EvalContext, OpResult, Structure
-from archsim.components.vrex_link import host_transfer
+from archsim.blocks.vrex import model as vrex_mod
+from archsim.blocks.base import EvalContext, OpResult, Structure
+from archsim.blocks.host_link.model import host_transfer
 from archsim.simulate import scale_result
-from archsim.workloads.ops_vrex import KvTransfer
+from archsim.blocks.host_link.ops import KvTransfer
 
 _VREX_RESOURCE = {"lxe": "compute", "hcu": "hcu", "wtu": "wtu", "kvmu": "link"}
 

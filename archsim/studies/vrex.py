@@ -1,12 +1,12 @@
 """`archsim reproduce vrex`: V-Rex (HPCA 2026, papers/vrex.md) from archsim's models.
 
 What runs:
-- ReSV (archsim.kernels.resv) on seeded synthetic KV streams at 1K-40K tokens
-  (archsim.vrex.resv_measure): retrieval ratios, cluster sizes, early-exit fractions, WTU
+- ReSV (archsim.blocks.vrex.kernels) on seeded synthetic KV streams at 1K-40K tokens
+  (archsim.blocks.vrex.resv_measure): retrieval ratios, cluster sizes, early-exit fractions, WTU
   buckets per row, HC-table size, Hamming-vs-cosine correlation — reported against the paper.
 - V-Rex8 / V-Rex48 (arch_configs/vrex/) and AGX Orin / A100 (arch_configs/gpu/vrex-paper/) run
-  the same streaming sessions (archsim.workloads.video_llm) under ReSV and the GPU policies
-  (archsim.vrex.policies) with the overlap-aware step runner (archsim.vrex.session).
+  the same streaming sessions (archsim.blocks.vrex.generator) under ReSV and the GPU policies
+  (archsim.blocks.vrex.policies) with the overlap-aware step runner (archsim.studies.vrex_session).
 
 Inputs taken from the paper (papers/vrex.md §11): the Tab. II average retrieval ratios per
 method and stage (ReSV 32.7 % / 2.5 %), ~32 tokens per cluster. The per-layer shape of the
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import attrs
 
-from archsim.reproduce.common import StudyResult, row
+from archsim.studies.common import StudyResult, row
 
 STUDY = "vrex"
 KV_LENS = (1000, 5000, 10000, 20000, 40000)
@@ -61,7 +61,7 @@ def run(out_dir, *, fast: bool = False) -> StudyResult:
 
 def _run(out: Path, fast: bool) -> StudyResult:
     from archsim.config.arch import load_arch
-    from archsim.vrex.session import GpuEvaluator, VrexEvaluator
+    from archsim.studies.vrex_session import GpuEvaluator, VrexEvaluator
 
     rows: list[dict] = []
     notes: list[str] = []
@@ -96,8 +96,8 @@ def _run(out: Path, fast: bool) -> StudyResult:
 # ----------------------------------------------------------------------------- ReSV
 
 def _resv_config(fast: bool):
-    from archsim.vrex.resv_measure import ResvConfig
-    from archsim.workloads.kv_synth import SynthKvParams
+    from archsim.blocks.vrex.resv_measure import ResvConfig
+    from archsim.blocks.vrex.kv_synth import SynthKvParams
     if fast:
         return ResvConfig(kv_lens=(500, 1500), sim_layers=2, synth=SynthKvParams(kv_heads=2, head_dim=32),
                           text_draws=1)
@@ -106,7 +106,7 @@ def _resv_config(fast: bool):
 
 def _resv_stats(out: Path, fast: bool) -> dict:
     """ReSV statistics per KV length, cached in out_dir (keyed by the config)."""
-    from archsim.vrex.resv_measure import ResvStats, measure
+    from archsim.blocks.vrex.resv_measure import ResvStats, measure
     cfg = _resv_config(fast)
     key = hashlib.sha256(repr(cfg).encode()).hexdigest()[:16]
     cache = out / f".resv-cache-{key}.json"
@@ -154,8 +154,8 @@ def _resv_rows(rows, notes, stats):
 # ----------------------------------------------------------------------------- sessions
 
 def _params(c, stats, L, batch, policy, **kw):
-    from archsim.vrex.resv_measure import layer_scale
-    from archsim.workloads.video_llm import Params
+    from archsim.blocks.vrex.resv_measure import layer_scale
+    from archsim.blocks.vrex.generator import Params
     s = stats[L]
     vspec = c["vspec"]
     return Params(kv_history_tokens=L, batch=batch, policy=policy, offload_source=vspec.kvmu.offload,
@@ -178,8 +178,8 @@ class Session:
 
 
 def _one(ev, p, phase, L, keep=False):
-    from archsim.vrex.session import run_step
-    from archsim.workloads.video_llm import steps
+    from archsim.studies.vrex_session import run_step
+    from archsim.blocks.vrex.generator import steps
     return run_step(steps(attrs.evolve(p, phase=phase, kv_history_tokens=L))[0], ev, keep_tasks=keep)
 
 
@@ -220,7 +220,7 @@ def _perf_rows(rows, sysname, batch, L, v: Session, base: dict):
 def _ablation_rows(rows, ctx, stats):
     """Fig. 16: edge, 40K, batch 1, frame processing; each step against AGX + FlexGen."""
     from archsim.config.arch import load_arch
-    from archsim.vrex.session import VrexEvaluator
+    from archsim.studies.vrex_session import VrexEvaluator
     L, batch = 40000, 1
     c = ctx["edge"]
     ref = _one(c["gpu"], _params(c, stats, L, batch, "flexgen"), "frame", L)
@@ -310,9 +310,9 @@ def _block_energy(r_tasks, evaluator) -> dict:
 
 
 def _area_power_rows(rows, notes, ctx, stats):
-    from archsim.components.vrex import core_structure, structure
+    from archsim.blocks.vrex.model import core_structure, structure
     from archsim.energy.model import area_mm2, leakage_breakdown_w
-    from archsim.workloads.video_llm import steps
+    from archsim.blocks.vrex.generator import steps
     for sysname in SYSTEMS:
         c = ctx[sysname]
         spec, tech, ev = c["vspec"], c["va"].tech, c["vrex"]
@@ -386,7 +386,7 @@ def _plot_bandwidth(out: Path, ctx, stats) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from archsim.vrex.session import bandwidth_timeline
+    from archsim.studies.vrex_session import bandwidth_timeline
     c = ctx["server"]
     L = 40000
     r = _one(c["vrex"], _params(c, stats, L, 1, "vrex"), "frame", L, keep=True)
@@ -424,8 +424,8 @@ def _plot_bandwidth(out: Path, ctx, stats) -> Path:
 
 
 def _notes(ctx, stats) -> list[str]:
-    from archsim.components.vrex import device_memory_gib
-    from archsim.workloads.video_llm import Params
+    from archsim.blocks.vrex.model import device_memory_gib
+    from archsim.blocks.vrex.generator import Params
     s40 = stats[KV_LENS[-1]]
     e = ctx["edge"]["vspec"]
     mem = []

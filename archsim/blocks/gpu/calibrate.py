@@ -26,7 +26,7 @@ import attrs
 import numpy as np
 
 from archsim.errors import ConfigError
-from archsim.gpu.model import predict
+from archsim.blocks.gpu.model import predict
 from archsim.workloads.ops import parse_op
 
 
@@ -383,7 +383,7 @@ def calibration_tables(spec, fit_result: FitResult, rows: Sequence[dict], energy
         "device": spec.device_name, "data": ", ".join(Path(f).name for f in files), "date": date,
         "split": split,
         "method": ("staged soft-L1 least squares on log(predicted/measured), bounded Nelder-Mead "
-                   "(archsim/gpu/calibrate.py); held out: " +
+                   "(archsim/blocks/gpu/calibrate.py); held out: " +
                    ("every 4th distinct op per kind" if split == "every4th" else
                     "the random-shape family and every 4th grid op per kind")),
         "ref_sm_count": spec.sm_count, "ref_boost_clock_ghz": spec.boost_clock_ghz,

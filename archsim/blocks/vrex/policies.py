@@ -43,7 +43,8 @@ import attrs
 
 from archsim.units import DTYPE_BYTES
 from archsim.workloads.ops import Attention, Elementwise, Gemm, TopK
-from archsim.workloads.ops_vrex import HashCluster, KvFetch, KvTransfer, WicsumSelect
+from archsim.blocks.host_link.ops import KvTransfer
+from archsim.blocks.vrex.ops import HashCluster, KvFetch, WicsumSelect
 
 GPU_POLICIES = ("gpu_resv", "flexgen", "infinigen", "infinigenp", "rekv", "full")
 PREDICTION_STAGES = ("hash", "cluster", "score", "select")

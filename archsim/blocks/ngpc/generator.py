@@ -45,7 +45,7 @@ import numpy as np
 from archsim.config.load import field
 from archsim.errors import ConfigError
 from archsim.workloads.ops import HashEncode, Mlp
-from archsim.workloads.ops_ngpc import NgStage
+from archsim.blocks.ngpc.ops import NgStage
 
 App = Literal["nerf", "nsdf", "nvr", "gia"]
 Encoding = Literal["hashgrid", "densegrid", "lowres_densegrid"]

@@ -6,7 +6,7 @@ The spec holds spec-sheet numbers (each with its source in `sources`) plus the e
 parameters of the latency model (`efficiency`, fitted by `archsim calibrate gpu` on H200
 measurements and carried to other GPUs by the rules in docs/gpu.md) and the calibration's
 provenance and per-op-kind error bands (`calibration`). The model itself lives in
-archsim/gpu/model.py; this module is the component protocol around it.
+archsim/blocks/gpu/model.py; this module is the component protocol around it.
 
 The GPU prices its own energy (OpResult.energy_j is set): static (idle) power x latency plus
 dynamic energy per FLOP (by dtype and unit), per DRAM byte and per L2 byte, with average power
@@ -18,7 +18,7 @@ from typing import Mapping
 
 import attrs
 
-from archsim.components.base import DramInterface, EvalContext, OpResult, Structure
+from archsim.blocks.base import DramInterface, EvalContext, OpResult, Structure
 from archsim.config.load import field
 from archsim.errors import ConfigError
 
@@ -209,12 +209,12 @@ def validate(spec: Spec, file, key: str) -> None:
 
 
 def supports(spec: Spec, op) -> bool:
-    from archsim.gpu.model import MODELS
+    from archsim.blocks.gpu.model import MODELS
     return op.KIND in MODELS or hasattr(op, "flops") or hasattr(op, "min_bytes")
 
 
 def evaluate(spec: Spec, op, ctx: EvalContext | None = None) -> OpResult:
-    from archsim.gpu.model import predict
+    from archsim.blocks.gpu.model import predict
     name = ctx.component_name if ctx is not None else "gpu"
     p = predict(spec, op)
     energy, breakdown, capped = p.energy(spec)

@@ -1,18 +1,17 @@
-"""Op kinds of the V-Rex study (papers/vrex.md): KV transfers over the host link, ReSV's
-hash-bit clustering and WiCSum selection.
+"""Op kinds of V-Rex (papers/vrex.md): the KVMU's fetch, ReSV's hash-bit clustering and
+WiCSum selection (plain KV transfers over the host link are `kv_transfer`, archsim.blocks.host_link.ops).
 
 Each op documents its fields; all sizes are per op instance (multiply by `repeat`).
 
 | op | fields |
 |---|---|
-| `kv_transfer` | `bytes chunk_bytes direction source region_bytes` — move KV between device DRAM and the offload target over the host link (PCIe) |
 | `kv_fetch` | `batch kv_len new_tokens selected kv_heads head_dim cluster_tokens run_tokens dtype` — V-Rex KVMU: fetch the selected offloaded KV of one layer, offload evicted KV; the device's recent-KV window and layout decide the bytes |
 | `hash_cluster` | `batch new_tokens clusters n_hyperplanes key_dim dtype` — Hamming-distance clustering of new tokens' hash bits |
 | `wicsum_select` | `rows clusters processed_fraction buckets dtype` — WiCSum thresholding of cluster-score rows with early exit |
 
 `hash_cluster` and `wicsum_select` are what V-Rex's DRE (HCU, WTU) runs; on a GPU they are
 evaluated through the generic flops/min_bytes fallback (the GPU policies in
-`archsim.vrex.policies` express GPU-side ReSV with core ops instead).
+`archsim.blocks.vrex.policies` express GPU-side ReSV with core ops instead).
 """
 from __future__ import annotations
 
@@ -23,36 +22,6 @@ import attrs
 
 from archsim.config.load import field
 from archsim.workloads.ops import Dtype, _nbytes
-
-
-@attrs.frozen(kw_only=True)
-class KvTransfer:
-    """`bytes` of KV moved between device DRAM and the offload target (CPU memory or an SSD)
-    over the host link, as `ceil(bytes / chunk_bytes)` contiguous pieces. `chunk_bytes` is what
-    cluster-contiguous layout changes: ~32 tokens x 256 B per KV head with the KVMU's cluster-wise
-    mapping, one token-head (256 B) when tokens are scattered."""
-    KIND = "kv_transfer"
-    bytes: int = field(ge=1, doc="payload bytes moved")
-    chunk_bytes: int = field(ge=1, doc="size of one contiguous piece (bytes)")
-    direction: Literal["to_device", "to_host"] = field("to_device", doc="to_device = fetch, to_host = offload")
-    source: Literal["ssd", "cpu_memory"] = field("cpu_memory", doc="where the offloaded KV lives")
-    region_bytes: int = field(0, ge=0, doc="size of the offloaded region the pieces are picked from (0 = pieces are independent); sizes SSD page reuse of scattered pieces")
-    name: str = ""
-    repeat: int = field(1, ge=1)
-
-    def __attrs_post_init__(self):
-        if self.chunk_bytes > self.bytes:
-            raise ValueError("chunk_bytes must be <= bytes")
-
-    def chunks(self) -> int:
-        return math.ceil(self.bytes / self.chunk_bytes)
-
-    def flops(self) -> float:
-        return 0.0
-
-    def min_bytes(self) -> float:
-        # the device side writes (fetch) or reads (offload) the payload once
-        return float(self.bytes)
 
 
 @attrs.frozen(kw_only=True)
@@ -144,4 +113,4 @@ class WicsumSelect:
         return float(self.rows * self.clusters * (_nbytes(self.dtype) + 4) + self.rows * math.ceil(self.clusters / 8))
 
 
-OPS = {cls.KIND: cls for cls in (KvTransfer, KvFetch, HashCluster, WicsumSelect)}
+OPS = {cls.KIND: cls for cls in (KvFetch, HashCluster, WicsumSelect)}

@@ -1,0 +1,4 @@
+"""The systolic block: the component protocol (KIND, Spec, supports, evaluate, structure, validate)."""
+from archsim.blocks.systolic.model import KIND, Spec, evaluate, structure, supports, validate
+
+__all__ = ["KIND", "Spec", "evaluate", "structure", "supports", "validate"]

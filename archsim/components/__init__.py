@@ -1,1 +1,0 @@
-"""Hardware blocks: one module per block (spec + evaluate + structure)."""

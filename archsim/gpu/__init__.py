@@ -1,1 +1,0 @@
-"""GPU baseline model: latency/energy model (model.py) and calibration fit (calibrate.py)."""

@@ -1,1 +1,0 @@
-"""Paper reproductions (`archsim reproduce STUDY`)."""
