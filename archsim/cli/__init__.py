@@ -55,3 +55,21 @@ def main(argv=None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except MemoryError:
+        # the work estimates (archsim.plausibility) should have refused this op up front
+        print("archsim: internal error: out of memory. An op exceeded the memory estimate "
+              "archsim checks before running it; please report the command line.", file=sys.stderr)
+        return 1
+    except Exception as exc:   # exit 1 with one line, never a bare traceback (-v shows it)
+        if args.verbose:
+            import traceback
+            traceback.print_exc()
+        print(f"archsim: internal error: {type(exc).__name__}: {_short(exc)}"
+              + ("" if args.verbose else " (run with -v for the traceback)")
+              + "; please report the command line", file=sys.stderr)
+        return 1
+
+
+def _short(exc, limit: int = 400) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."

@@ -78,20 +78,30 @@ def print_report(report, *, quiet=False, file=None):
 
 def cmd_run(args) -> int:
     from archsim.config.arch import load_arch
+    from archsim.io_safe import atomic_write_text, check_out_dir, check_out_file
+    from archsim.plausibility import check_report, check_work
     from archsim.simulate import simulate
     from archsim.workloads.load import load_workload
     arch_over, wl_over = split_overrides(args.overrides)
     arch = load_arch(args.arch, arch_over)
-    wl = load_workload(args.workload, wl_over)
+    wl = load_workload(args.workload, wl_over, override_prefix="workload.")
     base = load_arch(args.baseline) if args.baseline else None
+    # destinations and work estimates before any simulation (nothing computed is lost later)
+    if args.json and args.json != "-":
+        check_out_file(args.json, flag="--json")
+    if args.out:
+        check_out_dir(args.out, flag="--out")
+    check_work(arch, wl)
+    if base is not None:
+        check_work(base, wl)
     report = simulate(arch, wl, baseline=base)
+    check_report(report, wl)
     if args.json == "-":
         sys.stdout.write(report.to_json() + "\n")
     else:
         print_report(report, quiet=args.quiet)
         if args.json:
-            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.json).write_text(report.to_json())
+            atomic_write_text(args.json, report.to_json(), flag="--json")
     if args.out:
         from archsim.report.write import write_run
         extra = [args.baseline] if args.baseline else []

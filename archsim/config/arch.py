@@ -7,7 +7,8 @@ from typing import Any, Mapping
 import attrs
 
 from archsim.config.registry import COMPONENT_MODULES, component_module
-from archsim.config.load import apply_overrides, field, resolve_extends, structure
+from archsim.config.load import (apply_overrides, field, override_label, reblame,
+                                 refuse_reserved_overrides, resolve_extends, structure)
 from archsim.errors import ConfigError
 
 
@@ -49,6 +50,8 @@ _TOP_KEYS = ("name", "description", "extends", "tech", "budget", "components", "
 def load_arch(path_or_mapping, overrides=None) -> ArchSpec:
     """Load an arch TOML (following `extends`) or a mapping, apply `--set` overrides
     (a mapping of dotted keys or KEY=VALUE strings), validate, and build the frozen spec."""
+    label = override_label(overrides)
+    refuse_reserved_overrides(overrides, label=label)
     if isinstance(path_or_mapping, Mapping):
         file = "<mapping>"
         data = dict(path_or_mapping)
@@ -57,8 +60,21 @@ def load_arch(path_or_mapping, overrides=None) -> ArchSpec:
     else:
         file = Path(path_or_mapping)
         data = resolve_extends(file)
-    data = apply_overrides(data, overrides, file=file)
-    return arch_from_data(data, file=file)
+    base = data
+    data = apply_overrides(data, overrides, file=label)
+    try:
+        return arch_from_data(data, file=file)
+    except ConfigError as exc:
+        if not overrides:
+            raise
+
+        def base_valid() -> bool:
+            try:
+                arch_from_data(base, file=file)
+                return True
+            except ConfigError:
+                return False
+        raise reblame(exc, overrides, file=file, label=label, base_valid=base_valid) from None
 
 
 def arch_from_data(data: Mapping, *, file) -> ArchSpec:

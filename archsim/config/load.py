@@ -27,6 +27,9 @@ except ModuleNotFoundError:  # pragma: no cover
     import tomli as tomllib  # type: ignore[no-redef]
 
 
+INT64_MIN, INT64_MAX = -(2 ** 63), 2 ** 63 - 1
+
+
 class _FieldError(ValueError):
     """Raised by field validators; `structure` attaches the file and dotted key."""
 
@@ -109,7 +112,7 @@ def structure(cls, data, *, file, key: str = ""):
         raise ConfigError(file, _join(key, name), msg) from None
     except ConfigError:
         raise
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, ArithmeticError) as exc:
         raise ConfigError(file, key or "<root>", str(exc.args[0] if exc.args else exc)) from None
 
 
@@ -175,6 +178,10 @@ def convert(tp, raw, *, file, key):
     if tp in (int, str, bool):
         if type(raw) is not tp:
             raise ConfigError(file, key, f"expected {_type_name(tp)}, got {_short(raw)}")
+        if tp is int and not INT64_MIN <= raw <= INT64_MAX:
+            # counts go into int64 kernels: a larger integer is refused here, not wrapped there
+            raise ConfigError(file, key, f"must fit in a signed 64-bit integer "
+                              f"(|value| < 2**63); got {_short(raw)}")
         return raw
     return raw
 
@@ -193,7 +200,8 @@ def read_text(path) -> str:
     except OSError as exc:
         raise ConfigError(p, "<file>", f"cannot read file: {exc.strerror or exc}") from None
     try:
-        return data.decode("utf-8")
+        # utf-8-sig: a leading byte-order mark (Windows editors write one) is not content
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(p, "<syntax>", f"not UTF-8 text (byte {exc.start})") from None
 
@@ -286,3 +294,53 @@ def apply_overrides(data: dict, overrides, *, file="--set") -> dict:
             node = nxt
         node[parts[-1]] = value
     return out
+
+
+# ----------------------------------------------------------------------------- override blame
+
+def override_label(overrides) -> str:
+    """How errors name overrides: `--set` for KEY=VALUE strings (the CLI), else `overrides`."""
+    if overrides and not isinstance(overrides, Mapping) and any(isinstance(o, str) for o in overrides):
+        return "--set"
+    return "overrides"
+
+
+def override_keys(overrides) -> list[str]:
+    if not overrides:
+        return []
+    if isinstance(overrides, Mapping):
+        return [str(k) for k in overrides]
+    out = []
+    for o in overrides:
+        if isinstance(o, str):
+            out.append(o.partition("=")[0].strip())
+        else:
+            out.append(str(o[0]))
+    return out
+
+
+def refuse_reserved_overrides(overrides, reserved=("extends",), *, label="--set", prefix="") -> None:
+    """Keys resolved when the file is read (`extends`) cannot be overridden afterwards: refuse
+    them instead of ignoring them."""
+    for k in override_keys(overrides):
+        root = k.split(".")[0]
+        if root in reserved:
+            raise ConfigError(label, prefix + k, f"{root} cannot be overridden: it is resolved when "
+                              "the file is read; write it in the file (or use another file)")
+
+
+def _related(over_key: str, err_key: str) -> bool:
+    return (err_key == over_key or err_key.startswith(over_key + ".")
+            or err_key.startswith(over_key + "[") or over_key.startswith(err_key + "."))
+
+
+def reblame(exc: ConfigError, overrides, *, file, label: str, base_valid, prefix: str = "") -> ConfigError:
+    """An error found after applying overrides names the override (`--set KEY`) when the
+    override's key is the bad one, or when the file alone is valid; otherwise the file."""
+    if not overrides or exc.file != str(file):
+        return exc
+    keys = override_keys(overrides)
+    if any(_related(k, exc.key) for k in keys) or base_valid():
+        return ConfigError(label, prefix + exc.key if exc.key != "<root>" else exc.key,
+                           f"{exc.message} (after overriding {file})")
+    return exc

@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-import shutil
 from pathlib import Path
 
 from archsim.report.report import Report
@@ -36,10 +35,11 @@ def input_files(arch_source: str) -> list[Path]:
 def write_run(report: Report, out_dir, *, arch_path=None, workload_path=None, overrides=(),
               extra_inputs=()) -> Path:
     """Write the run folder `out_dir` (created); returns it."""
+    from archsim.io_safe import atomic_write_bytes, atomic_write_text, make_dir
     out = Path(out_dir)
-    (out / "inputs").mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(report.to_json())
-    (out / "ops.csv").write_text(report.ops_csv())
+    make_dir(out / "inputs", flag="--out")
+    atomic_write_text(out / "report.json", report.to_json(), flag="--out")
+    atomic_write_text(out / "ops.csv", report.ops_csv(), flag="--out")
     copies = {}
     paths = []
     if arch_path is not None:
@@ -55,7 +55,7 @@ def write_run(report: Report, out_dir, *, arch_path=None, workload_path=None, ov
         while dest.exists() and sha256_file(dest) != sha256_file(p):
             dest = out / "inputs" / f"{p.stem}.{i}{p.suffix}"
             i += 1
-        shutil.copy2(p, dest)
+        atomic_write_bytes(dest, p.read_bytes(), flag="--out")
         copies[str(p)] = {"copy": str(dest.relative_to(out)), "sha256": sha256_file(p)}
     try:
         import numba
@@ -76,5 +76,5 @@ def write_run(report: Report, out_dir, *, arch_path=None, workload_path=None, ov
         "rerun": (f"archsim run {arch_path} {workload_path}"
                   + "".join(f" --set {o}" for o in overrides)) if arch_path and workload_path else None,
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2), flag="--out")
     return out

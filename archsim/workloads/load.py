@@ -9,11 +9,40 @@ from typing import Any, Mapping
 
 import attrs
 
-from archsim.config.load import apply_overrides, read_text, read_toml, structure
+from archsim.config.load import (INT64_MAX, apply_overrides, override_keys, override_label, read_text, read_toml,
+                                 reblame, structure)
 from archsim.config.registry import GENERATOR_MODULES, generator_module
 from archsim.errors import ConfigError
 from archsim.workloads.ops import Conv2d, Gemm, parse_op
 
+
+
+#: Most ops one workload may hold (after depth-wise expansion and generators); each op costs
+#: memory and simulation time, so a larger one is refused up front. Raise with ARCHSIM_MAX_OPS.
+DEFAULT_MAX_OPS = 200_000
+ENV_MAX_OPS = "ARCHSIM_MAX_OPS"
+
+
+def max_ops() -> int:
+    import os
+    raw = os.environ.get(ENV_MAX_OPS, "").strip()
+    if not raw:
+        return DEFAULT_MAX_OPS
+    try:
+        v = int(raw)
+    except ValueError:
+        v = 0
+    if v < 1:
+        raise ConfigError(ENV_MAX_OPS, "<environment>", f"expected an integer >= 1, got {raw!r}")
+    return v
+
+
+def check_op_count(n: int, *, file, key: str) -> None:
+    """Refuse (ConfigError) a workload that would hold more than max_ops() ops."""
+    limit = max_ops()
+    if n > limit:
+        raise ConfigError(file, key, f"the workload would hold {n:,} ops, more than the limit of "
+                          f"{limit:,}; use `repeat` for repeated ops, or raise {ENV_MAX_OPS}")
 
 
 @attrs.frozen(kw_only=True)
@@ -32,24 +61,42 @@ class Workload:
         return h.hexdigest()
 
 
-def load_workload(path_or_mapping, overrides=None, *, name: str | None = None) -> Workload:
-    """Load a workload file (.jsonl, .toml, .csv) or a mapping shaped like the TOML form."""
+def load_workload(path_or_mapping, overrides=None, *, name: str | None = None,
+                  override_prefix: str = "") -> Workload:
+    """Load a workload file (.jsonl, .toml, .csv) or a mapping shaped like the TOML form.
+    Errors caused by `overrides` name them (`--set KEY`, the key shown with `override_prefix`,
+    e.g. "workload." as typed on `archsim run`)."""
+    label = override_label(overrides)
     if isinstance(path_or_mapping, Mapping):
-        data = apply_overrides(dict(path_or_mapping), overrides)
+        data = apply_overrides(dict(path_or_mapping), overrides, file=label)
         return _from_toml_data(data, file="<mapping>", default_name=name or "workload")
     p = Path(path_or_mapping)
     suffix = p.suffix.lower()
+    if suffix in (".jsonl", ".csv") and overrides:
+        k = override_keys(overrides)[0]
+        raise ConfigError(label, override_prefix + k, f"workload overrides apply to TOML workloads "
+                          f"only; {p} is a {suffix} file")
     if suffix == ".jsonl":
-        if overrides:
-            raise ConfigError(p, "--set", "overrides apply to TOML workloads only")
         return _read_jsonl(p)
     if suffix == ".csv":
-        if overrides:
-            raise ConfigError(p, "--set", "overrides apply to TOML workloads only")
         return read_topology_csv(p)
     if suffix == ".toml":
-        data = apply_overrides(read_toml(p), overrides, file=p)
-        return _from_toml_data(data, file=p, default_name=p.stem)
+        base = read_toml(p)
+        data = apply_overrides(base, overrides, file=label)
+        try:
+            return _from_toml_data(data, file=p, default_name=p.stem)
+        except ConfigError as exc:
+            if not overrides:
+                raise
+
+            def base_valid() -> bool:
+                try:
+                    _from_toml_data(base, file=p, default_name=p.stem)
+                    return True
+                except ConfigError:
+                    return False
+            raise reblame(exc, overrides, file=p, label=label, base_valid=base_valid,
+                          prefix=override_prefix) from None
     if not p.exists():
         raise ConfigError(p, "<file>", "file not found")
     raise ConfigError(p, "<file>", "unknown workload format; allowed extensions: .toml, .jsonl, .csv")
@@ -75,6 +122,7 @@ def _from_toml_data(data: dict, *, file, default_name: str) -> Workload:
         mod = generator_module(gen)
         params = structure(mod.Params, data.get("params", {}), file=file, key="params")
         ops = tuple(mod.expand(params, seed=seed))
+        check_op_count(len(ops), file=file, key="params")
         return Workload(name=name, ops=ops, source=str(file), seed=seed,
                         meta={"generator": gen, "params": attrs.asdict(params)})
     raw_ops = data.get("ops")
@@ -82,6 +130,7 @@ def _from_toml_data(data: dict, *, file, default_name: str) -> Workload:
         raise ConfigError(file, "ops", "required key is missing: give [[ops]] tables or a generator")
     if not isinstance(raw_ops, list) or not raw_ops:
         raise ConfigError(file, "ops", "expected a non-empty array of [[ops]] tables")
+    check_op_count(len(raw_ops), file=file, key="ops")
     ops = tuple(_named(parse_op(o, file=file, key=f"ops[{i}]"), i) for i, o in enumerate(raw_ops))
     return Workload(name=name, ops=ops, source=str(file), seed=seed)
 
@@ -93,6 +142,7 @@ def _named(op, i: int):
 def _read_jsonl(p: Path) -> Workload:
     text = read_text(p)
     ops = []
+    limit = max_ops()
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
@@ -101,6 +151,8 @@ def _read_jsonl(p: Path) -> Workload:
         except (json.JSONDecodeError, RecursionError) as exc:
             raise ConfigError(p, f"line {lineno}", f"invalid JSON: {getattr(exc, 'msg', exc)}") from None
         ops.append(_named(parse_op(raw, file=p, key=f"line {lineno}"), len(ops)))
+        if len(ops) > limit:
+            check_op_count(len(ops), file=p, key=f"line {lineno}")
     if not ops:
         raise ConfigError(p, "<file>", "no ops in trace (expected one JSON object per line)")
     return Workload(name=p.stem, ops=tuple(ops), source=str(p))
@@ -138,6 +190,8 @@ def read_topology_csv(p, *, gemm: bool | None = None) -> Workload:
             raise ConfigError(p, key, f"expected integer columns after the name, got {cells[1:need]}") from None
         if any(v < 1 for v in nums):
             raise ConfigError(p, key, f"all dimensions must be >= 1, got {nums}")
+        if any(v > INT64_MAX for v in nums):
+            raise ConfigError(p, key, f"dimensions must fit in a signed 64-bit integer, got {nums}")
         if gemm:
             m, n, k = nums
             ops.append(Gemm(m=m, n=n, k=k, dtype="int8", name=name))
@@ -146,9 +200,11 @@ def read_topology_csv(p, *, gemm: bool | None = None) -> Workload:
         if fh > h or fw > w:
             raise ConfigError(p, key, f"filter {fh}x{fw} larger than ifmap {h}x{w}")
         if "DP" in name:
+            check_op_count(len(ops) + ch, file=p, key=f"{key} (depth-wise: one layer per channel)")
             ops.extend(Conv2d(ifmap_h=h, ifmap_w=w, filter_h=fh, filter_w=fw, channels=1,
                               num_filters=nf, stride=s, name=f"{name}_ch{c}") for c in range(ch))
         else:
+            check_op_count(len(ops) + 1, file=p, key=key)
             ops.append(Conv2d(ifmap_h=h, ifmap_w=w, filter_h=fh, filter_w=fw, channels=ch,
                               num_filters=nf, stride=s, name=name))
     if not ops:

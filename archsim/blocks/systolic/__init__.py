@@ -1,4 +1,6 @@
-"""The systolic block: the component protocol (KIND, Spec, supports, evaluate, structure, validate)."""
-from archsim.blocks.systolic.model import KIND, Spec, evaluate, structure, supports, validate
+"""The systolic block: the component protocol (KIND, Spec, supports, evaluate, structure, validate)
+and its work estimate (archsim.plausibility)."""
+from archsim.blocks.systolic.model import (KIND, Spec, evaluate, structure, supports, validate,
+                                           work_estimate)
 
-__all__ = ["KIND", "Spec", "evaluate", "structure", "supports", "validate"]
+__all__ = ["KIND", "Spec", "evaluate", "structure", "supports", "validate", "work_estimate"]

@@ -89,8 +89,80 @@ def layer_geometry(op) -> tuple[int, int, int, int, int, int, int]:
             op.stride)
 
 
+# ----------------------------------------------------------------------------- size guards
+# Per-trip costs of simulate_layer, measured on a 2-core x86 machine (numba, warm) and rounded
+# up: ~60 ns per fold, ~1 ns per ifmap element visited by the unique-word count.
+FOLD_STEP_S = 1.0e-7
+STAMP_STEP_S = 2.0e-9
+
+
+def _layer_sizes(spec: Spec, op) -> dict:
+    """Exact (Python int) sizes the kernel forms for this layer."""
+    h, w, fh, fw, ch, nf, s = layer_geometry(op)
+    eh = (h - fh + s) // s
+    ew = (w - fw + s) // s
+    m, k, n = eh * ew, fh * fw * ch, nf
+    r, c = spec.rows, spec.cols
+    if spec.dataflow == "os":
+        s_r, s_c, t = m, n, k
+        fold = t + r + c - 2
+    elif spec.dataflow == "ws":
+        s_r, s_c, t = k, n, m
+        fold = 2 * r + c + t - 2
+    else:
+        s_r, s_c, t = k, m, n
+        fold = 2 * r + c + t - 2
+    rf, cf = -(-s_r // r), -(-s_c // c)
+    overlap = (eh > 1 and fh > s) or (ew > 1 and fw > s)
+    return {"m": m, "k": k, "n": n, "row_folds": rf, "col_folds": cf, "folds": rf * cf,
+            "fold_cycles": fold, "ifmap_elements": h * w * ch, "overlap": overlap}
+
+
+def work_estimate(spec: Spec, op):
+    """Simulation time and memory of `simulate_layer` for this op (archsim.plausibility)."""
+    from archsim.plausibility import Work
+    z = _layer_sizes(spec, op)
+    folds = z["folds"]
+    # the unique-ifmap-word count visits every im2col element of every new ifmap tile: at most
+    # M*K per column fold (OS / WS with the ifmap resident), M*K in all for IS
+    visits = z["m"] * z["k"] * (1 if spec.dataflow == "is" else z["col_folds"]) if z["overlap"] else 0
+    seconds = folds * FOLD_STEP_S + visits * STAMP_STEP_S
+    mem = (4 * z["ifmap_elements"] if z["overlap"] else 0) + 8 * (z["row_folds"] if z["overlap"] else 1)
+    what = f"{folds:.3g} folds of {spec.rows}x{spec.cols}"
+    if visits:
+        what += f", {visits:.3g} im2col elements scanned"
+    return Work(float(seconds), float(mem), what)
+
+
+def check_ranges(spec: Spec, op) -> None:
+    """Refuse (ModelError) a layer whose exact int64 counts could overflow (archsim.plausibility
+    policy: every count below 2**62, checked here in Python's unbounded integers)."""
+    from archsim.plausibility import check_counts
+    z = _layer_sizes(spec, op)
+    m, k, n, rf, cf = z["m"], z["k"], z["n"], z["row_folds"], z["col_folds"]
+    label = f"op {op.name or op.KIND!r} ({op.KIND} on {spec.rows}x{spec.cols} {spec.dataflow})"
+    fold_max = max(rf, cf)
+    words = (m * k + k * n + 2 * m * n) * fold_max       # bounds every SRAM / DRAM word count
+    check_counts({"macs": m * n * k, "sram/dram words": words,
+                  "compute cycles": z["folds"] * z["fold_cycles"],
+                  "ifmap elements": z["ifmap_elements"]},
+                 op_label=label, hint="the op is too large to count exactly; split it (e.g. a "
+                 "smaller batch or m) and use repeat")
+    # cycles: compute plus at most the DRAM time of every word, twice (gap and period)
+    bw = spec.dram_bandwidth_words_per_cycle
+    bound = z["folds"] * z["fold_cycles"] + 2.0 * words / bw + 2.0
+    if not bound < float(2 ** 62):
+        raise_bw = words / (2 ** 60)
+        from archsim.errors import ModelError
+        raise ModelError(f"{label}: its cycle count could reach {bound:.3e}, beyond the exact range "
+                         f"of the model's counters (2**62), with dram_bandwidth_words_per_cycle = "
+                         f"{bw!r}; use a bandwidth of at least {raise_bw:.3g} words/cycle or a "
+                         "smaller op")
+
+
 def run_kernel(spec: Spec, op):
     """The kernel's raw result: dict slot name -> int."""
+    check_ranges(spec, op)
     si, sf, so = spec.sram_words()
     raw = K.simulate_layer(K.DATAFLOW_CODES[spec.dataflow], spec.rows, spec.cols,
                            *layer_geometry(op), si, sf, so,

@@ -1,0 +1,334 @@
+"""The plausibility layer: work estimates before an op runs, range checks on the counts it
+forms, and checks on every result before it is reported.
+
+**Work estimates** (`check_work(arch, workload)`, exit 2). Before simulating, every op is
+mapped to its component and the block's `work_estimate(spec, op)` (or the fallback for the
+block kind in `_FALLBACK_ESTIMATES`) gives the op's expected simulation time and peak memory.
+An op over budget is refused with a `WorkBudgetError` (a `ConfigError`: exit 2) that gives the
+estimate and the knob to raise:
+
+    ARCHSIM_MAX_OP_SECONDS      per-op simulation time budget, seconds   (default 300)
+    ARCHSIM_MAX_OP_MEMORY_GIB   per-op memory budget, GiB                (default: half the RAM,
+                                                                          at most 32)
+
+Estimates are deliberately pessimistic (upper bounds of the kernels' loop trips times a
+measured per-trip cost); they only need to tell seconds from hours.
+
+**Count overflow** (one policy, also in docs/hardening.md). Counts a kernel forms exactly
+(cycles, MACs, words) are int64 there. Before such a kernel runs, the block recomputes the
+counts in Python's unbounded integers and refuses the op (`ModelError`, exit 1: a valid input
+the model cannot evaluate exactly) when one would reach `SAFE_INT` = 2**62 — beyond that int64
+arithmetic may wrap silently. Quantities that need no exactness (energy, latency in seconds,
+bytes in the Report, action counts) are floats. Config integers are limited to int64 at load
+time (archsim.config.load).
+
+**Result checks** (`check_report(report, workload)`, exit 1). Every op and total of a Report:
+cycles, latency, energy, flops, DRAM bytes, action counts, area and power finite and >= 0;
+cycles an integer below 2**63; an op's flops equal to the op's own count (`op.flops()` times
+`repeat`) where the op defines one. A violation is a `ModelError` naming the op, the component
+and the field.
+"""
+from __future__ import annotations
+
+import math
+import os
+from typing import Any, Callable, Mapping
+
+import attrs
+
+from archsim.errors import ConfigError, ModelError
+
+SAFE_INT = 2 ** 62
+INT64_MAX = 2 ** 63 - 1
+
+ENV_SECONDS = "ARCHSIM_MAX_OP_SECONDS"
+ENV_MEMORY = "ARCHSIM_MAX_OP_MEMORY_GIB"
+DEFAULT_SECONDS = 300.0
+MAX_DEFAULT_MEMORY_GIB = 32.0
+
+#: relative tolerance of the flops identity (float sums of exact integers)
+FLOPS_RTOL = 1e-9
+
+
+class WorkBudgetError(ConfigError):
+    """An op whose estimated simulation time or memory exceeds the budget (exit 2)."""
+
+
+@attrs.frozen
+class Work:
+    """A block's estimate for one op: simulation seconds, peak bytes, and what drives them."""
+    seconds: float = 0.0
+    bytes: float = 0.0
+    what: str = ""
+
+
+# ----------------------------------------------------------------------------- budgets
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        v = float(raw)
+    except ValueError:
+        raise ConfigError(name, "<environment>", f"expected a number > 0, got {raw!r}") from None
+    if not v > 0 or math.isnan(v):
+        raise ConfigError(name, "<environment>", f"expected a number > 0, got {raw!r}")
+    return v
+
+
+def _ram_bytes() -> float | None:
+    try:
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def max_op_seconds() -> float:
+    return _env_float(ENV_SECONDS, DEFAULT_SECONDS)
+
+
+def max_op_bytes() -> float:
+    ram = _ram_bytes()
+    default = MAX_DEFAULT_MEMORY_GIB if ram is None else min(MAX_DEFAULT_MEMORY_GIB, ram / 2 / 2 ** 30)
+    return _env_float(ENV_MEMORY, default) * 2 ** 30
+
+
+def _fmt_s(s: float) -> str:
+    if s < 120:
+        return f"{s:.3g} s"
+    if s < 7200:
+        return f"{s / 60:.3g} min"
+    if s < 2 * 86400:
+        return f"{s / 3600:.3g} h"
+    return f"{s / 86400:.3g} days"
+
+
+def _fmt_b(b: float) -> str:
+    return f"{b / 2 ** 30:.3g} GiB" if b >= 2 ** 28 else f"{b / 2 ** 20:.3g} MiB"
+
+
+def check_budget(work: Work, *, op_label: str, component: str) -> None:
+    """Refuse (WorkBudgetError, exit 2) an op whose estimate exceeds a budget."""
+    limit_s = max_op_seconds()
+    limit_b = max_op_bytes()
+    if not math.isfinite(work.seconds) or work.seconds > limit_s:
+        raise WorkBudgetError(
+            op_label, component,
+            f"refused before running: estimated {_fmt_s(work.seconds)} to simulate"
+            + (f" ({work.what})" if work.what else "")
+            + f", over the per-op budget of {_fmt_s(limit_s)}; shrink the op or raise "
+              f"{ENV_SECONDS} (e.g. {ENV_SECONDS}={max(limit_s * 10, work.seconds * 1.5):.3g})")
+    if not math.isfinite(work.bytes) or work.bytes > limit_b:
+        raise WorkBudgetError(
+            op_label, component,
+            f"refused before running: needs about {_fmt_b(work.bytes)} of memory"
+            + (f" ({work.what})" if work.what else "")
+            + f", over the per-op budget of {_fmt_b(limit_b)}; shrink the op or raise "
+              f"{ENV_MEMORY} (GiB)")
+
+
+# ----------------------------------------------------------------------------- estimates
+
+def _elements(*vals) -> float:
+    out = 1.0
+    for v in vals:
+        out *= float(v)
+    return out
+
+
+def _est_gpu(spec, op) -> Work:
+    return Work(1e-4, 0.0, "analytic GPU model")
+
+
+def _est_host_link(spec, op) -> Work:
+    return Work(1e-4, 0.0, "analytic link model")
+
+
+def _est_ngpc(spec, op) -> Work:
+    """NGPC: hash_encode simulates a bounded number of representative batches of
+    `batch_points` points (warmup + measured) per level; mlp folds per micro-batch."""
+    kind = getattr(op, "KIND", "")
+    if kind == "hash_encode":
+        batch = float(getattr(spec, "batch_points", 1 << 16))
+        nb = float(getattr(spec, "warmup_batches", 4)) + float(getattr(spec, "measured_batches", 4))
+        pts = min(float(op.n_points), batch * nb)
+        lookups = pts * op.levels * (2 ** op.dims)
+        # kernel ~ 20 ns per corner lookup (two passes); points and corner indices in memory
+        return Work(2e-8 * lookups * 2, lookups * 16.0 + pts * op.dims * 8.0,
+                    f"{lookups:.3g} simulated corner lookups")
+    return Work(1e-3, 0.0, "analytic")
+
+
+def _est_vrex(spec, op) -> Work:
+    """V-Rex: kv_retrieve with method resv runs ReSV functionally on synthetic KV data."""
+    kind = getattr(op, "KIND", "")
+    if kind == "kv_retrieve":
+        tokens = _elements(op.batch, op.kv_heads, op.kv_len)
+        elems = tokens * op.head_dim
+        if getattr(op, "method", "") == "resv":
+            return Work(5e-8 * elems * max(1.0, math.log2(max(op.queries, 1)) + 1),
+                        elems * 8.0, f"{elems:.3g} KV elements processed functionally")
+        return Work(1e-3, 0.0, "analytic")
+    return Work(1e-3, 0.0, "analytic")
+
+
+#: Blocks that do not (yet) export `work_estimate(spec, op)`: kind -> estimator.
+_FALLBACK_ESTIMATES: dict[str, Callable[[Any, Any], Work]] = {
+    "gpu": _est_gpu,
+    "host_link": _est_host_link,
+    "ngpc": _est_ngpc,
+    "vrex": _est_vrex,
+}
+
+
+def estimate(arch, cname: str, op) -> Work:
+    """The work estimate of `op` on component `cname` of `arch`."""
+    kind = arch.component_kinds[cname]
+    spec = arch.components[cname]
+    mod = arch.component_module(cname)
+    fn = getattr(mod, "work_estimate", None) or _FALLBACK_ESTIMATES.get(kind)
+    if fn is None:
+        return Work()
+    try:
+        w = fn(spec, op)
+    except (AttributeError, TypeError):     # an estimator that does not know this op
+        return Work()
+    except (OverflowError, ValueError, ZeroDivisionError):
+        return Work(math.inf, math.inf, "sizes beyond any budget")
+    return w if isinstance(w, Work) else Work()
+
+
+def _pick_component(arch, op) -> str | None:
+    name = arch.mapping.get(op.KIND)
+    if name is not None:
+        return name
+    for cname, spec in arch.components.items():
+        if arch.component_module(cname).supports(spec, op):
+            return cname
+    return None
+
+
+def check_work(arch, workload) -> None:
+    """Refuse (exit 2) any op of `workload` whose estimated work on `arch` exceeds the budget.
+    Ops no component runs are left to the simulator (it raises a ModelError for them)."""
+    for i, op in enumerate(workload.ops):
+        cname = _pick_component(arch, op)
+        if cname is None:
+            continue
+        w = estimate(arch, cname, op)
+        label = f"op {op.name or op.KIND + str(i)!r} ({op.KIND})"
+        check_budget(w, op_label=label, component=f"on {cname} ({arch.component_kinds[cname]})")
+
+
+# ----------------------------------------------------------------------------- count ranges
+
+def check_counts(counts: Mapping[str, int], *, op_label: str, hint: str = "") -> None:
+    """Refuse (ModelError) an op one of whose exact counts (Python ints) reaches SAFE_INT."""
+    for name, v in counts.items():
+        if v < 0 or v >= SAFE_INT:
+            raise ModelError(f"{op_label}: {name} = {v:.3e} is outside the exact integer range "
+                             f"of the model's counters (0 .. 2**62)"
+                             + (f"; {hint}" if hint else ""))
+
+
+# ----------------------------------------------------------------------------- result checks
+
+def _bad_number(v, *, integer: bool = False) -> str | None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            return f"not a number ({v!r})"
+    if isinstance(v, float) and not math.isfinite(v):
+        return "not finite"
+    if v < 0:
+        return "negative"
+    if integer and v > INT64_MAX:
+        return "beyond the int64 range"
+    return None
+
+
+def _op_flops(op) -> float | None:
+    fn = getattr(op, "flops", None)
+    if not callable(fn):
+        return None
+    try:
+        return float(fn()) * getattr(op, "repeat", 1)
+    except (OverflowError, ValueError, TypeError):
+        return None
+
+
+def check_ops(results, workload=None, *, where: str = "") -> None:
+    """Check per-op results (OpResult-like: name, op, component, cycles, latency_s, flops,
+    dram_bytes, energy_j, actions). `workload` (same order) enables the flops identity."""
+    ops = list(getattr(workload, "ops", None) or [])
+    by_pos = len(ops) == len(results)
+    for i, r in enumerate(results):
+        label = f"{where}op {r.name!r} ({r.op} on {r.component})"
+        for field, integer in (("cycles", True), ("latency_s", False), ("flops", False),
+                               ("dram_bytes", False), ("energy_j", False)):
+            v = getattr(r, field, None)
+            if v is None:
+                continue
+            bad = _bad_number(v, integer=integer)
+            if bad:
+                raise ModelError(f"{label}: {field} = {v!r} is {bad}; the model produced an "
+                                 "impossible result for this op's parameters")
+        for k, v in (getattr(r, "actions", None) or {}).items():
+            bad = _bad_number(v)
+            if bad:
+                raise ModelError(f"{label}: action count {k} = {v!r} is {bad}")
+        for k, v in (getattr(r, "energy_breakdown_j", None) or {}).items():
+            if isinstance(v, (int, float)) and not math.isfinite(v):
+                raise ModelError(f"{label}: energy_breakdown_j.{k} = {v!r} is not finite")
+        if by_pos:
+            want = _op_flops(ops[i])
+            got = getattr(r, "flops", None)
+            if want is not None and got is not None and want > 0 and \
+                    abs(float(got) - want) > FLOPS_RTOL * want:
+                raise ModelError(f"{label}: flops = {float(got):.6g} but the op itself counts "
+                                 f"{want:.6g} (op.flops() x repeat); a count overflowed or was lost")
+
+
+def check_report(report, workload=None) -> None:
+    """Check a Report (and its baseline) before it is shown or written; ModelError if any op,
+    component or total is impossible (negative, not finite, flops not the op's own)."""
+    _check_one(report, workload, where="")
+    base = getattr(report, "baseline", None)
+    if base is not None:
+        _check_one(base, workload, where="baseline: ")
+
+
+def _check_one(report, workload, *, where: str) -> None:
+    check_ops(report.ops, workload, where=where)
+    for c in getattr(report, "components", ()) or ():
+        for field in ("area_mm2", "leakage_power_w", "energy_j", "utilization"):
+            v = getattr(c, field, None)
+            if v is None:
+                continue
+            bad = _bad_number(v)
+            if bad:
+                raise ModelError(f"{where}component {c.name!r} ({c.kind}): {field} = {v!r} is {bad}")
+    totals = report.totals()
+    for k, v in totals.items():
+        if isinstance(v, (list, tuple)):
+            if any(isinstance(x, float) and not math.isfinite(x) for x in v):
+                raise ModelError(f"{where}totals.{k} = {v!r} is not finite")
+            continue
+        if v is None:
+            continue
+        bad = _bad_number(v, integer=(k == "cycles"))
+        if bad:
+            raise ModelError(f"{where}totals.{k} = {v!r} is {bad} (report of {report.workload} "
+                             f"on {report.arch})")
+
+
+def check_row_totals(totals: Mapping[str, Any], *, label: str) -> None:
+    """The same checks on a stored sweep row's totals (a dict)."""
+    for k, v in (totals or {}).items():
+        if isinstance(v, (list, tuple)) or v is None:
+            continue
+        bad = _bad_number(v, integer=(k == "cycles"))
+        if bad:
+            raise ModelError(f"{label}: totals.{k} = {v!r} is {bad}")
