@@ -306,3 +306,23 @@ class OutputLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def json_text(obj, **kwargs) -> str:
+    """JSON text that any JSON reader accepts: NaN / inf become null (never 'NaN')."""
+    import math
+
+    def clean(v):
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {str(k): clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+            try:
+                return clean(v.item())
+            except (ValueError, AttributeError):
+                return clean(v.tolist())
+        return v
+    return json.dumps(clean(obj), allow_nan=False, **kwargs)

@@ -332,3 +332,53 @@ def check_row_totals(totals: Mapping[str, Any], *, label: str) -> None:
         bad = _bad_number(v, integer=(k == "cycles"))
         if bad:
             raise ModelError(f"{label}: totals.{k} = {v!r} is {bad}")
+
+
+# ----------------------------------------------------------------------------- arch preflight
+
+def _ngpc_preflight(mod, spec, arch, cname) -> None:
+    """The NGPC's GPU part (gpu_component in the arch, or the gpu_preset file) must resolve."""
+    gpu_part = getattr(mod, "gpu_part", None)
+    if gpu_part is None:
+        return
+    from archsim.blocks.base import EvalContext
+    try:
+        gpu_part(spec, EvalContext(arch=arch, component_name=cname))
+    except ModelError as exc:
+        raise ConfigError(arch.source or "<arch>", f"components.{cname}.gpu_component", str(exc)) from None
+
+
+_FALLBACK_PREFLIGHT: dict[str, Callable] = {"ngpc": _ngpc_preflight}
+
+
+def check_arch(arch) -> None:
+    """Every check `run` makes on an arch short of simulating: the tech table is found and
+    valid and the node scales, every component's structure prices (area, leakage, budget), and
+    the files blocks refer to resolve (NGPC gpu_preset). ConfigError / ModelError."""
+    from archsim.energy.model import price_run
+    price_run(arch, [])
+    for cname, spec in arch.components.items():
+        mod = arch.component_module(cname)
+        fn = getattr(mod, "preflight", None)
+        if fn is not None:
+            fn(spec, arch, cname)
+            continue
+        fb = _FALLBACK_PREFLIGHT.get(arch.component_kinds[cname])
+        if fb is not None:
+            fb(mod, spec, arch, cname)
+
+
+def check_pair(arch, workload) -> None:
+    """What `run ARCH WORKLOAD` checks before simulating: every op has a component that runs
+    it (ModelError otherwise) and no op exceeds the work budget (WorkBudgetError)."""
+    for op in workload.ops:
+        cname = _pick_component(arch, op)
+        if cname is None:
+            raise ModelError(f"no component of arch {arch.name!r} runs op {op.name or op.KIND!r} "
+                             f"(kind {op.KIND}); components: "
+                             + ", ".join(f"{n} ({k})" for n, k in arch.component_kinds.items()))
+        spec = arch.components[cname]
+        if not arch.component_module(cname).supports(spec, op):
+            raise ModelError(f"component {cname!r} ({arch.component_kinds[cname]}) cannot run op "
+                             f"{op.name!r} of kind {op.KIND}")
+    check_work(arch, workload)

@@ -4,7 +4,6 @@ bands, into the preset's calibration fragment (arch_configs/gpu/calibration/<pre
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import sys
 from pathlib import Path
 
@@ -66,6 +65,9 @@ def cmd_calibrate(args) -> int:
     from archsim.blocks.gpu import calibrate as C
     from archsim.blocks.gpu.tomlw import dumps
 
+    from archsim.io_safe import atomic_write_text, check_out_file, json_text
+    if args.restarts < 1:
+        raise ConfigError("--restarts", "restarts", f"expected an integer >= 1, got {args.restarts}")
     preset = resolve_preset(args.preset)
     arch = load_arch(preset)
     gpus = [n for n, k in arch.component_kinds.items() if k == "gpu"]
@@ -78,6 +80,11 @@ def cmd_calibrate(args) -> int:
     spec = _attrs.evolve(arch.components[gpus[0]], efficiency=GpuEfficiency(),
                          launch_overhead_us=_attrs.fields(Spec).launch_overhead_us.default)
     files = [Path(f) for f in args.measurements]
+    # destinations before the fit (a fit takes tens of seconds; its result must not be lost)
+    out = Path(args.out) if args.out else default_out(preset)
+    check_out_file(out, flag="--out")
+    if args.json:
+        check_out_file(args.json, flag="--json")
     records = C.load_records(files, args.split)
     if not records:
         raise ConfigError(files[0], "results", "no timed, L2-cold records to fit")
@@ -97,10 +104,15 @@ def cmd_calibrate(args) -> int:
     tables = C.calibration_tables(fitted, res, rows, energy_report, [Path(r) for r in rel], date,
                                   args.split)
     tables["components"]["gpu"]["calibration"]["data"] = ", ".join(rel)
-    out = Path(args.out) if args.out else default_out(preset)
+    try:
+        body = dumps(tables)
+    except (ValueError, TypeError) as exc:     # a NaN / inf parameter: the fit failed
+        from archsim.errors import ModelError
+        raise ModelError(f"the fit produced an unwritable value ({exc}); nothing was written. "
+                         "Check the measurements (times, energies) for outliers") from None
     text = HEADER.format(files=" ".join(rel), preset=args.preset, date=date,
-                         device=fitted.device_name) + "\n" + dumps(tables)
-    out.write_text(text)
+                         device=fitted.device_name) + "\n" + body
+    atomic_write_text(out, text, flag="--out")
     s = C.summary(rows)
     for part in ("fit", "heldout", "workload"):
         st = s[part]
@@ -115,9 +127,9 @@ def cmd_calibrate(args) -> int:
         print(f"  {kind:12s} fit n={f['n']:3d} median {fm} %   held-out n={h['n']:3d} median {hm} %")
     print(f"wrote {out}")
     if args.json:
-        Path(args.json).write_text(json.dumps(
+        atomic_write_text(args.json, json_text(
             [{**{k: v for k, v in r.items() if k != "op"}, "op": _op_dict(r["op"])} for r in rows],
-            indent=1))
+            indent=1), flag="--json")
     return 0
 
 

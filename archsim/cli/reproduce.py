@@ -1,6 +1,6 @@
 """archsim reproduce ngpc|vrex: paper value, archsim value and ratio for every quantity.
 
-A study module `archsim.reproduce.<study>` provides
+A study module `archsim.studies.<study>` provides
     run(out_dir: pathlib.Path) -> archsim.studies.common.StudyResult
 with `.rows` (DESIGN.md §3 rows), `.plots` (written files) and `.notes` (calibrated parameters
 and what they were fitted to, and other remarks).
@@ -8,7 +8,6 @@ and what they were fitted to, and other remarks).
 from __future__ import annotations
 
 import importlib
-import json
 import sys
 from pathlib import Path
 
@@ -39,11 +38,16 @@ def _params(p: dict) -> str:
 def cmd_reproduce(args) -> int:
     from rich.console import Console
     from rich.table import Table
-    mod = importlib.import_module(f"archsim.reproduce.{args.study}")
+    from archsim.io_safe import atomic_write_text, check_out_dir, check_out_file, json_text, make_dir
     out = Path(args.out or f"results/reproduce-{args.study}")
-    out.mkdir(parents=True, exist_ok=True)
+    # destinations first: a study computes for tens of seconds; its rows must not be lost
+    check_out_dir(out, flag="--out")
+    if args.json and args.json != "-":
+        check_out_file(args.json, flag="--json")
+    mod = importlib.import_module(f"archsim.studies.{args.study}")
+    make_dir(out, flag="--out")
     res = mod.run(out)
-    console = Console(width=170)
+    console = Console(width=170, file=sys.stderr if args.json == "-" else sys.stdout)
     paired = [r for r in res.rows if r.get("paper_value") is not None]
     t = Table(title=f"{args.study}: quantities with a paper value")
     for c in ("quantity", "params", "unit", "paper", "archsim", "archsim/paper"):
@@ -61,11 +65,10 @@ def cmd_reproduce(args) -> int:
     for p in res.plots:
         console.print(f"plot: {p}")
     if args.json:
-        text = json.dumps(res.rows, indent=1)
+        text = json_text(res.rows, indent=1)
         if args.json == "-":
             sys.stdout.write(text + "\n")
         else:
-            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.json).write_text(text)
+            atomic_write_text(args.json, text, flag="--json")
             console.print(f"wrote {len(res.rows)} rows to {args.json}")
     return 0

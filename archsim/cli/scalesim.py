@@ -25,12 +25,16 @@ def add_parser(sub):
 
 
 def cmd_scalesim(args) -> int:
+    from archsim.io_safe import check_out_dir, safe_name
     from archsim.scalesim_compat import parse_config, run_scalesim, write_reports
     cfg = parse_config(args.config)
+    # run_name comes from the .cfg file: it names a folder only after sanitising ('../..' and
+    # path separators cannot leave results/)
+    out = Path(args.out) if args.out else Path("results") / f"scalesim-{safe_name(cfg.run_name, default='run')}"
+    check_out_dir(out, flag="--out")
     t0 = time.perf_counter()
     reports = run_scalesim(args.config, args.topology, gemm=args.gemm)
     wall_s = time.perf_counter() - t0
-    out = Path(args.out) if args.out else Path("results") / f"scalesim-{cfg.run_name}"
     write_reports(reports, out)
     print(f"{cfg.run_name}: {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} {cfg.mode}, "
           f"{len(reports)} layer(s), {wall_s:.3f} s")

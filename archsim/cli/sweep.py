@@ -16,6 +16,9 @@ def add_parser(sub):
                    help="Dask scheduler address (tcp://host:8786); default: start a LocalCluster")
     p.add_argument("--resume", action="store_true",
                    help="continue a sweep in --out: run only the points not yet stored")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="with --resume: run the stored failed points again (a success replaces "
+                        "the failure)")
     p.add_argument("--out", metavar="DIR", help="result folder (default: results/<sweep name>)")
     p.add_argument("--chunk-size", type=int, metavar="N", help="points per task (default: automatic)")
     p.add_argument("--timed-points", type=int, default=4, metavar="N",
@@ -47,8 +50,18 @@ def cmd_sweep(args) -> int:
             raise ConfigError(flag, flag.lstrip("-"), f"expected an integer >= 1, got {v}")
     if args.timed_points < 0:
         raise ConfigError("--timed-points", "timed-points", f"expected an integer >= 0, got {args.timed_points}")
+    if args.retry_failed and not args.resume:
+        raise ConfigError("--retry-failed", "retry-failed", "needs --resume (it re-runs the failed "
+                          "points stored in --out)")
+    from archsim.config.arch import arch_from_data
+    from archsim.io_safe import check_out_dir, safe_name
+    from archsim.plausibility import check_arch
     spec = load_sweep(args.sweep)
-    out = Path(args.out) if args.out else Path("results") / spec.name
+    out = Path(args.out) if args.out else Path("results") / safe_name(spec.name, default="sweep")
+    check_out_dir(out, flag="--out")
+    # what every point shares (tech table, structures) is checked once, before any point runs
+    first = next(iter(spec.points()))
+    check_arch(arch_from_data(spec.resolved_arch(first), file=spec.arch_file))
     console = Console(file=sys.stdout, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("ETA"),
@@ -77,7 +90,7 @@ def cmd_sweep(args) -> int:
     try:
         res = run_sweep(spec, args.executor, out_dir=out, jobs=args.jobs, scheduler=args.scheduler,
                         resume=args.resume, chunk_size=args.chunk_size, timed_points=args.timed_points,
-                        on_plan=on_plan, on_progress=on_progress)
+                        retry_failed=args.retry_failed, on_plan=on_plan, on_progress=on_progress)
     except KeyboardInterrupt:
         progress.stop()
         print(f"archsim: interrupted; finished points are stored in {out}. Continue with:\n"
@@ -88,9 +101,17 @@ def cmd_sweep(args) -> int:
     console.print(f"{res.n_ok} ok, {res.n_failed} failed"
                   + (f", {res.n_missing} not run (rerun with --resume)" if res.n_missing else "")
                   + f"; ran {res.n_run} points in {_dur(res.wall_s)}")
-    _print_front(console, out)
+    if res.n_ok:
+        _print_front(console, out)
     console.print(f"wrote {res.points_csv}, {res.pareto_csv}; plots: archsim report {out}")
-    return 1 if res.n_missing else 0
+    if res.n_failed:
+        print(f"archsim: {res.n_failed} of {res.n_unique} points failed (their errors are in the "
+              f"error column of {res.points_csv}); after fixing the cause, rerun them with:\n"
+              f"  archsim sweep {args.sweep} --out {out} --resume --retry-failed", file=sys.stderr)
+    if res.n_missing:
+        print(f"archsim: {res.n_missing} points were not run; continue with:\n"
+              f"  archsim sweep {args.sweep} --out {out} --resume", file=sys.stderr)
+    return 1 if res.n_missing or res.n_failed else 0
 
 
 def _print_front(console, out: Path, limit: int = 12) -> None:

@@ -14,13 +14,12 @@ def add_parser(sub):
 
 
 def cmd_trace(args) -> int:
+    from archsim.io_safe import atomic_write_text, check_out_file
     from archsim.workloads.load import load_workload
     from archsim.workloads.ops import op_to_dict
+    check_out_file(args.out, flag="--out")
     wl = load_workload(args.workload, args.overrides)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w") as fh:
-        for op in wl.ops:
-            fh.write(json.dumps(op_to_dict(op)) + "\n")
+    atomic_write_text(out, "".join(json.dumps(op_to_dict(op)) + "\n" for op in wl.ops), flag="--out")
     print(f"wrote {len(wl.ops)} ops to {out}")
     return 0

@@ -32,30 +32,58 @@ def classify(path: Path) -> str:
                       "a tech table [meta] and [logic.*]")
 
 
-def validate_file(path: Path) -> str:
+def validate_file(path: Path):
+    """Load and check one file as `run` / `sweep` would, short of simulating.
+    Returns (kind, loaded object: ArchSpec, Workload, SweepSpec or TechTable)."""
+    from archsim.plausibility import check_arch
     kind = classify(path)
     if kind == "arch":
         from archsim.config.arch import load_arch
-        load_arch(path)
+        obj = load_arch(path)
+        check_arch(obj)                 # tech table, node scaling, structures, GPU part files
     elif kind == "workload":
         from archsim.workloads.load import load_workload
-        load_workload(path)
+        obj = load_workload(path)
     elif kind == "tech":
         from archsim.config.load import read_toml
         from archsim.energy.tables import table_from_data
-        table_from_data(read_toml(path), file=path)
+        obj = table_from_data(read_toml(path), file=path)
     else:
+        from archsim.config.arch import arch_from_data
         from archsim.sweep.spec import load_sweep
-        load_sweep(path)
-    return kind
+        obj = load_sweep(path)
+        first = next(iter(obj.points()))
+        check_arch(arch_from_data(obj.resolved_arch(first), file=obj.arch_file))
+    return kind, obj
 
 
 def cmd_validate(args) -> int:
+    from archsim.errors import ModelError
+    from archsim.plausibility import check_pair
     bad = 0
+    loaded = []
     for f in args.files:
         try:
-            validate_file(Path(f))
+            kind, obj = validate_file(Path(f))
+            loaded.append((f, kind, obj))
         except ConfigError as exc:
             print(f"archsim: error: {exc}", file=sys.stderr)
             bad += 1
+        except ModelError as exc:
+            print(f"archsim: model error: {f}: {exc}", file=sys.stderr)
+            bad += 1
+    # an arch and a workload given together: also what `run ARCH WORKLOAD` checks before
+    # simulating (every op has a component, no op over the work budget)
+    archs = [(f, o) for f, k, o in loaded if k == "arch"]
+    wls = [(f, o) for f, k, o in loaded if k == "workload"]
+    for af, arch in archs:
+        for wf, wl in wls:
+            try:
+                check_pair(arch, wl)
+            except ConfigError as exc:
+                print(f"archsim: error: {exc} (running {wf} on {af})", file=sys.stderr)
+                bad += 1
+            except ModelError as exc:
+                print(f"archsim: model error: running {wf} on {af}: {exc}", file=sys.stderr)
+                bad += 1
     return 2 if bad else 0

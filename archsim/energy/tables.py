@@ -219,8 +219,10 @@ class _Reader:
 
     def __init__(self, entries: Mapping[str, Entry], file):
         self.e, self.file = entries, file
+        self.read: set[str] = set()
 
     def num(self, key: str, *, gt=None, ge=None, le=None) -> float:
+        self.read.add(key)
         if key not in self.e:
             raise ConfigError(self.file, key, "required entry is missing")
         v = self.e[key].value
@@ -230,6 +232,7 @@ class _Reader:
         return v
 
     def arr(self, key: str, *, n: int | None = None, gt=None, ge=None) -> tuple[float, ...]:
+        self.read.add(key)
         if key not in self.e:
             raise ConfigError(self.file, key, "required entry is missing")
         v = self.e[key].value
@@ -361,7 +364,7 @@ def table_from_data(data: Mapping, *, file, name: str = "") -> TechTable:
     tname = meta.get("name", name)
     if not isinstance(tname, str):
         raise ConfigError(file, "meta.name", f"expected a string, got {tname!r}")
-    return TechTable(
+    table = TechTable(
         name=tname or name, path=str(file), base_node_nm=base_node, base_vdd_v=base_vdd,
         logic=logic,
         register_area_um2_per_bit=r.num("logic.register.area_um2_per_bit", gt=0),
@@ -374,6 +377,12 @@ def table_from_data(data: Mapping, *, file, name: str = "") -> TechTable:
         scaling=scaling, sram=sram, dram=dram, pcie=pcie,
         onchip_pj_per_bit_mm=r.num("link.onchip.energy_pj_per_bit_mm", gt=0),
         ssd=ssd, entries=entries)
+    unknown = sorted(set(entries) - r.read)
+    if unknown:
+        # an entry no model reads is a typo or a number that silently does nothing
+        raise ConfigError(file, unknown[0], "unknown entry: no model reads it (a misspelt key or "
+                          "an unsupported dtype / technology?); remove it or fix its name")
+    return table
 
 
 def table_path(table: str, *, relative_to=None) -> Path:

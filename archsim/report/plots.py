@@ -4,7 +4,6 @@ canvas (no pyplot global state, no display); files go only into the folder given
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -15,14 +14,14 @@ MAX_BARS = 60
 
 
 def load_report(run_dir) -> dict:
+    """DIR/report.json, checked key by key (archsim.report.check): ConfigError if it is
+    missing, truncated, binary or not shaped like a Report."""
+    from archsim.report.check import read_report_json
     p = Path(run_dir) / "report.json"
-    try:
-        return json.loads(p.read_text())
-    except FileNotFoundError:
+    if not p.is_file():
         raise ConfigError(run_dir, "<dir>", "no report.json here; expected a run folder written by "
-                          "'archsim run ... --out DIR' or a sweep folder (points.csv / sweep.sqlite)") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(p, "<syntax>", f"not valid JSON: {exc}") from None
+                          "'archsim run ... --out DIR' or a sweep folder (points.csv / sweep.sqlite)")
+    return read_report_json(p)
 
 
 def _figure(w=10.0, h=5.0):
@@ -35,9 +34,10 @@ def _figure(w=10.0, h=5.0):
 
 def _save(fig, out_dir: Path, stem: str) -> list[Path]:
     paths = []
+    from archsim.io_safe import atomic_savefig
     for ext in ("png", "svg"):
         p = out_dir / f"{stem}.{ext}"
-        fig.savefig(p, dpi=130 if ext == "png" else None)
+        atomic_savefig(fig, p, flag="DIR", dpi=130 if ext == "png" else None)
         paths.append(p)
     return paths
 

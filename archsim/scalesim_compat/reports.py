@@ -10,6 +10,7 @@ counts are ints, ratios are Python floats (repr).
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 COMPUTE_COLUMNS = ("LayerID", "Total Cycles (incl. prefetch)", "Total Cycles", "Stall Cycles",
@@ -82,22 +83,25 @@ def _cells(items) -> list[str]:
 
 
 def write_report(path, rows: list[dict], columns) -> Path:
+    from archsim.io_safe import atomic_write_text
     path = Path(path)
-    with open(path, "w", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-        header = list(rows[0].keys()) if rows else list(columns)
-        if tuple(header) != tuple(columns):
-            raise ValueError(f"report columns drifted: {header}")
-        w.writerow(_cells(header))
-        for row in rows:
-            w.writerow(_cells(row.values()))
+    fh = io.StringIO(newline="")
+    w = csv.writer(fh, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    header = list(rows[0].keys()) if rows else list(columns)
+    if tuple(header) != tuple(columns):
+        raise ValueError(f"report columns drifted: {header}")
+    w.writerow(_cells(header))
+    for row in rows:
+        w.writerow(_cells(row.values()))
+    atomic_write_text(path, fh.getvalue(), flag="--out")
     return path
 
 
 def write_reports(reports, out_dir) -> list[Path]:
     """Write COMPUTE_REPORT.csv, BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv."""
+    from archsim.io_safe import make_dir
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out, flag="--out")
     return [write_report(out / fname, [make(r) for r in reports], cols)
             for fname, cols, make in REPORTS]
 

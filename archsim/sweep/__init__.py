@@ -83,7 +83,7 @@ def _copy_inputs(spec: SweepSpec, out: Path) -> None:
 
 def run_sweep(sweep_spec, executor: str = "local", *, out_dir, jobs: int | None = None,
               scheduler: str | None = None, resume: bool = False, chunk_size: int | None = None,
-              timed_points: int = 4, client=None,
+              timed_points: int = 4, client=None, retry_failed: bool = False,
               on_plan: Callable[[SweepPlan], None] | None = None,
               on_progress: Callable[[int, int], None] | None = None) -> SweepResult:
     """Run (or `resume`) a sweep into `out_dir`.
@@ -93,37 +93,48 @@ def run_sweep(sweep_spec, executor: str = "local", *, out_dir, jobs: int | None 
     "serial" (this process). `timed_points` points run here first to estimate the wall time
     (they are real results and are stored). `on_plan(plan)` is called once before the executor
     starts, `on_progress(done, total)` after each batch of results is committed.
+
+    `out_dir` is locked for the run (archsim.io_safe.OutputLock): a second sweep into the same
+    folder is refused (ConfigError naming the holder's pid). `retry_failed` (with `resume`)
+    runs the stored failed points again; a success replaces the failure, a success is never
+    replaced.
     """
     spec = sweep_spec if isinstance(sweep_spec, SweepSpec) else load_sweep(sweep_spec)
     if executor not in EXECUTORS:
         raise ConfigError("--executor", "executor", f"got {executor!r}; allowed values: {', '.join(EXECUTORS)}")
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise ConfigError("--jobs", "jobs", f"expected an integer >= 1, got {jobs!r}")
+    if retry_failed and not resume:
+        raise ConfigError("--retry-failed", "retry-failed", "needs --resume (it re-runs the failed "
+                          "points stored in --out)")
+    from archsim.io_safe import OutputLock, check_out_dir
     workers = jobs or (1 if executor == "serial" else default_jobs())
     out = Path(out_dir)
+    check_out_dir(out, flag="--out")
     tasks, n_points = plan_tasks(spec)
     crit = Criteria.from_spec(spec)
-    close_dask = None
-    if executor == "dask" and client is None:      # connect first: a bad address fails fast
-        client, close_dask = open_dask(scheduler, workers)
-    try:
-        return _run(spec, executor, out, tasks, n_points, crit, workers=workers, resume=resume,
-                    chunk_size=chunk_size, timed_points=timed_points, client=client,
-                    on_plan=on_plan, on_progress=on_progress)
-    finally:
-        if close_dask is not None:
-            close_dask()
+    with OutputLock(out, flag="--out", command=f"archsim sweep {spec.name}"):
+        close_dask = None
+        if executor == "dask" and client is None:      # connect first: a bad address fails fast
+            client, close_dask = open_dask(scheduler, workers)
+        try:
+            return _run(spec, executor, out, tasks, n_points, crit, workers=workers, resume=resume,
+                        chunk_size=chunk_size, timed_points=timed_points, client=client,
+                        retry_failed=retry_failed, on_plan=on_plan, on_progress=on_progress)
+        finally:
+            if close_dask is not None:
+                close_dask()
 
 
 def _run(spec, executor, out, tasks, n_points, crit, *, workers, resume, chunk_size, timed_points,
-         client, on_plan, on_progress) -> SweepResult:
+         client, on_plan, on_progress, retry_failed=False) -> SweepResult:
     if executor == "dask":
         workers = dask_workers(client)
     with Store.open_dir(out) as store:
         store.check_or_init(spec, resume=resume, out_dir=out)
         store.set_meta(crit.to_meta())
         _copy_inputs(spec, out)
-        done = store.keys()
+        done = store.keys(ok_only=retry_failed)     # --retry-failed: failed points run again
         todo = [t for t in tasks if t[0] not in done]
         ctx = make_context(spec)
 
@@ -131,7 +142,7 @@ def _run(spec, executor, out, tasks, n_points, crit, *, workers, resume, chunk_s
 
         def commit(results):
             nonlocal n_done
-            store.add(results)
+            store.add(results, replace_failed=retry_failed)
             n_done += len(results)
             if on_progress is not None:
                 on_progress(n_done, len(tasks))

@@ -119,6 +119,7 @@ def evaluate_point(ctx: Context, task) -> dict:
     """One point -> a store row (status ok with totals, or error with the message)."""
     from archsim.config.arch import arch_from_data
     from archsim.config.load import apply_overrides
+    from archsim.plausibility import check_report, check_work
     from archsim.report.report import _clean
     from archsim.simulate import simulate
     from archsim.sweep.spec import split_params
@@ -133,10 +134,12 @@ def evaluate_point(ctx: Context, task) -> dict:
         arch = arch_from_data(apply_overrides(dict(ctx.arch_data), arch_over, file=ctx.arch_file),
                               file=ctx.arch_file)
         wl = st.workload(wi, wl_over)
+        check_work(arch, wl)            # an op over the work budget fails the point, not the run
         t1, c1 = time.perf_counter(), time.process_time()
         rep = simulate(arch, wl)
         row["sim_s"] = time.perf_counter() - t1
         row["cpu_s"] = time.process_time() - c1
+        check_report(rep, wl)           # impossible numbers fail the point (ModelError)
         breakdown: dict[str, float] = {}
         for o in rep.ops:
             for k, v in o.energy_breakdown_j.items():
@@ -280,10 +283,15 @@ def open_dask(scheduler: str | None, jobs: int):
         raise ConfigError("--executor", "dask", "dask.distributed is not installed "
                           "(pip install 'dask[distributed]')") from None
     if scheduler:
+        from archsim.sweep.scheduler_probe import probe_scheduler
+        probe_scheduler(scheduler)          # a server that is not Dask would hang Client()
         try:
             client = Client(scheduler, timeout="10s")
         except (OSError, TimeoutError, ValueError) as exc:
             raise ConfigError("--scheduler", scheduler, f"cannot reach the Dask scheduler: {exc}") from None
+        except Exception as exc:       # distributed's own errors (handshake, version mismatch)
+            raise ConfigError("--scheduler", scheduler, f"cannot use the Dask scheduler: "
+                              f"{type(exc).__name__}: {exc}") from None
         return client, client.close
     import dask
     # no dashboard, so the workers' statistical profiler (a stack sample every 10 ms) would

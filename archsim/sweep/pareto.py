@@ -205,7 +205,9 @@ def export(out_dir, rows: Sequence[Mapping], crit: Criteria) -> tuple[Path, Path
     flat = strip_private(table(rows, crit))
     pts, par = out / POINTS_CSV, out / PARETO_CSV
     text = to_csv(flat)
-    pts.write_text(text)
+    from archsim.io_safe import atomic_write_text
+    atomic_write_text(pts, text, flag="--out")
     front = [d for d in flat if d["pareto"]]
-    par.write_text(to_csv(front) if front else (text.splitlines()[0] + "\n" if text else ""))
+    atomic_write_text(par, to_csv(front) if front else (text.splitlines()[0] + "\n" if text else ""),
+                      flag="--out")
     return pts, par

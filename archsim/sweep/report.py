@@ -27,11 +27,22 @@ def load_table(out_dir) -> tuple[list[dict], list[dict], Criteria, dict]:
     d = Path(out_dir)
     if not is_sweep_dir(d):
         raise ConfigError(d, "<dir>", f"not a sweep folder (no {DB_NAME}); run archsim sweep first")
-    with Store.open_dir(d) as st:
+    with Store.open_dir(d, create=False) as st:
         meta = st.meta()
         rows = st.rows()
-    crit = Criteria.from_meta(meta, file=d / DB_NAME)
-    return rows, table(rows, crit), crit, meta
+    if not meta.get("digest"):
+        raise ConfigError(d / DB_NAME, "meta", "the store has no sweep description (not written by "
+                          "archsim sweep, or created but never started): run the sweep into this folder")
+    from archsim.sweep.store import damaged
+    try:
+        crit = Criteria.from_meta(meta, file=d / DB_NAME)
+        flat = table(rows, crit)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise damaged(d / DB_NAME, f"its meta or points are not shaped as archsim writes them "
+                      f"({type(exc).__name__}: {exc})") from None
+    return rows, flat, crit, meta
 
 
 def best_point(flat: Sequence[Mapping], crit: Criteria, workload: str | None = None) -> Mapping | None:
@@ -229,11 +240,12 @@ def _best_plot(rows, flat, crit, path: Path) -> Path | None:
 
 def plot_sweep(out_dir: Path) -> list[Path]:
     """Write the sweep's plots into DIR/plots/ and return their paths."""
+    from archsim.io_safe import make_dir
     rows, flat, crit, _ = load_table(out_dir)
     if not flat:
-        return []
-    pdir = Path(out_dir) / PLOT_DIR
-    pdir.mkdir(exist_ok=True)
+        raise ConfigError(Path(out_dir) / DB_NAME, "points", "the store holds no points yet: run "
+                          "(or --resume) the sweep into this folder first")
+    pdir = make_dir(Path(out_dir) / PLOT_DIR, flag="DIR")
     out = [_pareto_plot(flat, crit, pdir / "sweep_pareto.png"),
            _sensitivity_plot(flat, crit, pdir / "sweep_sensitivity.png"),
            _best_plot(rows, flat, crit, pdir / "sweep_best.png")]
@@ -242,7 +254,8 @@ def plot_sweep(out_dir: Path) -> list[Path]:
 
 def _save(fig, path: Path) -> Path:
     """PNG (returned) plus an SVG twin, as the run plots of archsim report do."""
+    from archsim.io_safe import atomic_savefig
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    fig.savefig(path.with_suffix(".svg"))
+    atomic_savefig(fig, path, flag="DIR", dpi=110)
+    atomic_savefig(fig, path.with_suffix(".svg"), flag="DIR")
     return path

@@ -50,6 +50,74 @@ def _int8_valid(meta: dict) -> bool:
 SPLITS = ("every4th", "family")
 
 
+def _finite_pos(v) -> bool:
+    return not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) and v > 0
+
+
+def _finite(v) -> bool:
+    return not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
+
+
+def read_measurements(path) -> dict:
+    """One benchmarks/gpu/measure.py output file, validated like a config: every problem is one
+    ConfigError naming the file and the dotted key (never a traceback, never a NaN fit)."""
+    from archsim.config.load import read_text
+    path = Path(path)
+    text = read_text(path)
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ConfigError(path, "<syntax>", f"not valid JSON: {getattr(exc, 'msg', exc)}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        raise ConfigError(path, "results", "expected benchmarks/gpu/measure.py output: a JSON "
+                          "object with a results list")
+    meta = data.get("meta", {})
+    if not isinstance(meta, dict):
+        raise ConfigError(path, "meta", "expected an object")
+    for i, r in enumerate(data["results"]):
+        key = f"results[{i}]"
+        if not isinstance(r, dict):
+            raise ConfigError(path, key, f"expected an object, got {type(r).__name__}")
+        if not isinstance(r.get("op"), dict):
+            raise ConfigError(path, f"{key}.op", "expected an op object ({\"op\": KIND, ...})")
+        if "times_s" in r:
+            t = r["times_s"]
+            if not isinstance(t, dict) or not _finite_pos(t.get("median")):
+                raise ConfigError(path, f"{key}.times_s.median", "expected a finite time > 0 "
+                                  f"(seconds), got {t.get('median') if isinstance(t, dict) else t!r}")
+        for k in ("variant", "section", "impl"):
+            if k in r and not isinstance(r[k], str):
+                raise ConfigError(path, f"{key}.{k}", f"expected a string, got {r[k]!r}")
+    power = data.get("power", {})
+    if not isinstance(power, dict):
+        raise ConfigError(path, "power", "expected an object")
+    for part in ("duty", "loads"):
+        sect = power.get(part) or {}
+        if not isinstance(sect, dict):
+            raise ConfigError(path, f"power.{part}", "expected an object of named loads")
+        for name, rec in sect.items():
+            key = f"power.{part}.{name}"
+            if not isinstance(rec, dict):
+                continue          # skipped by the fit (e.g. a note)
+            if "op" in rec and not isinstance(rec["op"], dict):
+                raise ConfigError(path, f"{key}.op", "expected an op object")
+            for f in ("dynamic_energy_per_call_j", "dram_bytes_per_call", "time_per_call_s",
+                      "mean_power_w", "energy_counter_power_w"):
+                if f in rec and not _finite(rec[f]):
+                    raise ConfigError(path, f"{key}.{f}", f"expected a finite number, got {rec[f]!r}")
+            if "flops_per_call" in rec and not (_finite(rec["flops_per_call"]) and rec["flops_per_call"] >= 0):
+                raise ConfigError(path, f"{key}.flops_per_call", f"expected a finite number >= 0, "
+                                  f"got {rec['flops_per_call']!r}")
+            if part == "duty" and "dynamic_energy_per_call_j" in rec:
+                need = ["op"] + (["dram_bytes_per_call", "flops_per_call"] if name.startswith("gemm_") else [])
+                for f in need:
+                    if f not in rec:
+                        raise ConfigError(path, f"{key}.{f}", "required key is missing")
+                if name.startswith("gemm_") and not _finite_pos(rec["flops_per_call"]):
+                    raise ConfigError(path, f"{key}.flops_per_call", "expected a finite number > 0")
+    return data
+
+
 def load_records(paths: Sequence[Path], split: str = "every4th") -> list[Record]:
     """Timed, cold records of all files, merged by op, with the held-out flag:
     `every4th` = every 4th distinct op of each kind (grid and random family alike, file order);
@@ -60,12 +128,7 @@ def load_records(paths: Sequence[Path], split: str = "every4th") -> list[Record]
     order: list[str] = []
     for path in paths:
         path = Path(path)
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ConfigError(path, "<file>", f"cannot read measurements JSON: {exc}") from None
-        if not isinstance(data, dict) or not isinstance(data.get("results"), list):
-            raise ConfigError(path, "results", "expected benchmarks/gpu/measure.py output with a results list")
+        data = read_measurements(path)
         meta = data.get("meta", {})
         for i, r in enumerate(data["results"]):
             if "times_s" not in r or r.get("variant", "cold") != "cold":
@@ -267,7 +330,7 @@ def fit_energy(spec, measurement_files: Sequence[Path]) -> tuple[object, dict]:
     """Energy coefficients from the duty-cycled power loads ("power" -> "duty")."""
     duty = {}
     for path in measurement_files:
-        data = json.loads(Path(path).read_text())
+        data = read_measurements(path)
         for name, rec in (data.get("power", {}).get("duty") or {}).items():
             if isinstance(rec, dict) and "dynamic_energy_per_call_j" in rec:
                 duty[name] = rec
@@ -314,7 +377,7 @@ def fit_energy(spec, measurement_files: Sequence[Path]) -> tuple[object, dict]:
         report[f"check_dynamic_j_{name}"] = dyn
         report[f"measured_dynamic_j_{name}"] = rec["dynamic_energy_per_call_j"]
     for path in measurement_files:
-        data = json.loads(Path(path).read_text())
+        data = read_measurements(path)
         for name, rec in (data.get("power", {}).get("loads") or {}).items():
             if not isinstance(rec, dict) or "op" not in rec or "time_per_call_s" not in rec:
                 continue

@@ -1,0 +1,114 @@
+"""report.json validated like a config before `archsim report` (or anything else) reads it.
+
+archsim wrote the file, but a folder can hold a truncated, hand-edited or foreign one: every
+problem is one ConfigError naming the file, the dotted key and what to do (rewrite it with
+`archsim run ... --out DIR`), never a traceback and never an empty success.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Mapping
+
+from archsim.errors import ConfigError
+
+REDO = "rewrite it with 'archsim run ARCH WORKLOAD --out DIR'"
+
+
+def _num(v, *, allow_none=False) -> bool:
+    if v is None:
+        return allow_none
+    return not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
+
+
+def read_report_json(path) -> dict:
+    """Read and check DIR/report.json (or a report JSON file)."""
+    from archsim.config.load import read_text
+    p = Path(path)
+    text = read_text(p)
+    if not text.strip():
+        raise ConfigError(p, "<file>", f"empty file (0 bytes of JSON); {REDO}")
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ConfigError(p, "<syntax>", f"not valid JSON ({getattr(exc, 'msg', exc)}): truncated or "
+                          f"not written by archsim; {REDO}") from None
+    return check_report_dict(data, file=p)
+
+
+def check_report_dict(data: Any, *, file) -> dict:
+    """The DESIGN.md §3 Report shape, checked key by key (ConfigError)."""
+    def bad(key, what):
+        return ConfigError(file, key, f"{what}; {REDO}")
+
+    if not isinstance(data, Mapping):
+        raise bad("<root>", f"expected a JSON object (a Report), got {type(data).__name__}")
+    for k in ("totals", "ops"):
+        if k not in data:
+            raise bad(k, "required key is missing (not an archsim Report)")
+    for k in ("arch", "workload", "archsim_version"):
+        if k in data and not isinstance(data[k], str):
+            raise bad(k, f"expected a string, got {data[k]!r:.60}")
+    tot = data["totals"]
+    if not isinstance(tot, Mapping):
+        raise bad("totals", "expected an object of numbers")
+    for k, v in tot.items():
+        if isinstance(v, list):
+            if not all(_num(x) for x in v):
+                raise bad(f"totals.{k}", "expected an array of finite numbers")
+        elif not _num(v, allow_none=True):
+            raise bad(f"totals.{k}", f"expected a finite number, got {v!r:.60}")
+    ops = data["ops"]
+    if not isinstance(ops, list):
+        raise bad("ops", "expected an array of op objects")
+    for i, o in enumerate(ops):
+        key = f"ops[{i}]"
+        if not isinstance(o, Mapping):
+            raise bad(key, f"expected an object, got {type(o).__name__}")
+        for k in ("name", "op", "component", "bound"):
+            if k in o and not isinstance(o[k], str):
+                raise bad(f"{key}.{k}", f"expected a string, got {o[k]!r:.60}")
+        for k in ("cycles", "latency_s", "flops", "dram_bytes", "energy_j"):
+            if k in o and not _num(o[k], allow_none=True):
+                raise bad(f"{key}.{k}", f"expected a finite number, got {o[k]!r:.60}")
+        br = o.get("energy_breakdown_j")
+        if br is not None and (not isinstance(br, Mapping) or not all(_num(v) for v in br.values())):
+            raise bad(f"{key}.energy_breakdown_j", "expected an object of finite numbers")
+    comps = data.get("components", [])
+    if not isinstance(comps, list):
+        raise bad("components", "expected an array of component objects")
+    for i, c in enumerate(comps):
+        key = f"components[{i}]"
+        if not isinstance(c, Mapping):
+            raise bad(key, f"expected an object, got {type(c).__name__}")
+        for k in ("name", "kind"):
+            if not isinstance(c.get(k), str):
+                raise bad(f"{key}.{k}", "required string is missing")
+        for k in ("area_mm2", "leakage_power_w", "energy_j", "utilization"):
+            if k in c and not _num(c[k], allow_none=True):
+                raise bad(f"{key}.{k}", f"expected a finite number, got {c[k]!r:.60}")
+        br = c.get("breakdown", {})
+        if not isinstance(br, Mapping):
+            raise bad(f"{key}.breakdown", "expected an object")
+        for part, sub in br.items():
+            if not isinstance(sub, Mapping) or not all(_num(v) for v in sub.values()):
+                raise bad(f"{key}.breakdown.{part}", "expected an object of finite numbers")
+    budget = data.get("budget")
+    if budget is not None and not isinstance(budget, Mapping):
+        raise bad("budget", "expected an object or null")
+    if isinstance(budget, Mapping) and "power_w" in budget and not _num(budget["power_w"], allow_none=True):
+        raise bad("budget.power_w", "expected a finite number")
+    trace = data.get("power_trace", [])
+    if not isinstance(trace, list):
+        raise bad("power_trace", "expected an array")
+    for i, p in enumerate(trace):
+        if not isinstance(p, Mapping) or not all(_num(p.get(k)) for k in ("t_start_s", "t_end_s", "power_w")):
+            raise bad(f"power_trace[{i}]", "expected {t_start_s, t_end_s, power_w} finite numbers")
+    prov = data.get("provenance", {})
+    if not isinstance(prov, Mapping):
+        raise bad("provenance", "expected an object")
+    warns = prov.get("warnings", [])
+    if not isinstance(warns, list) or not all(isinstance(w, str) for w in warns):
+        raise bad("provenance.warnings", "expected an array of strings")
+    return dict(data)
