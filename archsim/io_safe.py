@@ -60,6 +60,24 @@ def ensure_inside(base, path, *, flag: str = "--out") -> Path:
 
 # ----------------------------------------------------------------------------- destinations
 
+NAME_MAX = 255          # bytes per path component (ext4, xfs, btrfs, tmpfs)
+PATH_MAX = 4096
+
+
+def _check_name(path, *, flag: str) -> None:
+    """Path components and the whole path within the file system's limits (the OS would answer
+    ENAMETOOLONG only when the file is written)."""
+    text = str(path)
+    if "\x00" in text:
+        raise ConfigError(flag, repr(text), "a path cannot contain a NUL character")
+    if len(os.fsencode(text)) >= PATH_MAX:
+        raise ConfigError(flag, text[:60] + "...", f"path longer than {PATH_MAX} bytes")
+    for part in Path(text).parts:
+        if len(os.fsencode(part)) > NAME_MAX:
+            raise ConfigError(flag, text if len(text) < 100 else text[:60] + "...",
+                              f"a name in the path is longer than {NAME_MAX} bytes")
+
+
 def _nearest_existing(p: Path) -> Path:
     q = p
     while not os.path.lexists(q):
@@ -98,7 +116,15 @@ def check_out_file(path, *, flag: str) -> Path:
     """Check a file destination before any work (ConfigError if it cannot be written)."""
     if path is None or str(path) == "":
         raise ConfigError(flag, "<empty>", "expected a file path")
+    _check_name(path, flag=flag)
     p = Path(path)
+    try:
+        return _check_out_file(p, path, flag)
+    except OSError as exc:
+        raise ConfigError(flag, str(path), f"cannot use this path: {exc.strerror or exc}") from None
+
+
+def _check_out_file(p: Path, path, flag: str) -> Path:
     if os.path.lexists(p):
         if p.is_dir():
             raise ConfigError(flag, str(path), "is a folder; expected a file path"
@@ -118,7 +144,15 @@ def check_out_dir(path, *, flag: str) -> Path:
     """Check a folder destination before any work (ConfigError if it cannot be written)."""
     if path is None or str(path) == "":
         raise ConfigError(flag, "<empty>", "expected a folder path")
+    _check_name(path, flag=flag)
     p = Path(path)
+    try:
+        return _check_out_dir(p, path, flag)
+    except OSError as exc:
+        raise ConfigError(flag, str(path), f"cannot use this path: {exc.strerror or exc}") from None
+
+
+def _check_out_dir(p: Path, path, flag: str) -> Path:
     if os.path.lexists(p):
         if not p.exists():
             raise ConfigError(flag, str(path), "is a broken symbolic link")
@@ -134,6 +168,7 @@ def check_out_dir(path, *, flag: str) -> Path:
 def make_dir(path, *, flag: str) -> Path:
     """mkdir -p, with an OSError turned into a ConfigError naming `flag`."""
     p = Path(path)
+    _check_name(p, flag=flag)
     try:
         p.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
@@ -149,10 +184,14 @@ def atomic_write_bytes(path, data: bytes, *, flag: str | None = None) -> Path:
     """Write `data` to `path` through a temporary file in the same folder and os.replace."""
     p = Path(path)
     shown = flag or "<output>"
-    if not p.parent.is_dir():
-        make_dir(p.parent, flag=shown)
-    if p.is_dir():
-        raise ConfigError(shown, str(p), "is a folder; expected a file path")
+    _check_name(p, flag=shown)
+    try:
+        if not p.parent.is_dir():
+            make_dir(p.parent, flag=shown)
+        if p.is_dir():
+            raise ConfigError(shown, str(p), "is a folder; expected a file path")
+    except OSError as exc:
+        raise ConfigError(shown, str(p), f"cannot write: {exc.strerror or exc}") from None
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name[:40]}.", suffix=".tmp", dir=str(p.parent))

@@ -173,6 +173,38 @@ def _est_vrex(spec, op) -> Work:
     return Work(1e-3, 0.0, "analytic")
 
 
+def _op_counts(op) -> dict:
+    """The integers an op hands to int64 kernels: its integer fields, MACs and bytes."""
+    out = {}
+    for f in attrs.fields(type(op)):
+        v = getattr(op, f.name)
+        if isinstance(v, int) and not isinstance(v, bool):
+            out[f.name] = v
+        elif isinstance(v, tuple) and v and all(isinstance(x, int) for x in v):
+            out[f.name] = max(v)
+    for name, fn in (("macs", "macs"), ("bytes", "min_bytes"), ("flops", "flops")):
+        g = getattr(op, fn, None)
+        if callable(g):
+            try:
+                v = g()
+            except (OverflowError, ValueError, TypeError, ZeroDivisionError):
+                out[name] = SAFE_INT
+                continue
+            if isinstance(v, float):
+                v = int(v) if math.isfinite(v) else SAFE_INT
+            out[name] = v
+    return out
+
+
+#: Blocks whose kernels take int64 counts and do not check them yet: kind -> counts to check
+#: (below SAFE_INT). The GPU model computes in floats and takes any size.
+_FALLBACK_RANGES: dict[str, Callable[[Any, Any], dict]] = {
+    "vrex": lambda spec, op: _op_counts(op),
+    "ngpc": lambda spec, op: _op_counts(op),
+    "host_link": lambda spec, op: _op_counts(op),
+}
+
+
 #: Blocks that do not (yet) export `work_estimate(spec, op)`: kind -> estimator.
 _FALLBACK_ESTIMATES: dict[str, Callable[[Any, Any], Work]] = {
     "gpu": _est_gpu,
@@ -216,9 +248,16 @@ def check_work(arch, workload) -> None:
         cname = _pick_component(arch, op)
         if cname is None:
             continue
-        w = estimate(arch, cname, op)
         label = f"op {op.name or op.KIND + str(i)!r} ({op.KIND})"
-        check_budget(w, op_label=label, component=f"on {cname} ({arch.component_kinds[cname]})")
+        kind = arch.component_kinds[cname]
+        mod = arch.component_module(cname)
+        ranges = getattr(mod, "count_ranges", None) or _FALLBACK_RANGES.get(kind)
+        if ranges is not None:
+            check_counts(ranges(arch.components[cname], op), op_label=f"{label} on {cname} ({kind})",
+                         hint="the op is too large for this block's exact counters; split it "
+                              "and use repeat")
+        w = estimate(arch, cname, op)
+        check_budget(w, op_label=label, component=f"on {cname} ({kind})")
 
 
 # ----------------------------------------------------------------------------- count ranges

@@ -12,6 +12,7 @@ import logging
 import sys
 import warnings
 
+from archsim.cli.text import plain
 from archsim.errors import ConfigError, ModelError
 from archsim.version import __version__
 
@@ -43,12 +44,13 @@ def main(argv=None) -> int:
     if not args.verbose:   # library warnings (e.g. ScalingWarning) as one readable line
         warnings.showwarning = _show_warning
     try:
+        _no_empty_paths(args)
         return int(args.func(args) or 0)
     except ConfigError as exc:
-        print(f"archsim: error: {exc}", file=sys.stderr)
+        print(f"archsim: error: {plain(exc)}", file=sys.stderr)
         return 2
     except ModelError as exc:
-        print(f"archsim: model error: {exc}", file=sys.stderr)
+        print(f"archsim: model error: {plain(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("archsim: interrupted", file=sys.stderr)
@@ -64,10 +66,21 @@ def main(argv=None) -> int:
         if args.verbose:
             import traceback
             traceback.print_exc()
-        print(f"archsim: internal error: {type(exc).__name__}: {_short(exc)}"
+        print(f"archsim: internal error: {type(exc).__name__}: {plain(_short(exc))}"
               + ("" if args.verbose else " (run with -v for the traceback)")
               + "; please report the command line", file=sys.stderr)
         return 1
+
+
+#: options that name files or folders: an empty string is an error, never "use the default"
+_PATH_OPTIONS = ("out", "json", "baseline", "config", "topology", "preset", "scheduler")
+
+
+def _no_empty_paths(args) -> None:
+    for name in _PATH_OPTIONS:
+        v = getattr(args, name, None)
+        if isinstance(v, str) and not v.strip():
+            raise ConfigError(f"--{name}", "<empty>", "expected a path, got an empty string")
 
 
 def _short(exc, limit: int = 400) -> str:

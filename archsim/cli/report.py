@@ -40,6 +40,7 @@ def cmd_report(args) -> int:
     from rich.console import Console
     from rich.table import Table
     console = Console(file=sys.stdout, width=120)
+    from archsim.cli.text import cell, plain
     for title, rows in summary_rows(report).items():
         if not rows:
             continue
@@ -47,11 +48,11 @@ def cmd_report(args) -> int:
         t.add_column("what")
         t.add_column("value", justify="right")
         for k, v in rows:
-            t.add_row(str(k), _fmt(v))
+            t.add_row(cell(k), cell(_fmt(v)))
         console.print(t)
     warns = (report.get("provenance") or {}).get("warnings") or []
     for w in warns:
-        print(f"warning: {w}")
+        print(f"warning: {plain(w)}")
     for p in paths:
         print(f"wrote {p}")
     return 0

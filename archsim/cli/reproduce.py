@@ -38,6 +38,8 @@ def _params(p: dict) -> str:
 def cmd_reproduce(args) -> int:
     from rich.console import Console
     from rich.table import Table
+
+    from archsim.cli.text import cell
     from archsim.io_safe import atomic_write_text, check_out_dir, check_out_file, json_text, make_dir
     out = Path(args.out or f"results/reproduce-{args.study}")
     # destinations first: a study computes for tens of seconds; its rows must not be lost
@@ -54,16 +56,16 @@ def cmd_reproduce(args) -> int:
         t.add_column(c, justify="right" if c in ("paper", "archsim", "archsim/paper") else "left")
     for r in paired:
         ratio = (r["value"] / r["paper_value"]) if r["value"] is not None and r["paper_value"] else None
-        t.add_row(r["quantity"], _params(r["params"]), r.get("unit", ""), _fmt(r["paper_value"]),
-                  _fmt(r["value"]), _fmt(ratio))
+        t.add_row(cell(r["quantity"]), cell(_params(r["params"])), cell(r.get("unit", "")),
+                  _fmt(r["paper_value"]), _fmt(r["value"]), _fmt(ratio))
     console.print(t)
     rest = [r for r in res.rows if r.get("paper_value") is None]
     console.print(f"{len(rest)} further quantities archsim predicts (no paper value): "
-                  + ", ".join(sorted({r['quantity'] for r in rest})))
+                  + cell(", ".join(sorted({r['quantity'] for r in rest}))))
     for note in res.notes:
-        console.print(f"note: {note}")
+        console.print(f"note: {cell(note)}")
     for p in res.plots:
-        console.print(f"plot: {p}")
+        console.print(f"plot: {cell(p)}")
     if args.json:
         text = json_text(res.rows, indent=1)
         if args.json == "-":

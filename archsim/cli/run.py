@@ -40,9 +40,11 @@ def _fmt(v, unit=""):
 def print_report(report, *, quiet=False, file=None):
     from rich.console import Console
     from rich.table import Table
+
+    from archsim.cli.text import cell
     console = Console(file=file or sys.stdout, width=160)
     if not quiet:
-        t = Table(title=f"{report.workload} on {report.arch}", show_lines=False)
+        t = Table(title=f"{cell(report.workload)} on {cell(report.arch)}", show_lines=False)
         cols = ["op", "kind", "component", "cycles", "latency_s", "bound"]
         has_e = report.has_energy
         if has_e:
@@ -52,7 +54,8 @@ def print_report(report, *, quiet=False, file=None):
         for c in cols:
             t.add_column(c, justify="left" if c in ("op", "kind", "component", "bound") else "right")
         for i, o in enumerate(report.ops):
-            row = [o.name, o.op, o.component, _fmt(int(o.cycles)), _fmt(o.latency_s), o.bound]
+            row = [cell(o.name), cell(o.op), cell(o.component), _fmt(int(o.cycles)),
+                   _fmt(o.latency_s), cell(o.bound)]
             if has_e:
                 row.append(_fmt(o.energy_j))
             if report.baseline is not None:
@@ -68,7 +71,7 @@ def print_report(report, *, quiet=False, file=None):
         t2.add_row(k, _fmt(v) if not isinstance(v, list) else ", ".join(_fmt(x) for x in v))
     if report.budget is not None:
         for k, v in report.budget.items():
-            t2.add_row(f"budget.{k}", str(v))
+            t2.add_row(f"budget.{cell(k)}", cell(v))
     if report.baseline is not None:
         t2.add_row("baseline latency_s", _fmt(report.baseline.latency_s))
         t2.add_row("speedup", _fmt(report.speedup))

@@ -36,12 +36,13 @@ def cmd_scalesim(args) -> int:
     reports = run_scalesim(args.config, args.topology, gemm=args.gemm)
     wall_s = time.perf_counter() - t0
     write_reports(reports, out)
-    print(f"{cfg.run_name}: {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} {cfg.mode}, "
+    from archsim.cli.text import plain
+    print(f"{plain(cfg.run_name)}: {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} {cfg.mode}, "
           f"{len(reports)} layer(s), {wall_s:.3f} s")
     print(f"{'layer':>5} {'name':<16} {'total cycles':>13} {'stall':>10} {'util %':>8} "
           f"{'map eff %':>9} {'DRAM ifmap':>11} {'DRAM filter':>11} {'DRAM ofmap':>11}")
     for r in reports:
-        print(f"{r.layer_id:>5} {r.name[:16]:<16} {r.total_cycles:>13} {r.stall_cycles:>10} "
+        print(f"{r.layer_id:>5} {plain(r.name)[:16]:<16} {r.total_cycles:>13} {r.stall_cycles:>10} "
               f"{r.overall_util_pct:>8.2f} {r.mapping_efficiency_pct:>9.2f} {r.dram_ifmap_reads:>11} "
               f"{r.dram_filter_reads:>11} {r.dram_ofmap_writes:>11}")
     print(f"total cycles {sum(r.total_cycles for r in reports)}, stall {sum(r.stall_cycles for r in reports)}; "

@@ -67,8 +67,9 @@ def cmd_sweep(args) -> int:
                         TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("ETA"),
                         TimeRemainingColumn(), console=console, transient=False)
     state = {}
-    console.print(f"sweep {spec.name}: {spec.n_points} points "
-                  f"({len(spec.workloads)} workload{'s' if len(spec.workloads) != 1 else ''}) -> {out}")
+    from archsim.cli.text import cell
+    console.print(f"sweep {cell(spec.name)}: {spec.n_points} points "
+                  f"({len(spec.workloads)} workload{'s' if len(spec.workloads) != 1 else ''}) -> {cell(out)}")
 
     def on_plan(plan):
         dup = plan.n_points - plan.n_unique
@@ -80,7 +81,8 @@ def cmd_sweep(args) -> int:
         if plan.point_s is not None:
             console.print(f"estimated wall time: {_dur(plan.est_wall_s)} "
                           f"({plan.point_s * 1e3:.1f} ms per point, from {plan.n_timed} timed points)")
-        state["task"] = progress.add_task(spec.name, total=plan.n_unique, completed=plan.n_done + plan.n_timed)
+        state["task"] = progress.add_task(cell(spec.name), total=plan.n_unique,
+                                          completed=plan.n_done + plan.n_timed)
         progress.start()
 
     def on_progress(done, total):
@@ -103,7 +105,7 @@ def cmd_sweep(args) -> int:
                   + f"; ran {res.n_run} points in {_dur(res.wall_s)}")
     if res.n_ok:
         _print_front(console, out)
-    console.print(f"wrote {res.points_csv}, {res.pareto_csv}; plots: archsim report {out}")
+    console.print(f"wrote {cell(res.points_csv)}, {cell(res.pareto_csv)}; plots: archsim report {cell(out)}")
     if res.n_failed:
         print(f"archsim: {res.n_failed} of {res.n_unique} points failed (their errors are in the "
               f"error column of {res.points_csv}); after fixing the cause, rerun them with:\n"
@@ -133,9 +135,10 @@ def _print_front(console, out: Path, limit: int = 12) -> None:
     short = [s if last.count(s) == 1 else k for s, k in zip(last, keys)]
     cols = (["workload"] if multi else []) + short + [
         f"{o.removeprefix('totals.')} ({g})" for o, g, _ in crit.objectives]
+    from archsim.cli.text import cell
     for c in cols:
-        t.add_column(c, justify="left" if c == "workload" else "right")
+        t.add_column(cell(c), justify="left" if c == "workload" else "right")
     for r in front[:limit]:
         vals = ([r["_workload"]] if multi else []) + [r.get(k) for k in keys] + [r.get(o) for o in objs]
-        t.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in vals))
+        t.add_row(*(f"{v:.4g}" if isinstance(v, float) else cell(v) for v in vals))
     console.print(t)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from archsim.cli.text import plain
 from archsim.errors import ConfigError
 
 
@@ -67,10 +68,10 @@ def cmd_validate(args) -> int:
             kind, obj = validate_file(Path(f))
             loaded.append((f, kind, obj))
         except ConfigError as exc:
-            print(f"archsim: error: {exc}", file=sys.stderr)
+            print(f"archsim: error: {plain(exc)}", file=sys.stderr)
             bad += 1
         except ModelError as exc:
-            print(f"archsim: model error: {f}: {exc}", file=sys.stderr)
+            print(f"archsim: model error: {plain(f)}: {plain(exc)}", file=sys.stderr)
             bad += 1
     # an arch and a workload given together: also what `run ARCH WORKLOAD` checks before
     # simulating (every op has a component, no op over the work budget)
@@ -81,9 +82,9 @@ def cmd_validate(args) -> int:
             try:
                 check_pair(arch, wl)
             except ConfigError as exc:
-                print(f"archsim: error: {exc} (running {wf} on {af})", file=sys.stderr)
+                print(f"archsim: error: {plain(exc)} (running {plain(wf)} on {plain(af)})", file=sys.stderr)
                 bad += 1
             except ModelError as exc:
-                print(f"archsim: model error: running {wf} on {af}: {exc}", file=sys.stderr)
+                print(f"archsim: model error: running {plain(wf)} on {plain(af)}: {plain(exc)}", file=sys.stderr)
                 bad += 1
     return 2 if bad else 0

@@ -123,7 +123,7 @@ def arch_from_data(data: Mapping, *, file) -> ArchSpec:
     for opk, cname in mapping_raw.items():
         if opk not in known_ops:
             raise ConfigError(file, f"mapping.{opk}", "unknown op kind; allowed: " + ", ".join(known_ops))
-        if cname not in comps:
+        if not isinstance(cname, str) or cname not in comps:
             raise ConfigError(file, f"mapping.{opk}", f"got {cname!r}; allowed values (components): "
                               + ", ".join(comps))
         mapping[opk] = cname

@@ -10,6 +10,7 @@ spec (and of the error message), not scattered `if` statements.
 """
 from __future__ import annotations
 
+import collections.abc
 import enum
 import math
 import types
@@ -149,13 +150,13 @@ def convert(tp, raw, *, file, key):
         if raw in args and type(raw) in {type(a) for a in args}:
             return raw
         raise ConfigError(file, key, f"got {_short(raw)}; allowed values: " + ", ".join(map(str, args)))
-    if origin in (tuple, list):
+    if origin in (tuple, list, collections.abc.Sequence):
         if not isinstance(raw, (list, tuple)):
             raise ConfigError(file, key, f"expected an array, got {_short(raw)}")
         item = args[0] if args else Any
         out = [convert(item, v, file=file, key=f"{key}[{i}]") for i, v in enumerate(raw)]
         return tuple(out) if origin is tuple else out
-    if origin in (dict, Mapping, typing.Mapping) or tp is dict:
+    if origin in (dict, Mapping, typing.Mapping, collections.abc.Mapping) or tp is dict:
         if not isinstance(raw, Mapping):
             raise ConfigError(file, key, f"expected a table, got {_short(raw)}")
         vtype = args[1] if len(args) == 2 else Any

@@ -181,7 +181,14 @@ def _colors(n: int):
 
 
 def plot_run(run_dir) -> list[Path]:
-    """All three plots (PNG + SVG) of a run folder, written into that folder."""
+    """All three plots (PNG + SVG) of a run folder, written into that folder. Names from the
+    inputs are drawn as text: mathtext is off ('$\\frac{$' in an op name is not a formula)."""
+    from matplotlib import rc_context
+    with rc_context({"text.parse_math": False}):
+        return _plot_run(run_dir)
+
+
+def _plot_run(run_dir) -> list[Path]:
     d = Path(run_dir)
     report = load_report(d)
     paths = []

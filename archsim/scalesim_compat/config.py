@@ -65,6 +65,8 @@ def _int(cp, file, section, key, *, ge=None):
         raise ConfigError(file, f"{section}.{key}", f"expected an integer, got {raw!r}") from None
     if ge is not None and val < ge:
         raise ConfigError(file, f"{section}.{key}", f"must be >= {ge}, got {val}")
+    if not -(2 ** 63) <= val < 2 ** 63:
+        raise ConfigError(file, f"{section}.{key}", f"must fit in a signed 64-bit integer, got {val}")
     return val
 
 
@@ -89,6 +91,8 @@ def parse_config(path) -> ScaleSimConfig:
         raise ConfigError(p, "<syntax>", f"not a valid .cfg file{where}: {exc.message if hasattr(exc, 'message') else exc}") from None
 
     run_name = _get(cp, p, "general", "run_name").strip()
+    if not run_name:
+        raise ConfigError(p, "general.run_name", "must not be empty (it names the run's report folder)")
     mode = _get(cp, p, "run_presets", "InterfaceBandwidth").strip()
     if mode not in ("USER", "CALC"):
         raise ConfigError(p, "run_presets.InterfaceBandwidth", f"got {mode!r}; allowed values: USER, CALC")
@@ -123,6 +127,8 @@ def parse_config(path) -> ScaleSimConfig:
         raw = _get(cp, p, sec, "Bandwidth")
         try:
             bandwidths = tuple(int(x.strip()) for x in raw.strip().split(","))
+            if any(abs(b) >= 2 ** 63 for b in bandwidths):
+                raise ValueError("beyond int64")
         except ValueError:
             raise ConfigError(p, f"{sec}.Bandwidth", f"expected a comma list of integers, got {raw!r}") from None
         if not bandwidths or bandwidths[0] < 1:

@@ -218,6 +218,63 @@ def _user_state(st, case, layer, cfg, words, bw, idx, space):
     return ptr, sets
 
 
+# Per demand-row costs of the compat kernel, measured (2-core x86, numba warm) and rounded up:
+# ~100-250 ns per row with the CALC counting shortcut, plus a few ns per array edge PE when
+# addresses are booked one by one, ~2-5 us per row for 32x32 in USER mode.
+ROW_S, ROW_PER_PE_EDGE_CALC_S, ROW_PER_PE_EDGE_USER_S = 3e-7, 2e-8, 8e-8
+
+
+def work_estimate(layer: LayerDims, cfg: ScaleSimConfig):
+    """Simulation time and peak memory of `compat_layer` (archsim.plausibility.Work)."""
+    from archsim.plausibility import Work
+    R, C = cfg.rows, cfg.cols
+    M, N, Kw = layer.m, layer.n, layer.k
+    if cfg.dataflow == "os":
+        s_r, s_c, fold = M, N, Kw + R + C - 2
+    elif cfg.dataflow == "ws":
+        s_r, s_c, fold = Kw, N, 2 * R + C + M - 2
+    else:
+        s_r, s_c, fold = Kw, M, 2 * R + C + N - 2
+    rows = -(-s_r // R) * -(-s_c // C) * fold
+    if_space = layer.ifmap_h * layer.ifmap_w * layer.channels
+    fl_space = Kw * N
+    if cfg.user_bandwidth:
+        per_row = ROW_S + ROW_PER_PE_EDGE_USER_S * (R + C)
+        # fetch-order matrices and their CSR index, operand-sized, a few temporaries each
+        mem = 8 * 4 * (M * Kw + Kw * N) + 8 * (if_space + fl_space)
+    else:
+        shortcut = False
+        if max(M, N, Kw, R, C) < 2 ** 62:
+            df = _DF[cfg.dataflow]
+            words_if = cfg.ifmap_sram_kb * _WORDS_PER_KB
+            words_fl = cfg.filter_sram_kb * _WORDS_PER_KB
+            distinct = ((layer.filter_h <= layer.stride or layer.ofmap_h == 1)
+                        and (layer.filter_w <= layer.stride or layer.ofmap_w == 1))
+            shortcut = bool(K_.calc_all_new(df, K_.IFMAP, R, C, M, N, Kw, words_if, distinct)
+                            and K_.calc_all_new(df, K_.FILTER, R, C, M, N, Kw, words_fl, True))
+        per_row = ROW_S if shortcut else ROW_S + ROW_PER_PE_EDGE_CALC_S * (R + C)
+        mem = 0 if shortcut else 8 * (if_space + fl_space)
+    of_words = cfg.ofmap_sram_kb * _WORDS_PER_KB
+    of_bw = cfg.bandwidths[0] if cfg.user_bandwidth and cfg.bandwidths else C
+    mem += 8 * 6 * (M + Kw) + 8 * (of_words // max(of_bw, 1) + 64)
+    return Work(float(rows) * per_row, float(mem), f"{rows:.3g} demand rows on {R}x{C}")
+
+
+def check_layer(layer: LayerDims, cfg: ScaleSimConfig, layer_id: int = 0) -> None:
+    """Refuse a layer before computing it: counts beyond the int64 range (ModelError) or work
+    over the per-op budget (WorkBudgetError, exit 2); see archsim.plausibility."""
+    from archsim.plausibility import check_budget, check_counts
+    M, N, Kw = layer.m, layer.n, layer.k
+    label = f"layer {layer_id} {layer.name!r}"
+    R, C = cfg.rows, cfg.cols
+    check_counts({"M*N*K": M * N * Kw, "ifmap elements": layer.ifmap_h * layer.ifmap_w * layer.channels,
+                  "demand rows": (-(-max(M, Kw) // R)) * (-(-max(M, N) // C)) * (M + N + Kw + 2 * R + C),
+                  "ofmap SRAM words": cfg.ofmap_sram_kb * _WORDS_PER_KB},
+                 op_label=label, hint="SCALE-Sim's counters would overflow; use a smaller layer or array")
+    check_budget(work_estimate(layer, cfg), op_label=label, component=f"SCALE-Sim compat {R}x{C} "
+                 f"{cfg.dataflow} {cfg.mode}")
+
+
 def compat_layer(layer: LayerDims, cfg: ScaleSimConfig, layer_id: int = 0, *,
                  per_address: bool = False) -> LayerReport:
     """SCALE-Sim 3.0.0's report rows for one layer under `cfg` (exact integers and floats).

@@ -34,6 +34,9 @@ def read_layers(path, gemm: bool | None = None) -> list[LayerDims]:
 def run_scalesim(cfg_path, topology_path, *, gemm: bool | None = None) -> list[LayerReport]:
     """Run a SCALE-Sim .cfg + topology CSV through the compat kernels, one LayerReport per
     layer (LayerID = position, depth-wise layers expanded as SCALE-Sim does)."""
+    from archsim.scalesim_compat.model import check_layer
     cfg = parse_config(cfg_path)
     layers = read_layers(topology_path, gemm=gemm)
+    for i, layer in enumerate(layers):      # every layer checked before any is computed
+        check_layer(layer, cfg, i)
     return [compat_layer(layer, cfg, i) for i, layer in enumerate(layers)]

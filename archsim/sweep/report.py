@@ -239,7 +239,14 @@ def _best_plot(rows, flat, crit, path: Path) -> Path | None:
 
 
 def plot_sweep(out_dir: Path) -> list[Path]:
-    """Write the sweep's plots into DIR/plots/ and return their paths."""
+    """Write the sweep's plots into DIR/plots/ and return their paths (mathtext off: names and
+    parameters from the inputs are drawn as text)."""
+    from matplotlib import rc_context
+    with rc_context({"text.parse_math": False}):
+        return _plot_sweep(out_dir)
+
+
+def _plot_sweep(out_dir: Path) -> list[Path]:
     from archsim.io_safe import make_dir
     rows, flat, crit, _ = load_table(out_dir)
     if not flat:
