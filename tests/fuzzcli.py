@@ -1288,3 +1288,59 @@ class FuzzPool:
 
     def summary(self) -> dict:
         return {"cases": sum(self.counts.values()), **self.counts}
+
+
+# ----------------------------------------------------------------------------- whole runs
+
+def repo_snapshot() -> dict:
+    """(size, mtime) of every file in the repository's input folders, and the top-level
+    entries: a fuzz run must leave them as they were (nothing written outside case folders)."""
+    snap = {"<top>": tuple(sorted(p.name for p in REPO.iterdir()))}
+    for sub in ("arch_configs", "workloads", "sweeps", "tests/data", "benchmarks", "results", "docs"):
+        base = REPO / sub
+        if not base.exists():
+            continue
+        for p in base.rglob("*"):
+            if "__pycache__" in p.parts or not p.is_file():
+                continue
+            st_ = p.stat()
+            snap[str(p.relative_to(REPO))] = (st_.st_size, st_.st_mtime_ns)
+    return snap
+
+
+def warm_up() -> None:
+    """Load every block's numba kernels in this process before the workers fork."""
+    for arch, wl in ((SYSTOLIC[1], "workloads/cnn/resnet18.csv"), (NGPC[0], "workloads/ng/nerf_densegrid_1080p.toml"),
+                     (VREX[0], "workloads/video_llm/frame-40k-vrex.toml"), (GPUS[0], "workloads/cnn/transformer_gemms.csv")):
+        run_inprocess(["run", str(REPO / arch), str(REPO / wl), "--quiet"])
+
+
+def fuzz(n_cases: int, root: Path, *, workers: int = 2, seed: int | None = None,
+         case_timeout_s: float = 60.0, rss_limit_gib: float = 4.0, weights: dict | None = None,
+         on_progress=None) -> "FuzzPool":
+    """Run `n_cases` generated command lines; returns the finished pool (counts, bad cases)."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import seed as hseed
+    warm_up()
+    with FuzzPool(root, workers=workers, case_timeout_s=case_timeout_s,
+                  rss_limit_gib=rss_limit_gib) as pool:
+        from hypothesis import Phase
+        @settings(max_examples=n_cases, deadline=None, database=None, derandomize=seed is None,
+                  suppress_health_check=list(HealthCheck), phases=[Phase.generate])
+        @given(cli_cases(weights))
+        def feed(case):
+            pool.submit(case)
+            if on_progress is not None:
+                on_progress(pool)
+        if seed is not None:
+            feed = hseed(seed)(feed)
+        feed()
+        pool.drain()
+    return pool
+
+
+def format_bad(pool: "FuzzPool", limit: int = 20) -> str:
+    lines = []
+    for outcome, case, detail in pool.bad[:limit]:
+        lines.append(f"[{outcome}] archsim {' '.join(case.argv) if case else '?'}\n    {detail[-800:]}")
+    return "\n".join(lines)

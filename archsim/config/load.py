@@ -29,6 +29,19 @@ except ModuleNotFoundError:  # pragma: no cover
 
 
 INT64_MIN, INT64_MAX = -(2 ** 63), 2 ** 63 - 1
+#: Plausibility window of every float in a config, in the key's own unit: 0, or a magnitude in
+#: [FLOAT_MIN_MAG, FLOAT_MAX_MAG]. Shipped presets use 2e-3 .. 7e5; a value 1e-300 or 1e308
+#: passes a "> 0" check but overflows or underflows the model's arithmetic (a clock of 1e308 GHz
+#: is an infinite frequency in Hz), so it is refused here with the key's name.
+FLOAT_MIN_MAG, FLOAT_MAX_MAG = 1e-12, 1e12
+
+
+def check_float_magnitude(v: float, *, file, key) -> float:
+    if v != 0 and not FLOAT_MIN_MAG <= abs(v) <= FLOAT_MAX_MAG:
+        raise ConfigError(file, key, f"got {v!r}: outside the range archsim computes with (0, or a "
+                          f"magnitude from {FLOAT_MIN_MAG:g} to {FLOAT_MAX_MAG:g} in the key's unit; "
+                          "check the unit)")
+    return v
 
 
 class _FieldError(ValueError):
@@ -170,11 +183,11 @@ def convert(tp, raw, *, file, key):
         raise ConfigError(file, key, f"got {_short(raw)}; allowed values: {', '.join(names)}")
     if tp is float:
         if type(raw) is int:
-            return float(raw)
+            return check_float_magnitude(float(raw), file=file, key=key)
         if type(raw) is float:
             if not math.isfinite(raw):
                 raise ConfigError(file, key, f"must be a finite number, got {raw!r}")
-            return raw
+            return check_float_magnitude(raw, file=file, key=key)
         raise ConfigError(file, key, f"expected a number, got {_short(raw)}")
     if tp in (int, str, bool):
         if type(raw) is not tp:

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 import attrs
 
-from archsim.config.load import read_toml
+from archsim.config.load import check_float_magnitude, read_toml
 from archsim.errors import ConfigError
 from archsim.units import DTYPES
 
@@ -206,11 +206,11 @@ def _collect(node: Mapping, *, file, prefix: str, out: dict[str, Entry]) -> None
         if isinstance(val, list):
             if not val or not all(_is_number(x) for x in val):
                 raise ConfigError(file, f"{key}.value", "expected a non-empty array of finite numbers")
-            val = tuple(float(x) for x in val)
+            val = tuple(check_float_magnitude(float(x), file=file, key=f"{key}.value") for x in val)
         elif not _is_number(val):
             raise ConfigError(file, f"{key}.value", f"expected a finite number, got {val!r}")
         else:
-            val = float(val)
+            val = check_float_magnitude(float(val), file=file, key=f"{key}.value")
         out[key] = Entry(key=key, value=val, unit=unit, source=src.strip(), confidence=conf)
 
 
