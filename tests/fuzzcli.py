@@ -580,6 +580,40 @@ def case_run(draw):
                 check_json=check.replace("{D}/", "") if check else "")
 
 
+EXTREME_INTS = [1, 2, 3, 7, 64, 1000, 10 ** 4, 10 ** 6, 10 ** 8, 10 ** 9, 10 ** 12, 10 ** 15,
+                10 ** 18, 2 ** 62, 2 ** 63 - 1]
+EXTREME_FLOATS = [1e-12, 1e-9, 1e-6, 1e-3, 0.5, 1.0, 3.0, 1e3, 1e6, 1e9, 1e12]
+
+
+@st.composite
+def case_run_extreme(draw):
+    """Valid inputs with extreme numbers: shipped archs with --set values at the edges of
+    their ranges, ops with sizes up to int64. The models must compute finite, non-negative
+    results, or refuse (exit 1 with the op and the count, exit 2 with the budget and knob)."""
+    kind = draw(st.sampled_from(sorted(OP_BASE)))
+    preset = draw(st.sampled_from(ARCH_FOR_KIND[kind]))
+    ops = []
+    for i in range(draw(st.integers(1, 2))):
+        k = kind if i == 0 else draw(st.sampled_from(sorted(OP_BASE)))
+        if preset not in ARCH_FOR_KIND[k]:
+            k = kind
+        d = dict(OP_BASE[k])
+        ints = [f for f, v in d.items() if isinstance(v, int) and not isinstance(v, bool)]
+        for f in draw(st.lists(st.sampled_from(ints), max_size=3, unique=True)) if ints else []:
+            d[f] = draw(st.sampled_from(EXTREME_INTS))
+        ops.append({"op": k, **d, "name": draw(st.one_of(st.just(f"op{i}"), NASTY_NAMES))})
+    files = [("w.toml", "text", toml_dumps({"name": "x", "ops": ops}))]
+    argv = ["run", str(REPO / preset), "{D}/w.toml", "--json", "{D}/r.json", "--quiet"]
+    flat = _flat(resolved(preset))
+    keys = sorted(k for k, v in flat.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+                  and field_type(preset, k) is not None)
+    for k in draw(st.lists(st.sampled_from(keys), max_size=2, unique=True)) if keys else []:
+        tp = field_type(preset, k)
+        v = draw(st.sampled_from(EXTREME_INTS if tp is int else EXTREME_FLOATS))
+        argv += ["--set", f"{k}={v!r}"]
+    return Case("run", tuple(argv), tuple(files), check_json="r.json")
+
+
 @st.composite
 def case_validate(draw):
     files, paths, bad = [], [], False
@@ -881,9 +915,9 @@ def subcommands() -> list[str]:
 def cli_cases(weights: dict | None = None):
     """Every subcommand: the known ones with their own generators, others generically.
     `weights` (relative) choose how often each is drawn."""
-    w = {"run": 40, "validate": 10, "sweep": 6, "report": 8, "scalesim": 10, "trace": 8,
-         "reproduce": 2, "calibrate": 4, "generic": 4, **(weights or {})}
-    gens = {"run": case_run, "validate": case_validate, "sweep": case_sweep, "report": case_report,
+    w = {"run": 30, "run_extreme": 25, "validate": 10, "sweep": 6, "report": 8, "scalesim": 10,
+         "trace": 8, "reproduce": 2, "calibrate": 4, "generic": 4, **(weights or {})}
+    gens = {"run": case_run, "run_extreme": case_run_extreme, "validate": case_validate, "sweep": case_sweep, "report": case_report,
             "scalesim": case_scalesim, "trace": case_trace, "reproduce": case_reproduce,
             "calibrate": case_calibrate}
     others = [c for c in subcommands() if c not in KNOWN]

@@ -24,10 +24,12 @@ def _fmt(v):
 
 
 def cmd_report(args) -> int:
+    from archsim.io_safe import check_out_dir
     d = Path(args.dir)
     if not d.is_dir():
         raise ConfigError(d, "<dir>", "not a folder; expected a run folder (report.json) or a "
                           "sweep folder (points.csv / sweep.sqlite)")
+    check_out_dir(d, flag="DIR")          # the plots are written into it
     if (d / "points.csv").exists() or (d / "sweep.sqlite").exists():
         from archsim.sweep.report import plot_sweep
         paths = plot_sweep(d)
