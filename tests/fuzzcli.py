@@ -687,6 +687,14 @@ def sweep_file(draw):
             st.sampled_from(["min", "max", "sideways"]))}
     if draw(st.integers(0, 4)) == 0:
         doc["constraints"] = {"area_mm2": draw(nasty_value())}
+    if draw(st.integers(0, 4)) == 0:
+        doc["derived"] = {"components.sa.filter_sram_kib": draw(st.sampled_from(
+            ["max(64, components.sa.rows * 2)", "2 ** 100000", "1/0", "bogus", "components.sa.rows ** 0.5",
+             "10 ** 300 * 10 ** 300", "-1", "float('nan')"]))}
+    if draw(st.integers(0, 5)) == 0:
+        doc.setdefault("space", {})["random"] = {
+            "samples": draw(st.sampled_from([1, 2, 0, -1, 10 ** 9, 2.5])), "seed": 1,
+            "components.sa.clock_ghz": {"uniform": draw(st.sampled_from([[0.5, 1.5], [1.5, 0.5], [0, 1e300], [NAN, 1]]))}}
     files = [("w.toml", "text", toml_dumps(wl)), ("s.toml", "text", toml_dumps(doc))]
     return files, "{D}/s.toml", bad
 
@@ -709,10 +717,10 @@ def case_sweep(draw):
         bad |= dmg != "none"
         if draw(st.booleans()):
             argv.append("--retry-failed")
-    jobs = draw(st.sampled_from([None, None, 1, 2, 0, -3]))
+    jobs = draw(st.sampled_from([None, None, 1, 2, 0, -3, 10 ** 6]))
     if jobs is not None:
         argv += ["--jobs", str(jobs)]
-        bad |= jobs < 1
+        bad |= jobs < 1 or jobs > 10 ** 5
     if draw(st.integers(0, 5)) == 0:
         argv += ["--executor", "dask", "--scheduler",
                  draw(st.sampled_from(["tcp://127.0.0.1:1", "foo", "http://x:1", "tcp://[::1"]))]
@@ -725,7 +733,7 @@ def case_sweep(draw):
         argv += ["--chunk-size", str(c)]
         bad |= c < 1
     if draw(st.integers(0, 5)) == 0:
-        t = draw(st.sampled_from([0, -1, 1]))
+        t = draw(st.sampled_from([0, -1, 1, 10 ** 9]))
         argv += ["--timed-points", str(t)]
         bad |= t < 0
     if draw(st.integers(0, 9)) == 0 and "--retry-failed" not in argv:
@@ -823,6 +831,7 @@ def case_trace(draw):
     if draw(st.integers(0, 3)) == 0:
         argv += ["--set", render_set(draw(st.sampled_from(["params.frames", "params.n_layers",
                                                           "name", "bogus"])), draw(nasty_value()))]
+        wbad = False          # the override may repair (or break) the file: validity unknown
     return Case("trace", tuple(argv), tuple(wf) + tuple(of), must_fail=wbad or obad)
 
 
@@ -861,11 +870,11 @@ def case_calibrate(draw):
     preset = draw(st.sampled_from(["h200", "h200", "a100-80gb", "bogus", "{D}/m.json"]))
     bad |= preset in ("bogus", "{D}/m.json")
     argv += ["--preset", preset]
-    r = draw(st.sampled_from([None, 1, 1, 0, -1]))
+    r = draw(st.sampled_from([None, 1, 1, 0, -1, 10 ** 9]))
     if r is None:
         r = 1
     argv += ["--restarts", str(r)]
-    bad |= r < 1
+    bad |= r < 1 or r > 50
     # never the default --out: it is a file inside the repository
     of, op, obad = draw(out_file())
     files += of

@@ -10,6 +10,7 @@ from pathlib import Path
 from archsim.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
+MAX_RESTARTS = 50
 
 
 def add_parser(sub):
@@ -66,8 +67,9 @@ def cmd_calibrate(args) -> int:
     from archsim.blocks.gpu.tomlw import dumps
 
     from archsim.io_safe import atomic_write_text, check_out_file, json_text
-    if args.restarts < 1:
-        raise ConfigError("--restarts", "restarts", f"expected an integer >= 1, got {args.restarts}")
+    if not 1 <= args.restarts <= MAX_RESTARTS:
+        raise ConfigError("--restarts", "restarts", f"expected an integer from 1 to {MAX_RESTARTS} "
+                          f"(each restart is a full Nelder-Mead run per stage), got {args.restarts}")
     preset = resolve_preset(args.preset)
     arch = load_arch(preset)
     gpus = [n for n, k in arch.component_kinds.items() if k == "gpu"]

@@ -183,6 +183,10 @@ def convert(tp, raw, *, file, key):
         raise ConfigError(file, key, f"got {_short(raw)}; allowed values: {', '.join(names)}")
     if tp is float:
         if type(raw) is int:
+            if abs(raw) > FLOAT_MAX_MAG:
+                raise ConfigError(file, key, f"got {_short(raw)}: outside the range archsim computes "
+                                  f"with (0, or a magnitude from {FLOAT_MIN_MAG:g} to {FLOAT_MAX_MAG:g} "
+                                  "in the key's unit; check the unit)")
             return check_float_magnitude(float(raw), file=file, key=key)
         if type(raw) is float:
             if not math.isfinite(raw):

@@ -108,6 +108,11 @@ def run_sweep(sweep_spec, executor: str = "local", *, out_dir, jobs: int | None 
         raise ConfigError("--retry-failed", "retry-failed", "needs --resume (it re-runs the failed "
                           "points stored in --out)")
     from archsim.io_safe import OutputLock, check_out_dir
+    starts_processes = executor == "local" or (executor == "dask" and client is None and not scheduler)
+    limit = max(16, 8 * default_jobs())
+    if jobs is not None and starts_processes and jobs > limit:
+        raise ConfigError("--jobs", "jobs", f"{jobs} worker processes on a machine with "
+                          f"{default_jobs()} cores: at most {limit} (8 per core) are started here")
     workers = jobs or (1 if executor == "serial" else default_jobs())
     out = Path(out_dir)
     check_out_dir(out, flag="--out")
@@ -150,8 +155,9 @@ def _run(spec, executor, out, tasks, n_points, crit, *, workers, resume, chunk_s
         # a few timed points in this process: the estimate, and real results. The first warms
         # up (imports, numba cache loads; a forked pool inherits them); the timed ones are spread
         # evenly over the space, whose corners can differ a lot in cost.
-        picks = sorted({0, *(len(todo) * (i + 1) // (timed_points + 1) for i in range(timed_points))}
-                       ) if timed_points and todo else []
+        n_t = min(timed_points, len(todo))        # no more timed points than points to run
+        picks = sorted({0, *(len(todo) * (i + 1) // (n_t + 1) for i in range(n_t))}
+                       ) if n_t and todo else []
         times = []
         for i in picks:
             r = evaluate_point(ctx, todo[i])
