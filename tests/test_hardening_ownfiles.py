@@ -175,3 +175,19 @@ def test_calibration_json_garbage(tmp_path):
         p.write_bytes(content)
         r = cli("calibrate", "gpu", p, "--preset", "h200", "--out", tmp_path / "o.part")
         assert r.rc == 2 and "m.json" in r.err, (content, r)
+
+
+def test_points_csv_reader(tmp_path, sweep_dir):
+    from archsim.errors import ConfigError
+    from archsim.report.check import read_points_csv
+    good = (sweep_dir / "out" / "points.csv").read_text()
+    rows = read_points_csv(sweep_dir / "out" / "points.csv")
+    assert [r["idx"] for r in rows] == [0, 1, 2] and all(r["status"] == "ok" for r in rows)
+    p = tmp_path / "points.csv"
+    for bad, key in ((good[: len(good) // 2], "line"), ("a,b\n1,2\n", "header"), ("", "<file>"),
+                     (good.replace(",ok,", ",maybe,", 1), "status"),
+                     (good.replace(",True,", ",yes,", 1), "feasible"),
+                     (b"\xff\xfe".decode("latin-1"), "<syntax>")):
+        p.write_text(bad, encoding="latin-1" if key == "<syntax>" else "utf-8")
+        with pytest.raises(ConfigError, match=key):
+            read_points_csv(p)

@@ -112,3 +112,61 @@ def check_report_dict(data: Any, *, file) -> dict:
     if not isinstance(warns, list) or not all(isinstance(w, str) for w in warns):
         raise bad("provenance.warnings", "expected an array of strings")
     return dict(data)
+
+
+# ----------------------------------------------------------------------------- points.csv
+
+POINTS_REQUIRED = ("idx", "key", "workload", "status", "feasible", "pareto", "violations", "error")
+REDO_SWEEP = "rewrite it with 'archsim report DIR' or by resuming the sweep ('archsim sweep ... --resume')"
+
+
+def read_points_csv(path) -> list[dict]:
+    """DIR/points.csv (written by archsim sweep) read and checked like a config: the columns
+    archsim writes, one cell per column, idx an integer, status ok|error, feasible and pareto
+    True|False, totals.* finite numbers or empty. Returns typed rows; ConfigError otherwise."""
+    import csv
+    import io
+
+    from archsim.config.load import read_text
+    p = Path(path)
+    text = read_text(p)
+    if not text.strip():
+        raise ConfigError(p, "<file>", f"empty file; {REDO_SWEEP}")
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise ConfigError(p, "<syntax>", f"not valid CSV ({exc}); {REDO_SWEEP}") from None
+    header = rows[0]
+    missing = [c for c in POINTS_REQUIRED if c not in header]
+    if missing:
+        raise ConfigError(p, "header", f"missing column(s) {', '.join(missing)}: not a points.csv "
+                          f"written by archsim sweep; {REDO_SWEEP}")
+    out = []
+    for n, cells in enumerate(rows[1:], 2):
+        if not cells:
+            continue
+        key = f"line {n}"
+        if len(cells) != len(header):
+            raise ConfigError(p, key, f"{len(cells)} cells for {len(header)} columns (truncated?); {REDO_SWEEP}")
+        d = dict(zip(header, cells))
+        try:
+            d["idx"] = int(d["idx"])
+        except ValueError:
+            raise ConfigError(p, f"{key}.idx", f"expected an integer, got {d['idx']!r}") from None
+        if d["status"] not in ("ok", "error"):
+            raise ConfigError(p, f"{key}.status", f"got {d['status']!r}; allowed values: ok, error")
+        for b in ("feasible", "pareto"):
+            if d[b] not in ("True", "False"):
+                raise ConfigError(p, f"{key}.{b}", f"got {d[b]!r}; allowed values: True, False")
+            d[b] = d[b] == "True"
+        for c in header:
+            if c.startswith("totals.") and d[c] != "":
+                try:
+                    v = float(d[c])
+                except ValueError:
+                    v = math.nan
+                if not math.isfinite(v):
+                    raise ConfigError(p, f"{key}.{c}", f"expected a finite number, got {d[c]!r}")
+                d[c] = v
+        out.append(d)
+    return out
