@@ -11,6 +11,8 @@ from archsim.errors import ConfigError
 def add_parser(sub):
     p = sub.add_parser("report", help="tables and plots (PNG + SVG) from a run or sweep folder")
     p.add_argument("dir", metavar="DIR", help="folder written by 'archsim run --out' or 'archsim sweep --out'")
+    p.add_argument("--html", action="store_true",
+                   help="write one self-contained DIR/report.html (run, sweep or reproduce folder) instead")
     p.set_defaults(func=cmd_report)
 
 
@@ -23,8 +25,22 @@ def _fmt(v):
     return "-" if v is None else str(v)
 
 
+def write_html_report(d) -> Path:
+    """DIR/report.html, with its size and write time on stdout (also used by run/sweep/reproduce --html)."""
+    import time
+
+    from archsim.report.html import write_html
+    t0 = time.perf_counter()
+    path = write_html(d)
+    print(f"wrote {path} ({path.stat().st_size / 2**20:.2f} MiB in {time.perf_counter() - t0:.2f} s)")
+    return path
+
+
 def cmd_report(args) -> int:
     d = Path(args.dir)
+    if args.html or (d / "reproduce.json").is_file():
+        write_html_report(d)
+        return 0
     if not d.is_dir():
         raise ConfigError(d, "<dir>", "not a folder; expected a run folder (report.json) or a "
                           "sweep folder (points.csv / sweep.sqlite)")

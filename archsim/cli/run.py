@@ -16,6 +16,7 @@ def add_parser(sub):
     p.add_argument("--out", metavar="DIR", help="write report.json, ops.csv, inputs/ and manifest.json")
     p.add_argument("--json", metavar="FILE", help="write the Report as JSON ('-' for stdout)")
     p.add_argument("--quiet", action="store_true", help="no table, totals only")
+    p.add_argument("--html", action="store_true", help="also write DIR/report.html (needs --out)")
     p.set_defaults(func=cmd_run)
 
 
@@ -80,6 +81,9 @@ def cmd_run(args) -> int:
     from archsim.config.arch import load_arch
     from archsim.simulate import simulate
     from archsim.workloads.load import load_workload
+    if args.html and not args.out:
+        from archsim.errors import ConfigError
+        raise ConfigError("--html", "html", "needs --out DIR (the page is written as DIR/report.html)")
     arch_over, wl_over = split_overrides(args.overrides)
     arch = load_arch(args.arch, arch_over)
     wl = load_workload(args.workload, wl_over)
@@ -99,4 +103,7 @@ def cmd_run(args) -> int:
                         overrides=args.overrides, extra_inputs=extra)
         if args.json != "-":
             print(f"wrote {out}/report.json, ops.csv, manifest.json, inputs/")
+        if args.html:
+            from archsim.cli.report import write_html_report
+            write_html_report(out)
     return 0
