@@ -13,7 +13,8 @@ from html_fixtures import REPO, add_timeline, cli, make_reproduce, make_run, mak
 
 from archsim.errors import ConfigError
 from archsim.report.compare import compare_data
-from archsim.report.html import embed_json, folder_kind, run_data, sweep_data, write_html
+from archsim.report.html import embed_json, folder_kind, run_data, write_html
+from archsim.sweep.html import sweep_data, write_sweep_html
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +148,32 @@ def test_folder_without_results_is_a_config_error(tmp_path):
     (tmp_path / "report.json").write_text("{not json")
     with pytest.raises(ConfigError, match="not valid JSON"):
         write_html(tmp_path)
+
+
+def test_ten_thousand_point_sweep_page_stays_small(tmp_path):
+    """A 10^4-point store (synthetic totals, no simulation): every point is in the page and the
+    page stays a few MB (benchmarks/bench_html_report.py measures a real one)."""
+    import random
+
+    from archsim.sweep.store import Store
+    rng = random.Random(0)
+    keys = ["components.sa.rows", "components.sa.cols", "components.sa.dataflow", "components.sa.clock_ghz"]
+    rows = []
+    for i in range(10_000):
+        r, c, f = rng.randint(8, 256), rng.randint(8, 256), rng.uniform(0.5, 2.0)
+        ok = i % 97 != 5
+        lat = 1e-3 / (r * c * f) ** 0.5
+        rows.append({"key": f"{i:064x}", "idx": i, "workload": "tiny", "status": "ok" if ok else "error",
+                     "params": dict(zip(keys, (r, c, rng.choice(["os", "ws", "is"]), f))),
+                     "error": None if ok else "ModelError: synthetic failure",
+                     "totals": {"latency_s": lat, "energy_j": lat * (1 + r * c / 2e4), "area_mm2": r * c / 4e3,
+                                "avg_power_w": 1 + r * c / 2e4, "peak_power_w": 2 + r * c / 2e4} if ok else None})
+    with Store.open_dir(tmp_path) as st:
+        st.set_meta({"name": "synthetic-1e4", "digest": "x", "objectives": [["totals.latency_s", "min"],
+                     ["totals.area_mm2", "min"]], "constraints": ["totals.area_mm2 <= 10"], "budget": True,
+                     "param_keys": keys})
+        st.add(rows)
+    page = write_sweep_html(tmp_path)
+    data = _data(page.read_text())
+    assert len(data["rows"]) == 10_000 and data["counts"]["failed"] == len(range(5, 10_000, 97))
+    assert page.stat().st_size < 3e6, page.stat().st_size

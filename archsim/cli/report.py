@@ -29,9 +29,13 @@ def write_html_report(d) -> Path:
     """DIR/report.html, with its size and write time on stdout (also used by run/sweep/reproduce --html)."""
     import time
 
-    from archsim.report.html import write_html
+    from archsim.report.html import folder_kind, write_html
     t0 = time.perf_counter()
-    path = write_html(d)
+    if folder_kind(d) == "sweep":
+        from archsim.sweep.html import write_sweep_html
+        path = write_sweep_html(d)
+    else:
+        path = write_html(d)
     print(f"wrote {path} ({path.stat().st_size / 2**20:.2f} MiB in {time.perf_counter() - t0:.2f} s)")
     return path
 

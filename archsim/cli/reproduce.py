@@ -1,6 +1,6 @@
 """archsim reproduce ngpc|vrex: paper value, archsim value and ratio for every quantity.
 
-A study module `archsim.reproduce.<study>` provides
+A study module `archsim.studies.<study>` provides
     run(out_dir: pathlib.Path) -> archsim.studies.common.StudyResult
 with `.rows` (DESIGN.md §3 rows), `.plots` (written files) and `.notes` (calibrated parameters
 and what they were fitted to, and other remarks).

@@ -27,7 +27,7 @@ def _write(path: Path, text: str) -> None:
 
 
 def cmd_schema(args) -> int:
-    from archsim.config.schema import KINDS, reference_markdown, schema_text
+    from archsim.sweep.schema import KINDS, reference_markdown, schema_text
     if args.write_all:
         if args.out:
             from archsim.errors import ConfigError

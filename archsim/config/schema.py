@@ -1,12 +1,14 @@
-"""JSON Schemas (draft-07) of archsim's TOML files, generated from the attrs specs, and the
-config reference page (docs/config-reference.md) generated from the same walk.
+"""JSON Schemas (draft-07) generated from the attrs specs: the walker that turns a spec class
+into a schema, the arch schema, and the markdown tables of the config reference.
 
-    arch_schema()      arch_configs/**.toml: name, tech, budget, [components.NAME] tagged by
-                       `kind` (one definition per registered block Spec), [mapping]
-    workload_schema()  workloads/**.toml: [[ops]] tagged by `op` (every registered op kind) or
-                       `generator` with its [params]
-    sweep_schema()     sweeps/*.toml: [sweep], [space] (lists, range tables, zip, random),
-                       [derived], [constraints], [objectives]
+    arch_schema()                         (here) arch_configs/**.toml: name, tech, budget,
+                                          [components.NAME] tagged by `kind` (one definition per
+                                          registered block Spec), [mapping]
+    archsim.workloads.schema.workload_schema()  [[ops]] tagged by `op` or a `generator` + [params]
+    archsim.sweep.schema.sweep_schema()   [sweep], [space], [derived], [constraints], [objectives]
+    archsim.sweep.schema.schema(kind), reference_markdown()   every kind, docs/config-reference.md
+
+(Each part lives in the package whose files it describes, so dependencies keep pointing down.)
 
 What a field declares through `archsim.config.load.field` (ge/gt/le/lt, choices, doc) and its
 annotation (int/float/str/bool, Literal, Enum, tuple/list, Mapping, nested attrs class) becomes
@@ -68,7 +70,7 @@ def _hints(cls) -> dict:
         return {f.name: f.type for f in attrs.fields(cls)}
 
 
-class _Walker:
+class Walker:
     """Builds `definitions` for attrs classes; `strict=False` drops every `required`."""
 
     def __init__(self, defs: dict, strict: bool):
@@ -95,7 +97,7 @@ class _Walker:
             if f.default is attrs.NOTHING:
                 required.append(f.name)
         out: dict[str, Any] = {"type": "object"}
-        doc = _clean_doc(cls.__doc__)
+        doc = clean_doc(cls.__doc__)
         if doc:
             out["description"] = doc
         out["properties"] = props
@@ -180,7 +182,7 @@ def _default(f):
     return d
 
 
-def _clean_doc(doc: str | None) -> str:
+def clean_doc(doc: str | None) -> str:
     if not doc:
         return ""
     return re.sub(r"\s+", " ", doc).strip()
@@ -227,24 +229,7 @@ def generator_params() -> dict[str, type]:
     return {name: generator_module(name).Params for name in GENERATOR_MODULES}
 
 
-def _op_extra_keys() -> dict[str, dict]:
-    """Keys every op takes besides its class's fields, found by asking the loader: `after`
-    (dependencies) appears here once the trace loader accepts it."""
-    from archsim.errors import ConfigError
-    from archsim.workloads.ops import parse_op
-    out = {}
-    try:
-        parse_op({"op": "copy", "bytes": 1, "name": "a", "after": []}, file="<probe>", key="ops[0]")
-    except (ConfigError, TypeError, ValueError):
-        return out
-    if "after" not in {f.name for f in attrs.fields(op_classes()["copy"])}:
-        out["after"] = {"type": "array", "items": {"type": "string"},
-                        "description": "names of ops this one waits for; without it an op "
-                                       "follows the previous one"}
-    return out
-
-
-def _tagged(tag: str, variants: Mapping[str, str], doc: str, *, untagged_any: bool = False) -> dict:
+def tagged(tag: str, variants: Mapping[str, str], doc: str, *, untagged_any: bool = False) -> dict:
     """An object tagged by `tag` whose other keys follow the definition its value names.
     `untagged_any`: without the tag (a preset that extends one giving it), the keys must fit
     at least one of the variants."""
@@ -266,18 +251,18 @@ def _tagged(tag: str, variants: Mapping[str, str], doc: str, *, untagged_any: bo
 
 def _arch_body(defs: dict, strict: bool) -> dict:
     from archsim.config.arch import BudgetSpec, TechSpec
-    w = _Walker(defs, strict)
+    w = Walker(defs, strict)
     sfx = w.suffix
     variants = {}
     for kind, spec in component_specs().items():
         body = w.class_schema(spec, extra={"kind": {"const": kind, "description": f"component kind: {kind}",
                                                     "_required": True}})
-        doc = _clean_doc(getattr(spec, "__doc__", ""))
+        doc = clean_doc(getattr(spec, "__doc__", ""))
         if doc:
             body["description"] = f"[components.NAME] with kind = \"{kind}\": {doc}"
         defs[f"component.{kind}{sfx}"] = body
         variants[kind] = f"component.{kind}{sfx}"
-    defs[f"component{sfx}"] = _tagged("kind", variants, "one component: kind = \"...\" and that block's keys",
+    defs[f"component{sfx}"] = tagged("kind", variants, "one component: kind = \"...\" and that block's keys",
                                       untagged_any=not strict)
     body = {
         "type": "object",
@@ -286,7 +271,7 @@ def _arch_body(defs: dict, strict: bool) -> dict:
             "description": {"type": "string"},
             "extends": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
                         "description": "path(s), relative to this file, of presets this one extends; keys here win"},
-            "tech": {"allOf": [w.ref(TechSpec)], "description": _clean_doc(TechSpec.__doc__)},
+            "tech": {"allOf": [w.ref(TechSpec)], "description": clean_doc(TechSpec.__doc__)},
             "budget": {"allOf": [w.ref(BudgetSpec)],
                        "description": "optional budget; the Report's budget.ok says whether it holds"},
             "components": {"type": "object", "description": "[components.NAME] tables, each tagged with kind",
@@ -307,174 +292,17 @@ def arch_schema() -> dict:
     defs: dict[str, Any] = {}
     defs["arch"] = _arch_body(defs, strict=True)
     defs["arch.partial"] = _arch_body(defs, strict=False)
-    return _root("arch", "an archsim architecture (arch_configs/**.toml)", {
+    return root("arch", "an archsim architecture (arch_configs/**.toml)", {
         "if": {"required": ["extends"]},
         "then": {"$ref": "#/definitions/arch.partial"},
         "else": {"$ref": "#/definitions/arch"},
     }, defs)
 
 
-# ----------------------------------------------------------------------------- workload
-
-def workload_schema() -> dict:
-    defs: dict[str, Any] = {}
-    w = _Walker(defs, strict=True)
-    extra = _op_extra_keys()
-    ops = {}
-    for kind, cls in op_classes().items():
-        body = w.class_schema(cls, extra={"op": {"const": kind, "description": f"op kind: {kind}",
-                                                 "_required": True},
-                                          **{k: dict(v) for k, v in extra.items()}})
-        doc = _clean_doc(cls.__doc__)
-        body["description"] = f"op = \"{kind}\"" + (f": {doc}" if doc else "")
-        defs[f"op.{kind}"] = body
-        ops[kind] = f"op.{kind}"
-    defs["op"] = _tagged("op", ops, "one op (a [[ops]] table or one line of a .jsonl trace)")
-    gens = {}
-    for name, params in generator_params().items():
-        defs[f"params.{name}"] = w.class_schema(params)
-        gens[name] = f"params.{name}"
-    body = {
-        "type": "object",
-        "properties": {
-            "name": {"type": "string", "description": "workload name (default: the file's stem)"},
-            "description": {"type": "string"},
-            "seed": {"type": "integer", "minimum": 0, "default": 0,
-                     "description": "seed of anything random in the workload (generators, synthetic data)"},
-            "ops": {"type": "array", "minItems": 1, "items": {"$ref": "#/definitions/op"},
-                    "description": "[[ops]] tables, one per op"},
-            "generator": {"type": "string", "enum": list(gens),
-                          "description": "expand this generator's [params] into ops (instead of [[ops]])"},
-            "params": {"type": "object", "description": "the generator's parameters"},
-        },
-        "additionalProperties": False,
-        "oneOf": [{"required": ["ops"], "not": {"required": ["generator"]}},
-                  {"required": ["generator"], "not": {"required": ["ops"]}}],
-        "allOf": [{"if": {"properties": {"generator": {"const": g}}, "required": ["generator"]},
-                   "then": {"properties": {"params": {"$ref": f"#/definitions/{d}"}}}}
-                  for g, d in gens.items()],
-    }
-    return _root("workload", "an archsim workload (workloads/**.toml)", body, defs)
-
-
-# ----------------------------------------------------------------------------- sweep
-
-def sweep_schema() -> dict:
-    from archsim.sweep import space as sp
-    from archsim.sweep import spec as ss
-    max_points = sp.MAX_POINTS if hasattr(sp, "MAX_POINTS") else None
-    roots = "|".join(re.escape(r) for r in ss.PARAM_ROOTS)
-    param_pattern = rf"^({roots})(\..+)?$"
-    scalar = {"type": ["number", "string", "boolean"]}
-    values = {"type": "array", "minItems": 1, "items": scalar,
-              "description": "the values this parameter takes (one axis)"}
-    range_props = {
-        "values": values,
-        "start": {"type": "number"}, "stop": {"type": "number"},
-        "step": {"type": "number", "exclusiveMinimum": 0},
-        "num": {"type": "integer", "minimum": 1, **({"maximum": max_points} if max_points else {})},
-        "scale": {"enum": ["log2"]},
-    }
-    range_table = {
-        "type": "object", "properties": range_props, "additionalProperties": False,
-        "description": "{values=[...]}, {start, stop, step}, {start, stop, num} or {start, stop, scale=\"log2\"}",
-        "oneOf": [{"required": ["values"], "maxProperties": 1},
-                  {"required": ["start", "stop", "step"], "not": {"anyOf": [{"required": ["num"]}, {"required": ["scale"]}]}},
-                  {"required": ["start", "stop", "num"], "not": {"anyOf": [{"required": ["step"]}, {"required": ["scale"]}]}},
-                  {"required": ["start", "stop", "scale"], "not": {"anyOf": [{"required": ["step"]}, {"required": ["num"]}]}}],
-    }
-    pair = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}
-    sampler = {"type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": False,
-               "properties": {"uniform": pair, "log_uniform": pair,
-                              "randint": {**pair, "items": {"type": "integer"}},
-                              "choice": values},
-               "description": "{uniform=[lo, hi]}, {log_uniform=[lo, hi]}, {randint=[lo, hi]} or {choice=[...]}"}
-    defs = {
-        "values": values,
-        "range": range_table,
-        "space_node": {"anyOf": [
-            {"$ref": "#/definitions/values"},
-            {"$ref": "#/definitions/range"},
-            {"type": "object", "minProperties": 1,
-             "propertyNames": {"not": {"enum": list(sp._RANGE_KEYS)}},
-             "additionalProperties": {"$ref": "#/definitions/space_node"}}]},
-        "zip_table": {"type": "object", "minProperties": 1,
-                      "description": "parameters varied together (equal lengths), not crossed",
-                      "additionalProperties": {"$ref": "#/definitions/space_node"}},
-        "sampler_node": {"anyOf": [sampler, {"type": "object", "minProperties": 1,
-                                             "propertyNames": {"not": {"enum": list(sp._RANDOM_KINDS)}},
-                                             "additionalProperties": {"$ref": "#/definitions/sampler_node"}}]},
-    }
-    expr = {"type": "string", "minLength": 1}
-    body = {
-        "type": "object",
-        "required": ["sweep"],
-        "additionalProperties": False,
-        "properties": {
-            "sweep": {"type": "object", "additionalProperties": False, "required": ["arch"],
-                      "oneOf": [{"required": ["workload"], "not": {"required": ["workloads"]}},
-                                {"required": ["workloads"], "not": {"required": ["workload"]}}],
-                      "properties": {
-                          "name": {"type": "string", "description": "sweep name (default: the file's stem)"},
-                          "description": {"type": "string"},
-                          "arch": {"type": "string", "description": "base arch TOML, relative to this file"},
-                          "workload": {"type": "string", "description": "one workload file, relative to this file"},
-                          "workloads": {"type": "array", "minItems": 1, "items": {"type": "string"},
-                                        "description": "workload files, relative to this file"}}},
-            "space": {"type": "object",
-                      "description": "swept parameters: dotted arch keys (components.NAME.key, tech.*, ...) "
-                                     "or workload.<key>; lists, range tables, [[space.zip]], [space.random]",
-                      "propertyNames": {"anyOf": [{"enum": ["zip", "random"]}, {"pattern": param_pattern}]},
-                      "properties": {
-                          "zip": {"anyOf": [{"type": "array", "items": {"$ref": "#/definitions/zip_table"}},
-                                            {"$ref": "#/definitions/zip_table"}]},
-                          "random": {"type": "object", "required": ["samples"],
-                                     "description": "samples random draws of the parameters below (one axis)",
-                                     "properties": {
-                                         "samples": {"type": "integer", "minimum": 1,
-                                                     **({"maximum": max_points} if max_points else {})},
-                                         "seed": {"type": "integer", "minimum": 0, "default": 0}},
-                                     "additionalProperties": {"$ref": "#/definitions/sampler_node"}}},
-                      "additionalProperties": {"$ref": "#/definitions/space_node"}},
-            "derived": {"type": "object",
-                        "description": "\"dotted.key\" = \"expression\" evaluated per point, in order",
-                        "propertyNames": {"pattern": param_pattern},
-                        "additionalProperties": {"anyOf": [expr, {"type": "object", "additionalProperties": {"$ref": "#/definitions/derived_node"}}]}},
-            "constraints": {"type": "object", "additionalProperties": False, "properties": {
-                "budget": {"type": "boolean", "default": True, "description": "apply the arch's [budget] check"},
-                "area_mm2": {"type": "number", "exclusiveMinimum": 0, "description": "totals.area_mm2 <= this; unit: mm^2"},
-                "power_w": {"type": "number", "exclusiveMinimum": 0, "description": "average and peak power <= this; unit: W"},
-                "require": {"anyOf": [expr, {"type": "array", "items": expr}],
-                            "description": "comparisons of Report totals and parameters, e.g. \"totals.latency_s < 0.05\""}}},
-            "objectives": {"type": "object", "minProperties": 1,
-                           "description": "\"totals.FIELD\" (or an expression) = \"min\" | \"max\"; Report fields: "
-                                          + ", ".join(ss.RESULT_NAMES),
-                           "additionalProperties": {"type": "string", "enum": sorted(ss.GOALS)}},
-        },
-    }
-    defs["derived_node"] = {"anyOf": [expr, {"type": "object", "additionalProperties": {"$ref": "#/definitions/derived_node"}}]}
-    return _root("sweep", "an archsim design sweep (sweeps/*.toml)", body, defs)
-
-
-# ----------------------------------------------------------------------------- entry points
-
-def _root(kind: str, title: str, body: dict, defs: dict) -> dict:
+def root(kind: str, title: str, body: dict, defs: dict) -> dict:
+    """A schema document: draft, id, title, the body's keywords and its definitions."""
     return {"$schema": DRAFT, "$id": f"https://archsim.invalid/schemas/{kind}.schema.json",
             "title": f"archsim {kind}", "description": title, **body, "definitions": defs}
-
-
-def schema(kind: str) -> dict:
-    """The JSON Schema of one file kind: arch, workload or sweep."""
-    from archsim.errors import ConfigError
-    builders = {"arch": arch_schema, "workload": workload_schema, "sweep": sweep_schema}
-    if kind not in builders:
-        raise ConfigError("--kind", "kind", f"got {kind!r}; allowed values: " + ", ".join(KINDS))
-    return builders[kind]()
-
-
-def schema_text(kind: str) -> str:
-    """The schema as the shipped file holds it (stable key order, trailing newline)."""
-    return json.dumps(schema(kind), indent=1) + "\n"
 
 
 # ----------------------------------------------------------------------------- reference page
@@ -518,7 +346,7 @@ def _range_md(s: Mapping) -> str:
     return " and ".join(x for x in (lo, hi) if x)
 
 
-def _table_md(title: str, s: Mapping, defs: Mapping, lines: list[str]) -> None:
+def table_md(title: str, s: Mapping, defs: Mapping, lines: list[str]) -> None:
     lines.append(f"### {title}")
     lines.append(f'<a id="{_anchor(title)}"></a>')
     lines.append("")
@@ -562,7 +390,7 @@ def _refs(node) -> list[str]:
     return out
 
 
-def _ref_order(start: list[str], defs: Mapping) -> list[str]:
+def ref_order(start: list[str], defs: Mapping) -> list[str]:
     """Definitions reachable from `start`, breadth first: a table comes before its sub-tables."""
     seen, order, queue = set(), [], list(start)
     while queue:
@@ -573,43 +401,3 @@ def _ref_order(start: list[str], defs: Mapping) -> list[str]:
         order.append(name)
         queue.extend(_refs(defs[name]))
     return order
-
-
-def reference_markdown() -> str:
-    """docs/config-reference.md: every key of arch, workload and generator files, from the specs."""
-    arch, wl = arch_schema(), workload_schema()
-    adefs, wdefs = arch["definitions"], wl["definitions"]
-    lines = [
-        "# Configuration reference",
-        "",
-        "<!-- generated by `archsim schema --reference --out docs/config-reference.md`; do not edit "
-        "(tests/test_schema.py checks it is current) -->",
-        "",
-        "Every key archsim's TOML files take, generated from the attrs specs the loader uses "
-        "(`archsim/config/schema.py`), so it cannot drift from what `archsim validate` accepts. "
-        "The same source gives the JSON Schemas in `schemas/` (`archsim schema --kind "
-        "arch|workload|sweep`) that TOML editors use for completion and checking (README, "
-        "\"Editor support\"). Units follow the key's suffix (DESIGN.md §4); KiB/MiB/GiB are powers of two. "
-        "A key marked required must be given unless the file `extends` a preset that gives it.",
-        "",
-        "## Arch files (`arch_configs/`)",
-        "",
-    ]
-    for name in _ref_order(["arch"], adefs):
-        if "properties" in adefs[name]:
-            _table_md(name, adefs[name], adefs, lines)
-    lines += ["## Workload files (`workloads/`)", "",
-              "A TOML workload has `[[ops]]` tables or a `generator` with `[params]`; a `.jsonl` trace "
-              "holds one op object per line with the same keys.", ""]
-    _table_md("workload", {k: v for k, v in wl.items() if k in ("properties", "required", "description")},
-              wdefs, lines)
-    for name in _ref_order(["op", *sorted(k for k in wdefs if k.startswith("params."))], wdefs):
-        if "properties" in wdefs[name]:
-            _table_md(name, wdefs[name], wdefs, lines)
-    lines += ["## Sweep files (`sweeps/`)", "",
-              "See `docs/sweeps.md` for the format; the keys and their checks:", ""]
-    sw = sweep_schema()
-    for key, s in sw["properties"].items():
-        if "properties" in s:
-            _table_md(f"sweep.{key}" if key != "sweep" else "sweep", s, sw["definitions"], lines)
-    return "\n".join(lines).rstrip() + "\n"

@@ -1,5 +1,7 @@
 """One self-contained HTML page per run, sweep or reproduction folder (`archsim report DIR
---html`), and for a comparison of runs (`archsim compare`).
+--html`), and for a comparison of runs (`archsim compare`). The page machinery, run and
+reproduction pages are here; the sweep page's data comes from archsim/sweep/html.py (the sweep
+package reads its own store; report does not import sweep).
 
 Everything is read from the folder's files (report.json, manifest.json, timeline.csv,
 sweep.sqlite, reproduce.json), never from the engine's Python objects, so the page follows
@@ -93,15 +95,22 @@ def folder_kind(d) -> str:
                       "'archsim reproduce --out'")
 
 
+def write_page(data: Mapping[str, Any], path, *, title: str, subtitle: str = "") -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_page(data, title=title, subtitle=subtitle), encoding="utf-8")
+    return path
+
+
 def write_html(d, out=None) -> Path:
-    """Write DIR/report.html (or `out`) for a run, sweep or reproduction folder; returns its path."""
+    """Write DIR/report.html (or `out`) for a run or reproduction folder; returns its path.
+    (Sweep folders: archsim.sweep.html.write_sweep_html, as the sweep package reads its store.)"""
     d = Path(d)
     kind = folder_kind(d)
     if kind == "sweep":
-        data = sweep_data(d)
-        title = f"archsim sweep: {data['name']}"
-        sub = f"{data['counts']['points']} points, folder {d}"
-    elif kind == "reproduce":
+        raise ConfigError(d, "<dir>", "a sweep folder: its page is written by archsim.sweep.html."
+                          "write_sweep_html (archsim report DIR --html)")
+    if kind == "reproduce":
         data = reproduce_data(d)
         title = f"archsim reproduction: {data['study']}"
         sub = f"{len(data['rows'])} quantities, folder {d}"
@@ -109,10 +118,7 @@ def write_html(d, out=None) -> Path:
         data = run_data(d)
         title = f"archsim run: {data['workload']} on {data['arch']}"
         sub = f"folder {d}" + (f"; baseline {data['baseline']['arch']}" if data.get("baseline") else "")
-    path = Path(out) if out else d / HTML_NAME
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_page(data, title=title, subtitle=sub), encoding="utf-8")
-    return path
+    return write_page(data, Path(out) if out else d / HTML_NAME, title=title, subtitle=sub)
 
 
 def _read_json(p: Path, what: str):
@@ -417,77 +423,6 @@ def run_data(d) -> dict:
         "power": power, "roofline": _roofline(rep, ops), "provenance": _provenance(rep),
         "manifest": _manifest(man),
     }
-
-
-# ----------------------------------------------------------------------------- sweep
-
-_SWEEP_TOTALS = ("totals.latency_s", "totals.energy_j", "totals.avg_power_w", "totals.peak_power_w",
-                 "totals.area_mm2")
-
-
-def _short_names(keys: Sequence[str]) -> dict[str, str]:
-    last = [k.rsplit(".", 1)[-1] for k in keys]
-    return {k: (s if last.count(s) == 1 else k) for k, s in zip(keys, last)}
-
-
-def _params_text(r: Mapping, keys: Sequence[str], short: Mapping[str, str]) -> str:
-    return ", ".join(f"{short.get(k, k)}={r.get(k)}" for k in keys)
-
-
-def sweep_data(d) -> dict:
-    """The data the sweep page draws, from DIR/sweep.sqlite (the folder alone is enough)."""
-    from archsim.sweep.report import best_point, load_table
-    d = Path(d)
-    stored, flat, crit, meta = load_table(d)
-    objs = [(t, g) for t, g, _ in crit.objectives]
-    keys = list(crit.param_keys)
-    varying = [k for k in keys if len({repr(r.get(k)) for r in flat}) > 1]
-    cols = ["idx", "workload", *keys, "status", "feasible", "pareto"]
-    for t, _ in objs:
-        if t not in cols:
-            cols.append(t)
-    for t in _SWEEP_TOTALS:
-        if t not in cols and any(_num(r.get(t)) is not None for r in flat):
-            cols.append(t)
-    cols += ["violations", "error"]
-    rows = []
-    for r in flat:
-        row = {**r, "workload": r["_workload"]}
-        rows.append([row.get(c) for c in cols])
-    numeric = [c for c in cols if c not in ("workload", "status", "feasible", "pareto", "violations", "error")
-               and all(_num(r.get(c)) is not None or r.get(c) in (None, "") for r in flat)]
-    short = {**_short_names(keys), **{c: c.removeprefix("totals.") for c in cols if c.startswith("totals.")}}
-    workloads = list(dict.fromkeys(r["_workload"] for r in flat))
-    # Pareto axes: the first two objectives, or (first numeric swept parameter, the objective)
-    if len(objs) >= 2:
-        axes = [objs[0][0], objs[1][0]]
-    else:
-        num_keys = [k for k in varying if k in numeric]
-        axes = [num_keys[0] if num_keys else "idx", objs[0][0]]
-    best, best_rows = [], []
-    pos = {id(r): i for i, r in enumerate(flat)}
-    for wl in workloads:
-        cands = [r for r in flat if r["_workload"] == wl and r["feasible"]]
-        for t, g in objs:
-            vals = [r for r in cands if _num(r.get(t)) is not None]
-            if not vals:
-                continue
-            b = (min if g == "min" else max)(vals, key=lambda r: r[t])
-            best.append([wl, t, g, b[t], b["idx"], _params_text(b, keys, short)])
-            best_rows.append(pos[id(b)])
-    first = best_point(flat, crit)
-    failed = [[r["idx"], r["_workload"], _params_text(r, keys, short), r.get("error") or ""]
-              for r in flat if r["status"] != "ok"]
-    counts = {"points": len(flat), "ok": sum(r["status"] == "ok" for r in flat),
-              "failed": len(failed), "feasible": sum(bool(r["feasible"]) for r in flat),
-              "pareto": sum(bool(r["pareto"]) for r in flat)}
-    return {"kind": "sweep", "name": meta.get("name") or d.name, "description": meta.get("description", ""),
-            "sweep_file": meta.get("sweep_file"), "counts": counts, "objectives": objs,
-            "constraints": [t for t, _ in crit.constraints], "budget": crit.budget,
-            "param_keys": keys, "short": short, "columns": cols, "numeric": numeric, "rows": rows,
-            "workloads": workloads, "pareto_axes": axes, "sensitivity": varying[:9],
-            "best": best, "best_rows": best_rows, "failed": failed,
-            "best_first": None if first is None else first["idx"], "truncated": ""}
 
 
 # ----------------------------------------------------------------------------- reproduction

@@ -185,8 +185,11 @@
     var clipId = "clip" + Math.random().toString(36).slice(2);
     var cp = sv("clipPath", { id: clipId }, f.svg);
     sv("rect", { x: f.m.l, y: f.m.t, width: f.W - f.m.l - f.m.r, height: f.H - f.m.t - f.m.b }, cp);
-    var lines = sv("g", { "clip-path": "url(#" + clipId + ")" }, f.plot);
+    var under = sv("g", { "clip-path": "url(#" + clipId + ")", "pointer-events": "none" }, f.plot);
+    var marks = sv("g", null, f.plot);
+    var over = sv("g", { "clip-path": "url(#" + clipId + ")", "pointer-events": "none" }, f.plot);
     (o.lines || []).forEach(function (l) {
+      var lines = l.over ? over : under;       // a summary line over dense points (with a halo), else beneath them
       var pts = l.pts.filter(function (p) { return isNum(p[0]) && isNum(p[1]) && (!xlog || p[0] > 0) && (!ylog || p[1] > 0); });
       if (pts.length < 2) return;
       var d = "";
@@ -196,9 +199,9 @@
         else if (l.step) d += "H" + X + "V" + Y;
         else d += "L" + X + "," + Y;
       });
+      if (l.over) sv("path", { d: d, fill: "none", stroke: "#fff", "stroke-opacity": 0.8, "stroke-width": (l.width || 1.3) + 2 }, lines);
       sv("path", { d: d, fill: "none", stroke: l.color || "#333", "stroke-width": l.width || 1.3, "stroke-dasharray": l.dash || null, "class": "line" }, lines);
     });
-    var marks = sv("g", null, f.plot);
     o.groups.forEach(function (g) {
       g.pts.forEach(function (p) {
         if (!isNum(p[0]) || !isNum(p[1]) || (xlog && p[0] <= 0) || (ylog && p[1] <= 0)) return;
@@ -587,28 +590,40 @@
     // sensitivity
     var ss = section("sensitivity", "Sensitivity", main);
     var obj = S.objectives[0][0];
-    note(ss, obj + " (" + S.objectives[0][1] + ") against each swept parameter: every point (dots) and the median per value (line).");
+    note(ss, obj + " (" + S.objectives[0][1] + ") against each swept parameter: every point (dots) and the median per value (line; per bin of 20 when a parameter takes many values).");
     var g = el("div", { "class": "grid2" }, ss);
     S.sensitivity.forEach(function (k) {
-      var ci = col(k), vals = [], numeric = true;
-      S.rows.forEach(function (r) { var v = r[ci]; if (vals.indexOf(v) < 0) vals.push(v); if (!isNum(v)) numeric = false; });
-      vals.sort(function (a, b) { return numeric ? a - b : String(a).localeCompare(String(b)); });
-      var pos = function (v) { return numeric ? v : vals.indexOf(v) + 1; };
+      var ci = col(k), oi = col(obj), byVal = new Map(), numeric = true;
+      S.rows.forEach(function (r) {
+        var v = r[ci];
+        if (!byVal.has(v)) byVal.set(v, []);
+        if (!isNum(v)) numeric = false;
+        if (r[iSt] === "ok" && isNum(r[oi])) byVal.get(v).push(r[oi]);
+      });
+      var vals = Array.from(byVal.keys()).sort(function (a, b) { return numeric ? a - b : String(a).localeCompare(String(b)); });
+      var catIndex = new Map(vals.map(function (v, j) { return [v, j + 1]; }));
+      var pos = function (v) { return numeric ? v : catIndex.get(v); };
       var fea = [], inf = [], med = [];
       S.rows.forEach(function (r, i) {
-        if (r[iSt] !== "ok" || !isNum(r[col(obj)])) return;
-        (r[iFe] ? fea : inf).push([pos(r[ci]), r[col(obj)], i]);
+        if (r[iSt] !== "ok" || !isNum(r[oi])) return;
+        (r[iFe] ? fea : inf).push([pos(r[ci]), r[oi], i]);
       });
-      vals.forEach(function (v) {
-        var ys = S.rows.filter(function (r) { return r[iSt] === "ok" && r[ci] === v && isNum(r[col(obj)]); }).map(function (r) { return r[col(obj)]; }).sort(function (a, b) { return a - b; });
-        if (ys.length) med.push([pos(v), ys.length % 2 ? ys[(ys.length - 1) / 2] : 0.5 * (ys[ys.length / 2 - 1] + ys[ys.length / 2])]);
-      });
+      var median = function (ys) { ys.sort(function (a, b) { return a - b; }); var n = ys.length; return n % 2 ? ys[(n - 1) / 2] : 0.5 * (ys[n / 2 - 1] + ys[n / 2]); };
       var xlog = numeric && wantLog(vals);
+      if (numeric && vals.length > 24) {
+        // many distinct values (random sampling): medians over 20 equal-width bins (log-spaced on a log axis)
+        var lo = vals[0], hi = vals[vals.length - 1], nb = 20, tr = xlog ? Math.log : function (x) { return x; };
+        var bins = []; for (var b = 0; b < nb; b++) bins.push([]);
+        byVal.forEach(function (ys, v) { var b2 = Math.min(nb - 1, Math.floor((tr(v) - tr(lo)) / ((tr(hi) - tr(lo)) || 1) * nb)); Array.prototype.push.apply(bins[b2], ys); });
+        bins.forEach(function (ys, b3) { if (ys.length) { var c = tr(lo) + (b3 + 0.5) * (tr(hi) - tr(lo)) / nb; med.push([xlog ? Math.exp(c) : c, median(ys)]); } });
+      } else {
+        vals.forEach(function (v) { var ys = byVal.get(v).slice(); if (ys.length) med.push([pos(v), median(ys)]); });
+      }
       scatter(g, { name: "sensitivity", title: k, xlab: S.short[k], ylab: obj, width: 560, height: 300, xlog: xlog,
         xdom: numeric ? null : [0.5, vals.length + 0.5], xticks: numeric ? 7 : vals.length,
         xfmt: numeric ? null : function (t) { return Number.isInteger(t) && t >= 1 && t <= vals.length ? String(vals[t - 1]) : ""; },
         groups: [{ label: "infeasible", color: "#b0b6c0", r: 2.4, pts: inf }, { label: "feasible", color: "#1f77b4", r: 2.8, pts: fea, opacity: 0.6 }],
-        lines: [{ pts: med, color: "#ff7f0e", width: 2 }], tip: tipText, click: openRow });
+        lines: [{ pts: med, color: "#ff7f0e", width: 2, over: true }], tip: tipText, click: openRow });
     });
     if (!S.sensitivity.length) note(ss, "No parameter takes more than one value.");
 
