@@ -324,8 +324,10 @@ def _energy(rep: Mapping) -> dict | None:
     if not any(o.get("energy_j") is not None for o in ops):
         return None
     labels, series = op_energy_rows(rep)
-    return {"labels": labels, "series_uj": {k: [v * 1e6 for v in vals] for k, vals in series.items()},
-            "grouped": len(ops) > MAX_BARS}
+    top = max((sum(col) for col in zip(*series.values())), default=0.0)
+    unit, scale = ("\u00b5J", 1e6) if top < 1e-2 else (("mJ", 1e3) if top < 10 else ("J", 1.0))
+    return {"labels": labels, "series": {k: [v * scale for v in vals] for k, vals in series.items()},
+            "unit": unit, "grouped": len(ops) > MAX_BARS}
 
 
 def _component_parts(rep: Mapping, key: str) -> list[dict]:

@@ -471,8 +471,8 @@
     // energy / area / power
     var se = section("energy", "Energy and area", main);
     if (R.energy && R.energy.labels.length) {
-      stackedBars(se, { name: "energy", title: "Energy per op by action class (\u00b5J)" + (R.energy.grouped ? " \u2014 grouped by op name" : ""),
-        labels: R.energy.labels, series: R.energy.series_uj, ylab: "energy (\u00b5J)", unit: "\u00b5J" });
+      stackedBars(se, { name: "energy", title: "Energy per op by action class (" + R.energy.unit + ")" + (R.energy.grouped ? " \u2014 grouped by op name" : ""),
+        labels: R.energy.labels, series: R.energy.series, ylab: "energy (" + R.energy.unit + ")", unit: R.energy.unit });
       note(se, "Leakage is the static power times each op's latency. Total " + fmt(R.totals.energy_j) + " J.");
     } else note(se, "No energy model priced this run (report.json has no energy_j per op).");
     var g2 = el("div", { "class": "grid2" }, se);
