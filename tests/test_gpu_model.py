@@ -9,7 +9,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-from archsim.blocks.gpu import spec as gpu
+import archsim.blocks.gpu as gpu
 from archsim.blocks.gpu.spec import (DtypeFractions, DtypeRates, GpuCalibration, GpuEfficiency,
                                     GpuEnergy, Spec)
 from archsim.config.arch import load_arch
