@@ -6,7 +6,8 @@ same latency whichever command asks.
 Model (list scheduling in program order, the order of the workload's ops):
 - an op occupies one resource (`Task.resource`, e.g. "sa", "ngpc.encoding", "gpu.sm",
   "host.pcie_rd") for `duration_s`; ops on one resource run one at a time, in program order;
-- an op starts when its resource is free and every op it depends on (`after`) has ended;
+- an op starts when its resource is free and every op it depends on (`after`) has ended (a
+  pipelined dependency, below: has started);
 - **chunk pipelining**: an op that streams its work in `chunks` equal pieces, after an
   unpipelined `prologue_s` (e.g. table loads), may overlap a predecessor that streams in the
   same number of chunks on another resource: its chunk j starts once its own chunk j-1 and the
@@ -122,8 +123,9 @@ def _schedule_kernel(dur, prologue, chunks, res, dep_ptr, dep_idx, n_res):
         for q in range(dep_ptr[i], dep_ptr[i + 1]):
             d = dep_idx[q]
             piped = chunks[i] > 1 and chunks[d] == chunks[i] and res[d] != r
-            if not piped and end[d] > s0:
-                s0 = end[d]
+            t_d = start[d] if piped else end[d]      # a pipelined op starts no earlier than its producer
+            if t_d > s0:
+                s0 = t_d
                 bind = d
         start[i] = s0
         nc = chunks[i]
@@ -246,7 +248,8 @@ def schedule_reference(tasks: Sequence[Task]) -> Timeline:
     for i, t in enumerate(tasks):
         piped = [d for d in t.after if t.chunks > 1 and tasks[d].chunks == t.chunks
                  and tasks[d].resource != t.resource]
-        s = max([free[t.resource]] + [end[d] for d in t.after if d not in piped])
+        s = max([free[t.resource]] + [end[d] for d in t.after if d not in piped]
+                + [start[d] for d in piped])
         b = (t.duration_s - t.prologue_s) / t.chunks
         f = s + t.prologue_s
         ends = []
