@@ -84,15 +84,20 @@ def _add_piece(pc, ps, n, c, s):
 
 
 @njit(cache=True)
-def _prune(pc, ps, n, chunks):
+def _prune(pc, ps, n, chunks, keep):
     """Drop every line that another single line bounds from above on all of j in [1, chunks]
-    (lines are affine, so checking both ends is exact); ties keep the earlier line."""
-    keep = np.ones(n, dtype=np.bool_)
+    (lines are affine, so checking both ends is exact); ties keep the earlier line. `keep` is
+    scratch space of at least n booleans."""
     for a in range(n):
+        keep[a] = True
+    for a in range(n):
+        a1 = pc[a] + ps[a]
+        an = pc[a] + chunks * ps[a]
         for b in range(n):
             if a != b and keep[b]:
-                if pc[b] + ps[b] >= pc[a] + ps[a] and pc[b] + chunks * ps[b] >= pc[a] + chunks * ps[a] \
-                        and (pc[b] + ps[b] > pc[a] + ps[a] or pc[b] + chunks * ps[b] > pc[a] + chunks * ps[a] or b < a):
+                b1 = pc[b] + ps[b]
+                bn = pc[b] + chunks * ps[b]
+                if b1 >= a1 and bn >= an and (b1 > a1 or bn > an or b < a):
                     keep[a] = False
                     break
     m = 0
@@ -112,9 +117,16 @@ def _schedule_kernel(dur, prologue, chunks, res, dep_ptr, dep_idx, n_res):
     binding = -np.ones(n, dtype=np.int64)
     free = np.zeros(n_res)
     last_on = -np.ones(n_res, dtype=np.int64)
-    pc = np.empty((n, MAX_PIECES))
-    ps = np.empty((n, MAX_PIECES))
-    npc = np.zeros(n, dtype=np.int64)
+    row = -np.ones(n, dtype=np.int64)        # envelope rows, for chunked ops only
+    n_rows = 0
+    for i in range(n):
+        if chunks[i] > 1:
+            row[i] = n_rows
+            n_rows += 1
+    pc = np.empty((n_rows, MAX_PIECES))
+    ps = np.empty((n_rows, MAX_PIECES))
+    npc = np.zeros(n_rows, dtype=np.int64)
+    keep = np.empty(MAX_PIECES, dtype=np.bool_)
     ok = True
     for i in range(n):
         r = res[i]
@@ -138,25 +150,27 @@ def _schedule_kernel(dur, prologue, chunks, res, dep_ptr, dep_idx, n_res):
             free[r] = end[i]
             last_on[r] = i
             continue
+        ri = row[i]
         m = 0
-        m = _add_piece(pc[i], ps[i], m, base, b)
+        m = _add_piece(pc[ri], ps[ri], m, base, b)
         for q in range(dep_ptr[i], dep_ptr[i + 1]):
             d = dep_idx[q]
             if nc > 1 and chunks[d] == nc and res[d] != r:
-                for k in range(npc[d]):
-                    c, s = pc[d, k], ps[d, k]
-                    m = _add_piece(pc[i], ps[i], m, c + s, b)    # waits for its chunk 1
-                    m = _add_piece(pc[i], ps[i], m, c + b, s)    # paced by the predecessor
+                rd = row[d]
+                for k in range(npc[rd]):
+                    c, s = pc[rd, k], ps[rd, k]
+                    m = _add_piece(pc[ri], ps[ri], m, c + s, b)    # waits for its chunk 1
+                    m = _add_piece(pc[ri], ps[ri], m, c + b, s)    # paced by the predecessor
                     if m >= MAX_PIECES - 2:
-                        m = _prune(pc[i], ps[i], m, nc)
+                        m = _prune(pc[ri], ps[ri], m, nc, keep)
                         if m >= MAX_PIECES - 2:
                             ok = False
         if m > 1:
-            m = _prune(pc[i], ps[i], m, nc)
-        npc[i] = m
+            m = _prune(pc[ri], ps[ri], m, nc, keep)
+        npc[ri] = m
         e = base + nc * b
         for k in range(m):
-            v = pc[i, k] + nc * ps[i, k]
+            v = pc[ri, k] + nc * ps[ri, k]
             if v > e:
                 e = v
         end[i] = e
@@ -171,7 +185,15 @@ def _schedule_kernel(dur, prologue, chunks, res, dep_ptr, dep_idx, n_res):
         binding[i] = bind
         free[r] = e
         last_on[r] = i
-    return start, end, binding, ok
+    # critical path: from the op that ends last, follow each op's binding constraint
+    path = np.empty(n, dtype=np.int64)
+    k = 0
+    i = int(np.argmax(end)) if n else -1
+    while i >= 0:
+        path[k] = i
+        k += 1
+        i = binding[i]
+    return start, end, path[:k][::-1].copy(), ok
 
 
 # ----------------------------------------------------------------------------- API
@@ -199,8 +221,9 @@ def schedule(tasks: Sequence[Task]) -> Timeline:
 
 
 def schedule_arrays(duration_s, resource, after, *, chunks=None, prologue_s=None) -> Timeline:
-    """`schedule` on columns: durations, resource names and dependency lists per op (chunks
-    default 1, prologues 0)."""
+    """`schedule` on columns: durations, resource names and, per op, its dependency list — or
+    all of them at once as the `(ptr, idx)` arrays of `csr` (a workload builds them once for
+    every design point). Chunks default to 1, prologues to 0."""
     n = len(duration_s)
     if n == 0:
         return Timeline(start_s=np.zeros(0), end_s=np.zeros(0), makespan_s=0.0, resources=(),
@@ -216,28 +239,24 @@ def schedule_arrays(duration_s, resource, after, *, chunks=None, prologue_s=None
                          "0 <= prologue <= duration, finite")
     if np.any(chk < 1):
         raise ModelError(f"op {int(np.argmax(chk < 1))}: chunks must be >= 1")
-    ptr, idx = csr(after)
-    start, end, binding, ok = _schedule_kernel(dur, pro, chk, res, ptr, idx, len(names))
+    ptr, idx = after if isinstance(after, tuple) and len(after) == 2 and isinstance(after[0], np.ndarray) \
+        else csr(after)
+    start, end, path, ok = _schedule_kernel(dur, pro, chk, res, ptr, idx, len(names))
     if not ok:
         raise ModelError(f"a pipelined chain has more than {MAX_PIECES} distinct chunk times; "
                          "give its ops fewer distinct chunk sizes")
-    return _timeline(start, end, binding, dur, res, names)
+    return _timeline(start, end, path, dur, res, names)
 
 
-def _timeline(start, end, binding, dur, res, names) -> Timeline:
+def _timeline(start, end, path, dur, res, names) -> Timeline:
     makespan = float(end.max())
     busy = np.bincount(res, weights=dur, minlength=len(names))
     count = np.bincount(res, minlength=len(names))
     uses = tuple(ResourceUse(name=nm, busy_s=float(busy[k]), ops=int(count[k]),
                              utilization=float(busy[k] / makespan) if makespan > 0 else 0.0)
                  for nm, k in names.items())
-    path = []
-    i = int(np.argmax(end))
-    while i >= 0 and len(path) <= len(end):       # binding always points to an earlier op
-        path.append(i)
-        i = int(binding[i])
     return Timeline(start_s=start, end_s=end, makespan_s=makespan,
-                    resources=uses, critical_path=tuple(reversed(path)))
+                    resources=uses, critical_path=tuple(path.tolist()))
 
 
 def schedule_reference(tasks: Sequence[Task]) -> Timeline:
@@ -263,4 +282,4 @@ def schedule_reference(tasks: Sequence[Task]) -> Timeline:
     names: dict[str, int] = {}
     res = np.array([names.setdefault(t.resource, len(names)) for t in tasks], dtype=np.int64)
     dur = np.array([t.duration_s for t in tasks])
-    return _timeline(np.array(start), np.array(end), -np.ones(len(tasks), dtype=np.int64), dur, res, names)
+    return _timeline(np.array(start), np.array(end), np.zeros(0, dtype=np.int64), dur, res, names)

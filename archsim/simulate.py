@@ -73,7 +73,7 @@ def evaluate_ops(arch: ArchSpec, workload: Workload) -> list[OpResult]:
 def schedule_results(results, workload: Workload) -> Timeline:
     """The timeline of evaluated ops under the workload's dependencies."""
     return schedule_arrays(
-        [r.latency_s for r in results], [r.resource for r in results], workload.deps(),
+        [r.latency_s for r in results], [r.resource for r in results], workload.dep_arrays,
         chunks=[r.placement.chunks if r.placement is not None else 1 for r in results],
         prologue_s=[r.placement.prologue_s if r.placement is not None else 0.0 for r in results])
 

@@ -2,6 +2,7 @@
 topology CSV (conv format, or GEMM `name, M, N, K,` format detected from the header)."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -44,6 +45,12 @@ class Workload:
         if self.after is not None:
             return self.after
         return ((),) + tuple((i,) for i in range(len(self.ops) - 1)) if self.ops else ()
+
+    @functools.cached_property
+    def dep_arrays(self):
+        """`deps()` as the scheduler's (ptr, idx) arrays, built once per workload."""
+        from archsim.schedule import csr
+        return csr(self.deps())
 
     def digest(self) -> str:
         h = hashlib.sha256()
