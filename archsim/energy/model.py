@@ -255,16 +255,134 @@ def action_class(key: str) -> str:
 
 # ------------------------------------------------------------------------------ pricing
 
+class _Pricing:
+    """What an action pricer may look at: the structure's SRAMs, links and DRAM (found once per
+    call) and the ledger (tech factors, sources used)."""
+
+    def __init__(self, structure: Structure, led: _Ledger):
+        self.structure, self.led = structure, led
+        self._srams = self._links = None
+        self._dram = False
+
+    @property
+    def srams(self):
+        if self._srams is None:
+            self._srams = _find_srams(self.structure)
+        return self._srams
+
+    @property
+    def links(self):
+        if self._links is None:
+            self._links = _find_links(self.structure)
+        return self._links
+
+    @property
+    def dram(self):
+        if self._dram is False:
+            self._dram = _find_dram(self.structure)
+        return self._dram
+
+
+def _price_logic(key: str, parts: list[str], count: float, pr: _Pricing) -> float:
+    if len(parts) != 2:
+        raise KeyError(key)
+    t = pr.led.tech
+    c = _logic_cost(t.table, parts[0], parts[1], key)
+    pr.led.flag("logic")
+    pr.led.use(f"logic.{parts[0]}.{parts[1]}.energy_pj")
+    return count * c.energy_pj * t.logic_energy_factor * J_PER_PJ
+
+
+def _price_xor_popcount(key, parts, count, pr: _Pricing) -> float:
+    if key != "xor_popcount_bits":
+        raise KeyError(key)
+    t = pr.led.tech
+    pr.led.flag("logic")
+    pr.led.use("logic.xor_popcount.energy_pj_per_bit")
+    return count * t.table.xor_popcount_energy_pj_per_bit * t.logic_energy_factor * J_PER_PJ
+
+
+def _price_rf(key, parts, count, pr: _Pricing) -> float:
+    if key not in ("rf.read_bytes", "rf.write_bytes"):
+        raise KeyError(key)
+    t = pr.led.tech
+    write = key == "rf.write_bytes"
+    pr.led.flag("logic")
+    pr.led.use("rf.write_pj_per_byte" if write else "rf.read_pj_per_byte")
+    pj = t.table.rf_write_pj_per_byte if write else t.table.rf_read_pj_per_byte
+    return count * pj * t.logic_energy_factor * J_PER_PJ
+
+
+def _price_sram(key, parts, count, pr: _Pricing) -> float:
+    if len(parts) < 3 or parts[-1] not in ("read_bytes", "write_bytes"):
+        raise KeyError(key)
+    name = ".".join(parts[1:-1])
+    if name not in pr.srams:
+        raise ModelError(f"action {key!r}: structure {pr.structure.name!r} has no SRAM named "
+                         f"{name!r}; SRAMs: " + (", ".join(pr.srams) or "none"))
+    cost = pr.led.sram(pr.srams[name])
+    accesses = count * 8.0 / cost.width_bits          # bytes -> accesses of the port width
+    pj = cost.write_pj if parts[-1] == "write_bytes" else cost.read_pj
+    return accesses * pj * J_PER_PJ
+
+
+def _price_dram(key, parts, count, pr: _Pricing) -> float:
+    if key not in ("dram.read_bytes", "dram.write_bytes"):
+        raise KeyError(key)
+    dram = pr.dram
+    if dram is None:
+        raise ModelError(f"action {key!r}: structure {pr.structure.name!r} has no DramInterface "
+                         "(Structure.dram) to price DRAM traffic with")
+    pr.led.use(f"dram.{dram.technology}.energy_pj_per_bit")
+    return dram_mod.dram_energy_j(table=pr.led.tech.table, technology=dram.technology, n_bytes=count)
+
+
+def _price_link(key, parts, count, pr: _Pricing) -> float:
+    if len(parts) < 3 or parts[-1] != "bytes":
+        raise KeyError(key)
+    name = ".".join(parts[1:-1])
+    if name not in pr.links:
+        raise ModelError(f"action {key!r}: structure {pr.structure.name!r} has no link named "
+                         f"{name!r}; links: " + (", ".join(pr.links) or "none"))
+    li = pr.links[name]
+    if li.technology == "onchip":
+        pr.led.flag("wire")
+    pr.led.use("link.onchip.energy_pj_per_bit_mm" if li.technology == "onchip"
+               else f"link.{li.technology}.energy_pj_per_bit")
+    return dram_mod.link_energy_j(table=pr.led.tech.table, technology=li.technology, n_bytes=count,
+                                  length_mm=li.length_mm, vdd_v=pr.led.tech.vdd_v)
+
+
+def _price_ssd(key, parts, count, pr: _Pricing) -> float:
+    if key not in ("ssd.read_bytes", "ssd.write_bytes"):
+        raise KeyError(key)
+    write = key == "ssd.write_bytes"
+    pr.led.use("ssd.write_power_w" if write else "ssd.read_power_w",
+               "ssd.write_bandwidth_gb_s" if write else "ssd.read_bandwidth_gb_s")
+    return dram_mod.ssd_energy_j(table=pr.led.tech.table, n_bytes=count, write=write)
+
+
+#: Action kinds as data: the first dotted part of an action key -> its pricer
+#: (key, parts, count, _Pricing) -> J. Adding an action kind is a row here (and its
+#: vocabulary line in archsim/blocks/base.py), not an edit to a chain of ifs.
+ACTION_PRICERS = {
+    **{op: _price_logic for op in LOGIC_OPS},
+    "xor_popcount_bits": _price_xor_popcount,
+    "rf": _price_rf,
+    "sram": _price_sram,
+    "dram": _price_dram,
+    "link": _price_link,
+    "ssd": _price_ssd,
+}
+
+
 def price_actions(structure: Structure, actions: Mapping[str, float], tech=None, *,
                   ledger: _Ledger | None = None) -> dict[str, float]:
     """Joules per action key: count x energy per action at the tech's node and Vdd.
 
     Unknown action keys, dtypes, SRAM/link names or a dram.* action without a
     DramInterface are a ModelError (never priced at zero silently)."""
-    led = _ledger(tech, ledger)
-    t = led.tech
-    table = t.table
-    srams = links = dram = None
+    pr = _Pricing(structure, _ledger(tech, ledger))
     out: dict[str, float] = {}
     for key, count in actions.items():
         count = float(count)
@@ -274,60 +392,14 @@ def price_actions(structure: Structure, actions: Mapping[str, float], tech=None,
         if count < 0 or not math.isfinite(count):
             raise ModelError(f"action {key!r} has count {count!r}; counts must be finite and >= 0")
         parts = key.split(".")
-        head = parts[0]
-        if head in LOGIC_OPS and len(parts) == 2:
-            c = _logic_cost(table, head, parts[1], key)
-            led.flag("logic")
-            led.use(f"logic.{head}.{parts[1]}.energy_pj")
-            out[key] = count * c.energy_pj * t.logic_energy_factor * J_PER_PJ
-        elif key == "xor_popcount_bits":
-            led.flag("logic")
-            led.use("logic.xor_popcount.energy_pj_per_bit")
-            out[key] = count * table.xor_popcount_energy_pj_per_bit * t.logic_energy_factor * J_PER_PJ
-        elif key in ("rf.read_bytes", "rf.write_bytes"):
-            write = key == "rf.write_bytes"
-            led.flag("logic")
-            led.use("rf.write_pj_per_byte" if write else "rf.read_pj_per_byte")
-            pj = table.rf_write_pj_per_byte if write else table.rf_read_pj_per_byte
-            out[key] = count * pj * t.logic_energy_factor * J_PER_PJ
-        elif head == "sram" and len(parts) >= 3 and parts[-1] in ("read_bytes", "write_bytes"):
-            name = ".".join(parts[1:-1])
-            srams = srams if srams is not None else _find_srams(structure)
-            if name not in srams:
-                raise ModelError(f"action {key!r}: structure {structure.name!r} has no SRAM named "
-                                 f"{name!r}; SRAMs: " + (", ".join(srams) or "none"))
-            cost = led.sram(srams[name])
-            accesses = count * 8.0 / cost.width_bits          # bytes -> accesses of the port width
-            pj = cost.write_pj if parts[-1] == "write_bytes" else cost.read_pj
-            out[key] = accesses * pj * J_PER_PJ
-        elif key in ("dram.read_bytes", "dram.write_bytes"):
-            dram = dram if dram is not None else _find_dram(structure)
-            if dram is None:
-                raise ModelError(f"action {key!r}: structure {structure.name!r} has no DramInterface "
-                                 "(Structure.dram) to price DRAM traffic with")
-            led.use(f"dram.{dram.technology}.energy_pj_per_bit")
-            out[key] = dram_mod.dram_energy_j(table=table, technology=dram.technology, n_bytes=count)
-        elif head == "link" and len(parts) >= 3 and parts[-1] == "bytes":
-            name = ".".join(parts[1:-1])
-            links = links if links is not None else _find_links(structure)
-            if name not in links:
-                raise ModelError(f"action {key!r}: structure {structure.name!r} has no link named "
-                                 f"{name!r}; links: " + (", ".join(links) or "none"))
-            li = links[name]
-            if li.technology == "onchip":
-                led.flag("wire")
-            led.use("link.onchip.energy_pj_per_bit_mm" if li.technology == "onchip"
-                    else f"link.{li.technology}.energy_pj_per_bit")
-            out[key] = dram_mod.link_energy_j(table=table, technology=li.technology, n_bytes=count,
-                                              length_mm=li.length_mm, vdd_v=t.vdd_v)
-        elif key in ("ssd.read_bytes", "ssd.write_bytes"):
-            write = key == "ssd.write_bytes"
-            led.use("ssd.write_power_w" if write else "ssd.read_power_w",
-                    "ssd.write_bandwidth_gb_s" if write else "ssd.read_bandwidth_gb_s")
-            out[key] = dram_mod.ssd_energy_j(table=table, n_bytes=count, write=write)
-        else:
+        pricer = ACTION_PRICERS.get(parts[0])
+        try:
+            if pricer is None:
+                raise KeyError(key)
+            out[key] = pricer(key, parts, count, pr)
+        except KeyError:
             raise ModelError(f"unknown action key {key!r} (structure {structure.name!r}); the "
-                             "energy layer prices: " + ", ".join(_VOCAB))
+                             "energy layer prices: " + ", ".join(_VOCAB)) from None
     return out
 
 
