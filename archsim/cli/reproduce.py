@@ -1,6 +1,6 @@
 """archsim reproduce ngpc|vrex: paper value, archsim value and ratio for every quantity.
 
-A study module `archsim.reproduce.<study>` provides
+A study module `archsim.studies.<study>` provides
     run(out_dir: pathlib.Path) -> archsim.studies.common.StudyResult
 with `.rows` (DESIGN.md §3 rows), `.plots` (written files) and `.notes` (calibrated parameters
 and what they were fitted to, and other remarks).
@@ -39,7 +39,7 @@ def _params(p: dict) -> str:
 def cmd_reproduce(args) -> int:
     from rich.console import Console
     from rich.table import Table
-    mod = importlib.import_module(f"archsim.reproduce.{args.study}")
+    mod = importlib.import_module(f"archsim.studies.{args.study}")
     out = Path(args.out or f"results/reproduce-{args.study}")
     out.mkdir(parents=True, exist_ok=True)
     res = mod.run(out)
