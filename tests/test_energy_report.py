@@ -24,7 +24,8 @@ def test_report_run_folder_writes_plots(fake_component, tmp_path, capsys):
     assert len(d["power_trace"]) == 2 and d["budget"]["power_w"] == 0.01
     assert main(["report", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    for stem in ("energy_breakdown", "area_breakdown", "power_trace"):
+    assert (tmp_path / "timeline.csv").read_text().splitlines()[0] == "name,op,component,resource,start_s,end_s,critical"
+    for stem in ("energy_breakdown", "area_breakdown", "power_trace", "timeline"):
         for ext in ("png", "svg"):
             p = tmp_path / f"{stem}.{ext}"
             assert p.is_file() and p.stat().st_size > 1000

@@ -81,12 +81,26 @@ class Structure:
 
 
 @attrs.frozen(kw_only=True)
+class Placement:
+    """Where an op runs, for the scheduler (archsim.schedule).
+
+    `resource` is what the op occupies for its whole latency, named `<component>.<unit>`
+    (e.g. "ngpc.encoding", "gpu.sm", "vrex.lxe", "host.pcie_rd"); ops on one resource run one
+    at a time. An op that streams its work in `chunks` equal pieces lets a dependent op on
+    another resource that streams in as many chunks pipeline against it (chunk j after chunk
+    j); `prologue_s` of its latency comes first and is not pipelined (e.g. loading tables)."""
+    resource: str
+    chunks: int = 1
+    prologue_s: float = 0.0
+
+
+@attrs.frozen(kw_only=True)
 class OpResult:
     """One op evaluated on one component. Units are in the names."""
     name: str
     op: str                                  # op kind
     component: str                           # component name in the arch
-    cycles: int                              # in the component's clock
+    cycles: int                              # in the clock of `clock_ghz`
     latency_s: float
     flops: float = 0.0                       # 2 per MAC
     dram_bytes: float = 0.0
@@ -98,6 +112,14 @@ class OpResult:
     energy_breakdown_j: Mapping[str, float] = attrs.field(factory=dict)
     # Relative 1-sigma-ish uncertainty of latency_s (GPU model: from calibration residuals).
     latency_error_band: tuple[float, float] | None = None
+    # Scheduling: the resource it occupies (None = the whole component, "<component>"), and
+    # the clock its `cycles` count (None = the component's Structure clock).
+    placement: Placement | None = None
+    clock_ghz: float | None = None
+
+    @property
+    def resource(self) -> str:
+        return self.placement.resource if self.placement is not None else self.component
 
 
 @attrs.frozen(kw_only=True)
@@ -106,3 +128,9 @@ class EvalContext:
     arch: Any                                # the ArchSpec (read-only)
     component_name: str
     seed: int = 0
+
+    def evaluate_on(self, component: str, op) -> OpResult:
+        """`op` evaluated by another component of the same arch (e.g. an NGPC's GPU part)."""
+        mod = self.arch.component_module(component)
+        return mod.evaluate(self.arch.components[component], op,
+                            attrs.evolve(self, component_name=component))

@@ -1,5 +1,5 @@
 """archsim report DIR: plots and a short table from a run folder (report.json) or, for a
-sweep folder (points.csv / sweep.sqlite), the sweep team's plots."""
+sweep folder (points.csv / sweep.sqlite), the sweep plots (archsim.sweep.report)."""
 from __future__ import annotations
 
 import sys

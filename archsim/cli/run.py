@@ -38,6 +38,13 @@ def _fmt(v, unit=""):
     return f"{v:.4g}{unit}"
 
 
+def _fmt_item(x):
+    """A list entry of the totals: a number, or a table (e.g. one clock domain) as key=value."""
+    if isinstance(x, dict):
+        return "(" + " ".join(f"{k}={_fmt(v) if isinstance(v, (int, float)) else v}" for k, v in x.items()) + ")"
+    return _fmt(x)
+
+
 def print_report(report, *, quiet=False, file=None):
     from rich.console import Console
     from rich.table import Table
@@ -66,7 +73,7 @@ def print_report(report, *, quiet=False, file=None):
     t2.add_column("quantity")
     t2.add_column("value", justify="right")
     for k, v in tot.items():
-        t2.add_row(k, _fmt(v) if not isinstance(v, list) else ", ".join(_fmt(x) for x in v))
+        t2.add_row(k, _fmt(v) if not isinstance(v, list) else ", ".join(_fmt_item(x) for x in v))
     if report.budget is not None:
         for k, v in report.budget.items():
             t2.add_row(f"budget.{k}", str(v))

@@ -15,12 +15,11 @@ def add_parser(sub):
 
 def cmd_trace(args) -> int:
     from archsim.workloads.load import load_workload
-    from archsim.workloads.ops import op_to_dict
     wl = load_workload(args.workload, args.overrides)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w") as fh:
-        for op in wl.ops:
-            fh.write(json.dumps(op_to_dict(op)) + "\n")
+        for rec in wl.trace_records():
+            fh.write(json.dumps(rec) + "\n")
     print(f"wrote {len(wl.ops)} ops to {out}")
     return 0

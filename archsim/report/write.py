@@ -1,4 +1,4 @@
-"""Write a run folder: report.json, ops.csv, copies of the inputs and a manifest with hashes."""
+"""Write a run folder: report.json, ops.csv, timeline.csv, copies of the inputs and a manifest with hashes."""
 from __future__ import annotations
 
 import hashlib
@@ -40,6 +40,7 @@ def write_run(report: Report, out_dir, *, arch_path=None, workload_path=None, ov
     (out / "inputs").mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(report.to_json())
     (out / "ops.csv").write_text(report.ops_csv())
+    (out / "timeline.csv").write_text(report.timeline_csv())
     copies = {}
     paths = []
     if arch_path is not None:

@@ -23,6 +23,8 @@ from typing import Callable
 
 import attrs
 
+from archsim.blocks.base import EvalContext, OpResult, Placement
+from archsim.blocks.gpu.spec import Spec
 from archsim.units import DTYPE_BYTES
 
 TENSOR_DTYPES = ("int8", "fp8", "fp16", "bf16", "tf32")
@@ -573,3 +575,30 @@ def predict(spec, op) -> Prediction:
     """The prediction for one execution of `op` (repeat is applied by the simulator)."""
     fn = MODELS.get(op.KIND, predict_generic)
     return fn(spec, op)
+
+
+# ----------------------------------------------------------------------------- protocol
+
+def supports(spec: Spec, op) -> bool:
+    return op.KIND in MODELS or hasattr(op, "flops") or hasattr(op, "min_bytes")
+
+
+def evaluate(spec: Spec, op, ctx: EvalContext | None = None) -> OpResult:
+    name = ctx.component_name if ctx is not None else "gpu"
+    p = predict(spec, op)
+    energy, breakdown, capped = p.energy(spec)
+    actions = {f"mac.{d}": f / 2.0 for d, f in p.flops_by_dtype.items() if f > 0}
+    if p.dram_bytes:
+        actions["dram.read_bytes"] = p.dram_read_bytes
+        actions["dram.write_bytes"] = p.dram_bytes - p.dram_read_bytes
+    band = p.error_band(spec)
+    return OpResult(
+        name=op.name or op.KIND, op=op.KIND, component=name,
+        cycles=int(round(p.latency_s * spec.boost_clock_ghz * 1e9)),
+        latency_s=p.latency_s, flops=p.flops, dram_bytes=p.dram_bytes, bound=p.bound,
+        actions=actions,
+        details={**p.details, "l2_bytes": p.l2_bytes, "kernels": p.kernels,
+                 "power_capped": capped, "avg_power_w": energy / p.latency_s,
+                 "calibration_device": spec.calibration.device or "uncalibrated priors"},
+        energy_j=energy, energy_breakdown_j=breakdown, latency_error_band=band,
+        placement=Placement(resource=f"{name}.sm"))

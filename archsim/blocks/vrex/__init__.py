@@ -1,4 +1,9 @@
-"""The vrex block: the component protocol (KIND, Spec, supports, evaluate, structure, validate)."""
-from archsim.blocks.vrex.model import KIND, Spec, evaluate, structure, supports, validate
+"""The V-Rex block: spec (spec.py), LXE / DRE / KVMU model and the component protocol
+(model.py, kernels.py), structure for area/leakage/SRAM energy (structure.py), the ops it adds
+(ops.py), the `video_llm` generator and its KV policies (generator.py, policies.py), ReSV on
+synthetic KV streams (kv_synth.py, resv_measure.py)."""
+from archsim.blocks.vrex.model import evaluate, supports
+from archsim.blocks.vrex.spec import KIND, Spec, validate
+from archsim.blocks.vrex.structure import structure
 
 __all__ = ["KIND", "Spec", "evaluate", "structure", "supports", "validate"]
