@@ -1,6 +1,7 @@
 """Folders the HTML report tests draw: a run (with an H200 baseline and a budget), the same run
-with an engine timeline added (resources, start/end, critical path), a sweep with failing points,
-a reproduction (rows, notes, a plot) and nothing else; built through the CLI, as a user would."""
+with a two-resource overlapping timeline written over the engine's, the same run without any
+timeline (as a serial engine wrote it), a sweep with failing points and a reproduction (rows,
+notes, a plot); built through the CLI, as a user would."""
 from __future__ import annotations
 
 import json
@@ -51,6 +52,7 @@ def add_timeline(src: Path, out: Path, *, csv_only: bool = False) -> Path:
                 "resources": [{"name": r, "component": "sa", "busy_s": b, "utilization": b / makespan}
                               for r, b in busy.items()]}
     if csv_only:
+        rep.pop("timeline", None)
         lines = ["name,op,component,resource,start_s,end_s,critical"]
         for o in rep["ops"]:
             lines.append(f"{o['name']},{o['op']},{o['component']},{o.pop('resource')},{o.pop('start_s')!r},"
@@ -58,6 +60,21 @@ def add_timeline(src: Path, out: Path, *, csv_only: bool = False) -> Path:
         (out / "timeline.csv").write_text("\n".join(lines) + "\n")
     else:
         rep["timeline"] = timeline
+    (out / "report.json").write_text(json.dumps(rep, indent=1))
+    return out
+
+
+def strip_timeline(src: Path, out: Path) -> Path:
+    """A copy of run folder `src` as a serial engine wrote it: no `timeline`, no start_s / end_s /
+    resource / critical per op, no timeline.csv (the report must fall back to a serial Gantt)."""
+    shutil.copytree(src, out)
+    (out / "report.html").unlink(missing_ok=True)
+    (out / "timeline.csv").unlink(missing_ok=True)
+    rep = json.loads((out / "report.json").read_text())
+    rep.pop("timeline", None)
+    for o in rep["ops"]:
+        for k in ("resource", "start_s", "end_s", "critical"):
+            o.pop(k, None)
     (out / "report.json").write_text(json.dumps(rep, indent=1))
     return out
 

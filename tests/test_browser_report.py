@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from html_fixtures import REPO, add_timeline, cli, make_reproduce, make_run, make_sweep
+from html_fixtures import REPO, add_timeline, cli, make_reproduce, make_run, make_sweep, strip_timeline
 
 SHOTS = REPO / "results" / "screenshots"
 
@@ -57,6 +57,7 @@ def folders(tmp_path_factory):
     base = tmp_path_factory.mktemp("html")
     run = make_run(base / "run")
     return {"run": run, "timeline": add_timeline(run, base / "timeline"),
+            "serial": strip_timeline(run, base / "serial"),
             "sweep": make_sweep(base / "sweep"), "reproduce": make_reproduce(base / "reproduce"),
             "base": base}
 
@@ -156,7 +157,12 @@ def test_run_report(driver, folders):
     assert len(_marks(d, "gantt")) == len(ops)
     assert len(_marks(d, "roofline", "")) == sum(1 for o in ops if o["flops"] and o["dram_bytes"])
     assert _marks(d, "power")
-    assert "Serial schedule" in d.find_element("id", "schedule").text
+    sched = d.find_element("id", "schedule").text
+    if "timeline" in rep:             # the engine's schedule, its critical path outlined
+        assert "engine's timeline" in sched and "Critical path:" in sched
+        assert len(_marks(d, "gantt", ".critical")) == sum(bool(o.get("critical")) for o in ops)
+    else:
+        assert "Serial schedule" in sched
     # provenance and the rerun command
     assert len(_rows(d, "sources")) == min(40, len(rep["provenance"]["sources"])
                                            + len((rep.get("baseline") or {}).get("provenance", {}).get("sources", {})))
@@ -191,6 +197,20 @@ def test_run_report_with_timeline(driver, folders):
     assert len(ys) == 2
     text = _hover(d, crit[0])
     assert "critical path" in text and rep["ops"][int(crit[0].get_attribute("data-i"))]["name"] in text
+
+
+def test_run_report_without_timeline_draws_a_labelled_serial_schedule(driver, folders):
+    d, run = driver, folders["serial"]
+    r = cli("report", run, "--html")
+    assert r.returncode == 0, r.stderr
+    ops = json.loads((run / "report.json").read_text())["ops"]
+    _open(d, run / "report.html")
+    assert not _console_errors(d)
+    assert "Serial schedule" in d.find_element("id", "schedule").text
+    bars = _marks(d, "gantt")
+    assert len(bars) == len(ops) and not _marks(d, "gantt", ".critical")
+    xs = [float(b.get_attribute("x")) for b in bars]
+    assert xs == sorted(xs)                   # back to back, in trace order
 
 
 def test_sweep_report(driver, folders):

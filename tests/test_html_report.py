@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from html_fixtures import REPO, add_timeline, cli, make_reproduce, make_run, make_sweep
+from html_fixtures import REPO, add_timeline, cli, make_reproduce, make_run, make_sweep, strip_timeline
 
 from archsim.errors import ConfigError
 from archsim.report.compare import compare_data
@@ -56,7 +56,19 @@ def test_run_page_is_self_contained_and_carries_the_report(run_dir):
     assert data["power"]["limit_w"] == 4.0 and data["power"]["limit_label"] == "budget power_w"
 
 
-def test_serial_fallback_is_labelled(run_dir):
+def test_engine_timeline_is_drawn_as_written(run_dir):
+    rep = json.loads((run_dir / "report.json").read_text())
+    if "timeline" not in rep:
+        pytest.skip("this engine writes no timeline")
+    g = run_data(run_dir)["gantt"]
+    assert g["source"] == "timeline"
+    assert [ln["name"] for ln in g["lanes"]] == [r["name"] for r in rep["timeline"]["resources"]]
+    assert [(b["start_s"], b["end_s"]) for b in g["bars"]] == [(o["start_s"], o["end_s"]) for o in rep["ops"]]
+    assert g["critical_path"] == rep["timeline"]["critical_path"]
+
+
+def test_serial_fallback_is_labelled(run_dir, tmp_path):
+    run_dir = strip_timeline(run_dir, tmp_path / "serial")
     g = run_data(run_dir)["gantt"]
     assert g["source"] == "serial" and "Serial schedule" in g["note"]
     starts = [b["start_s"] for b in g["bars"]]

@@ -142,7 +142,7 @@ def _num(v):
 
 _SUMMARY = (("latency_s", "latency", "s", "speedup"), ("energy_j", "energy", "J", "energy gain"),
             ("avg_power_w", "average power", "W", "baseline \u00f7 this"),
-            ("peak_power_w", "peak power (per op)", "W", "baseline \u00f7 this"),
+            ("peak_power_w", "peak power", "W", "baseline \u00f7 this"),
             ("area_mm2", "area", "mm\u00b2", "baseline \u00f7 this"),
             ("leakage_power_w", "leakage power", "W", "baseline \u00f7 this"),
             ("cycles", "cycles", "", "baseline \u00f7 this"),
@@ -405,11 +405,13 @@ def run_data(d) -> dict:
     gantt = _gantt(rep, ops)
     limit, limit_label = _power_limit(rep, d)
     tot = rep.get("totals") or {}
-    power = {"segs": [[p.get("t_start_s"), p.get("t_end_s"), p.get("power_w"), p.get("op", "")]
+    conv = ((rep.get("provenance") or {}).get("conventions") or {}).get("power_trace")
+    power = {"segs": [[p.get("t_start_s"), p.get("t_end_s"), p.get("power_w"), p.get("op", ""),
+                       p.get("active_ops", 1)]
                       for p in rep.get("power_trace") or [] if isinstance(p, Mapping)],
              "avg_w": _num(tot.get("avg_power_w")), "limit_w": limit, "limit_label": limit_label,
-             "note": "Power of each op (its dynamic energy over its latency, plus leakage) over the run; "
-                     "the dashed line is the average, the red line the budget or TDP when there is one."}
+             "note": "Power over the run" + (f" ({conv})" if isinstance(conv, str) else "")
+                     + "; the dashed line is the average, the red line the budget or TDP when there is one."}
     base = rep.get("baseline")
     return {
         "kind": "run", "arch": rep.get("arch"), "workload": rep.get("workload"),

@@ -1,7 +1,7 @@
 """Regenerate the README's report screenshots (docs/img/run-report.png, sweep-report.png):
-the run folder the browser test builds (tests/html_fixtures.py: ResNet-18 on tpu-128x128 with an
-H200 baseline and a budget) and the shipped 48-point sweeps/systolic-resnet50.toml, opened in
-headless Chromium, a few sections of each stitched into one image.
+a V-Rex8 frame at 40K tokens (with the Jetson AGX Orin baseline of the paper and a budget) and
+the shipped 48-point sweeps/systolic-resnet50.toml, opened in headless Chromium, a few sections
+of each stitched into one image.
 
     python docs/img/make_report_screenshots.py
 """
@@ -16,9 +16,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
 
-from html_fixtures import cli, make_run  # noqa: E402
+from html_fixtures import cli  # noqa: E402
 
-SECTIONS = {"run-report.png": ("run", ("summary", "schedule", "energy")),
+SECTIONS = {"run-report.png": ("run", ("summary", "schedule", "power")),
             "sweep-report.png": ("sweep", ("summary", "pareto", "best"))}
 
 
@@ -30,7 +30,11 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="shots-"))
     r = cli("sweep", REPO / "sweeps" / "systolic-resnet50.toml", "--jobs", "2", "--out", tmp / "sweep", "--html")
     assert r.returncode == 0, r.stderr
-    folders = {"run": make_run(tmp / "run"), "sweep": tmp / "sweep"}
+    r = cli("run", REPO / "arch_configs/vrex/vrex8-edge.toml", REPO / "workloads/video_llm/frame-40k-vrex.toml",
+            "--baseline", REPO / "arch_configs/gpu/vrex-paper/jetson-agx-orin-32gb.toml",
+            "--set", "budget.power_w=10", "--set", "budget.area_mm2=80", "--out", tmp / "run", "--html", "--quiet")
+    assert r.returncode == 0, r.stderr
+    folders = {"run": tmp / "run", "sweep": tmp / "sweep"}
     opts = webdriver.ChromeOptions()
     opts.binary_location = "/usr/bin/chromium"
     for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1300,4000",

@@ -450,13 +450,15 @@
     var sg = section("schedule", "Schedule (Gantt per resource)", main);
     var G = R.gantt;
     note(sg, G.note);
-    var comps = [];
-    G.bars.forEach(function (b) { if (comps.indexOf(b.component) < 0) comps.push(b.component); });
-    var cc = colorMap(comps);
-    var leg = comps.map(function (c) { return { label: c, color: cc[c] }; });
+    // colour by component, or by op kind when one component runs everything
+    var comps = [], kinds = [];
+    G.bars.forEach(function (b) { if (comps.indexOf(b.component) < 0) comps.push(b.component); if (kinds.indexOf(b.kind) < 0) kinds.push(b.kind); });
+    var byKind = comps.length === 1 && kinds.length > 1, groups = byKind ? kinds : comps;
+    var cc = colorMap(groups), colorOf = function (b) { return cc[byKind ? b.kind : b.component]; };
+    var leg = groups.map(function (c) { return { label: (byKind ? "op " : "") + c, color: cc[c] }; });
     if (G.has_critical) leg.push({ label: "critical path (red outline)", color: "#fff", outline: "#d62728" });
     gantt(sg, { name: "gantt", lanes: G.lanes.map(function (l) { return l.label; }), xlab: "time (ms)", legend: leg,
-      bars: G.bars.map(function (b) { return { lane: b.lane, s: b.start_s * 1e3, e: b.end_s * 1e3, crit: b.critical, op: b.op, color: cc[b.component], b: b }; }),
+      bars: G.bars.map(function (b) { return { lane: b.lane, s: b.start_s * 1e3, e: b.end_s * 1e3, crit: b.critical, op: b.op, color: colorOf(b), b: b }; }),
       tip: function (bar) {
         var b = bar.b;
         return b.name + " (" + b.kind + ")\nresource: " + G.lanes[b.lane].name + "\nstart " + fmt(b.start_s) + " s, end " + fmt(b.end_s) + " s\nlatency " + fmt(b.end_s - b.start_s) + " s" + (b.critical ? "\non the critical path" : "");
@@ -484,9 +486,9 @@
       var hl = [];
       if (isNum(R.power.avg_w)) hl.push({ y: R.power.avg_w, label: "average " + fmt(R.power.avg_w) + " W", color: "#2ca02c", dash: "5,4" });
       if (isNum(R.power.limit_w)) hl.push({ y: R.power.limit_w, label: R.power.limit_label + " " + fmt(R.power.limit_w) + " W", color: "#d62728" });
-      stepChart(sp, { name: "power", label: "power per op", segs: R.power.segs.map(function (s) { return [s[0] * 1e3, s[1] * 1e3, s[2]]; }),
+      stepChart(sp, { name: "power", label: "power", segs: R.power.segs.map(function (s) { return [s[0] * 1e3, s[1] * 1e3, s[2]]; }),
         hlines: hl, xlab: "time (ms)", ylab: "power (W)",
-        tip: function (k) { var s2 = R.power.segs[k]; return (s2[3] || "") + "\n" + fmt(s2[2]) + " W from " + fmt(s2[0]) + " s to " + fmt(s2[1]) + " s"; } });
+        tip: function (k) { var s2 = R.power.segs[k]; return fmt(s2[2]) + " W from " + fmt(s2[0]) + " s to " + fmt(s2[1]) + " s" + (s2[3] ? "\nop: " + s2[3] : "") + (s2[4] > 1 ? " (" + s2[4] + " ops active)" : ""); } });
       note(sp, R.power.note);
     } else note(sp, "No power trace in report.json.");
 
