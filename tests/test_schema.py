@@ -321,3 +321,21 @@ def test_schema_cli(tmp_path):
     r = subprocess.run([sys.executable, "-m", "archsim", "schema", "--kind", "nope"],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "arch" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_after_dependencies_agree_with_the_loader(validators):
+    """`after = [names]` (an op graph): accepted by both as a list of names, rejected by both
+    as anything else. (That a name refers to an earlier op is the loader's check.)"""
+    v = validators["workload"]
+    path = REPO / "tests" / "data" / "schema" / "ops.toml"
+    raw = read_toml(path)
+    assert any("after" in o for o in raw["ops"])
+    load = _loader("workload", path)
+    load(raw)
+    assert not _errors(v, raw)
+    for bad in ("src", 5, [1, 2], {"a": 1}):
+        data = copy.deepcopy(raw)
+        data["ops"][-1]["after"] = bad
+        with pytest.raises(ConfigError):
+            load(data)
+        assert _errors(v, data), bad

@@ -11,19 +11,20 @@ from archsim.config.schema import Walker, clean_doc, generator_params, op_classe
 
 def op_extra_keys() -> dict[str, dict]:
     """Keys every op takes besides its class's fields, found by asking the loader: `after`
-    (dependencies) appears here once the trace loader accepts it."""
+    (the ops it waits for) appears once the workload loader accepts it."""
     from archsim.errors import ConfigError
-    from archsim.workloads.ops import parse_op
-    out = {}
+    from archsim.workloads.load import load_workload
+    probe = {"name": "probe", "ops": [{"op": "copy", "bytes": 1, "name": "a"},
+                                      {"op": "copy", "bytes": 1, "name": "b", "after": ["a"]}]}
     try:
-        parse_op({"op": "copy", "bytes": 1, "name": "a", "after": []}, file="<probe>", key="ops[0]")
+        load_workload(probe)
     except (ConfigError, TypeError, ValueError):
-        return out
-    if "after" not in {f.name for f in attrs.fields(op_classes()["copy"])}:
-        out["after"] = {"type": "array", "items": {"type": "string"},
-                        "description": "names of ops this one waits for; without it an op "
-                                       "follows the previous one"}
-    return out
+        return {}
+    if "after" in {f.name for f in attrs.fields(op_classes()["copy"])}:
+        return {}                      # a field of every op: the walker gives it already
+    return {"after": {"type": "array", "items": {"type": "string"},
+                      "description": "names of earlier ops this one waits for; without it an op "
+                                     "follows the previous one"}}
 
 
 
