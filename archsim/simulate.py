@@ -77,7 +77,8 @@ def schedule_results(results, workload: Workload) -> Timeline:
     return schedule_arrays(
         [r.latency_s for r in results], [r.resource for r in results], workload.dep_arrays,
         chunks=[r.placement.chunks if r.placement is not None else 1 for r in results],
-        prologue_s=[r.placement.prologue_s if r.placement is not None else 0.0 for r in results])
+        prologue_s=[r.placement.prologue_s if r.placement is not None else 0.0 for r in results],
+        interleave=[r.placement is not None and r.placement.interleave for r in results])
 
 
 def simulate(arch: ArchSpec, workload: Workload, *, baseline: ArchSpec | None = None) -> Report:

@@ -88,10 +88,15 @@ class Placement:
     (e.g. "ngpc.encoding", "gpu.sm", "vrex.lxe", "host.pcie_rd"); ops on one resource run one
     at a time. An op that streams its work in `chunks` equal pieces lets a dependent op on
     another resource that streams in as many chunks pipeline against it (chunk j after chunk
-    j); `prologue_s` of its latency comes first and is not pipelined (e.g. loading tables)."""
+    j); `prologue_s` of its latency comes first and is not pipelined (e.g. loading tables).
+    `interleave`: the op shares its resource chunk by chunk with the op right before it in
+    program order when that op is on the same resource and streams in as many chunks (the
+    resource alternates their chunks as one stream, like the stages of one fused kernel;
+    archsim.schedule)."""
     resource: str
     chunks: int = 1
     prologue_s: float = 0.0
+    interleave: bool = False
 
 
 @attrs.frozen(kw_only=True)
