@@ -24,6 +24,12 @@ Model (list scheduling in program order, the order of the workload's ops):
   when the resource is free and the dependencies of all its members allow, its prologues come
   first, its chunk j waits for chunk j of every member's pipelined predecessors, and a
   member's chunk j ends when the later members' chunk-j work is left.
+- **shared channel** (opt-in, `Task.channel` / `channel_s`): ops that move data over one
+  channel (a DRAM port) declare the time their traffic needs on it at its full bandwidth. A
+  chunked op and the chain of predecessors it pipelines against on the same channel stream at
+  once, so its chunk j ends no earlier than t0 + j/n of their channel times summed (t0: when the
+  first of them started): at the last chunk, all their traffic over the channel's bandwidth.
+  A lower bound along pipelined chains (ops that overlap otherwise are not charged).
 
 The timeline gives start and end per op, busy time per resource and the makespan (= the run's
 latency), and the critical path: from the last op to end, each op's binding constraint (the
@@ -55,6 +61,8 @@ class Task:
     chunks: int = 1                       # equal pieces it streams its work in
     prologue_s: float = 0.0               # unpipelined lead-in, part of duration_s
     interleave: bool = False              # may share its resource chunk by chunk with the op before it
+    channel: str = ""                     # shared channel its traffic uses ("" = none)
+    channel_s: float = 0.0                # its traffic's time on the channel at full bandwidth
 
 
 @attrs.frozen(kw_only=True)
@@ -119,7 +127,7 @@ def _prune(pc, ps, n, chunks, keep):
 
 
 @njit(cache=True)
-def _schedule_kernel(dur, prologue, chunks, res, dep_ptr, dep_idx, n_res, interleave):
+def _schedule_kernel(dur, prologue, chunks, res, dep_ptr, dep_idx, n_res, interleave, chan, chs):
     n = dur.shape[0]
     start = np.zeros(n)
     end = np.zeros(n)
@@ -129,6 +137,8 @@ def _schedule_kernel(dur, prologue, chunks, res, dep_ptr, dep_idx, n_res, interl
     head = np.arange(n)                      # first op of the interleaved run an op belongs to
     free_at = np.zeros(n)                    # its resource's free time when a run began
     prev_on = -np.ones(n, dtype=np.int64)    # the op before it on its resource, when a run began
+    cacc = np.zeros(n)                       # channel time of its pipelined chain on its channel
+    ct0 = np.zeros(n)                        # when the first op of that chain started
     row = -np.ones(n, dtype=np.int64)        # envelope rows, for chunked ops only
     n_rows = 0
     for i in range(n):
@@ -192,8 +202,34 @@ def _schedule_kernel(dur, prologue, chunks, res, dep_ptr, dep_idx, n_res, interl
                             m = _prune(pc[ri], ps[ri], m, nc, keep)
                             if m >= MAX_PIECES - 2:
                                 ok = False
+        if chan[i] >= 0:                  # the run and its pipelined chain share a channel
+            acc = 0.0
+            for g in range(h, i + 1):
+                if chan[g] == chan[i]:
+                    acc += chs[g]
+            best = 0.0
+            t0 = s0
+            for g in range(h, i + 1):
+                for q in range(dep_ptr[g], dep_ptr[g + 1]):
+                    d = dep_idx[q]
+                    if d < h and chunks[d] == nc and res[d] != r and chan[d] == chan[i] and cacc[d] > best:
+                        best = cacc[d]
+                        t0 = min(s0, ct0[d])
+            acc += best
+            for g in range(h, i + 1):
+                cacc[g] = acc
+                ct0[g] = t0
+            if acc > 0.0:                 # a virtual predecessor whose chunk j ends at t0 + j acc/n - b
+                sl = acc / nc
+                m = _add_piece(pc[ri], ps[ri], m, t0 - b + sl, b)
+                m = _add_piece(pc[ri], ps[ri], m, t0, sl)
+        else:                             # a run takes the channel of its last op
+            for g in range(h, i + 1):
+                cacc[g] = 0.0
         if m > 1:
             m = _prune(pc[ri], ps[ri], m, nc, keep)
+            if m >= MAX_PIECES - 2:
+                ok = False
         npc[ri] = m
         e = base + nc * b
         for k in range(m):
@@ -257,14 +293,16 @@ def schedule(tasks: Sequence[Task]) -> Timeline:
     return schedule_arrays([t.duration_s for t in tasks], [t.resource for t in tasks],
                            [t.after for t in tasks], chunks=[t.chunks for t in tasks],
                            prologue_s=[t.prologue_s for t in tasks],
-                           interleave=[t.interleave for t in tasks])
+                           interleave=[t.interleave for t in tasks],
+                           channel=[t.channel for t in tasks], channel_s=[t.channel_s for t in tasks])
 
 
 def schedule_arrays(duration_s, resource, after, *, chunks=None, prologue_s=None,
-                    interleave=None) -> Timeline:
+                    interleave=None, channel=None, channel_s=None) -> Timeline:
     """`schedule` on columns: durations, resource names and, per op, its dependency list — or
     all of them at once as the `(ptr, idx)` arrays of `csr` (a workload builds them once for
-    every design point). Chunks default to 1, prologues to 0, interleave to False."""
+    every design point). Chunks default to 1, prologues to 0, interleave to False, channels to
+    none ("")."""
     n = len(duration_s)
     if n == 0:
         return Timeline(start_s=np.zeros(0), end_s=np.zeros(0), makespan_s=0.0, resources=(),
@@ -283,7 +321,16 @@ def schedule_arrays(duration_s, resource, after, *, chunks=None, prologue_s=None
     ptr, idx = after if isinstance(after, tuple) and len(after) == 2 and isinstance(after[0], np.ndarray) \
         else csr(after)
     ilv = np.zeros(n, dtype=np.bool_) if interleave is None else np.asarray(interleave, dtype=np.bool_)
-    start, end, path, ok = _schedule_kernel(dur, pro, chk, res, ptr, idx, len(names), ilv)
+    if channel is None:
+        chan, chs = -np.ones(n, dtype=np.int64), np.zeros(n)
+    else:
+        cids = {c: k for k, c in enumerate(dict.fromkeys(c for c in channel if c))}
+        chan = np.array([cids[c] if c else -1 for c in channel], dtype=np.int64)
+        chs = np.zeros(n) if channel_s is None else np.asarray(channel_s, dtype=np.float64)
+        if not np.all(np.isfinite(chs)) or np.any(chs < 0):
+            bad = int(np.argmax(~np.isfinite(chs) | (chs < 0)))
+            raise ModelError(f"op {bad}: channel time {chs[bad]!r} s; need a finite value >= 0")
+    start, end, path, ok = _schedule_kernel(dur, pro, chk, res, ptr, idx, len(names), ilv, chan, chs)
     if not ok:
         raise ModelError(f"a pipelined chain has more than {MAX_PIECES} distinct chunk times; "
                          "give its ops fewer distinct chunk sizes")
@@ -306,7 +353,7 @@ def schedule_reference(tasks: Sequence[Task]) -> Timeline:
     against."""
     free: dict[str, float] = defaultdict(float)
     start, end, chunk_end = [], [], []
-    head, free_at = [], []
+    head, free_at, cacc, ct0 = [], [], [], []
     for i, t in enumerate(tasks):
         h = i
         if t.interleave and i > 0 and t.chunks > 1 and tasks[i - 1].resource == t.resource \
@@ -321,11 +368,21 @@ def schedule_reference(tasks: Sequence[Task]) -> Timeline:
         s = max([free_at[h]] + [end[d] for d in outside if d not in piped]
                 + [start[d] for d in piped])
         b = [(g.duration_s - g.prologue_s) / t.chunks for g in run]
+        acc, t0 = 0.0, s
+        if t.channel and t.chunks > 1:
+            acc = sum(g.channel_s for g in run if g.channel == t.channel)
+            chain = [d for d in piped if tasks[d].channel == t.channel and cacc[d] > 0]
+            if chain:
+                d = max(chain, key=lambda d: cacc[d])     # the first of the largest, as the kernel
+                acc, t0 = acc + cacc[d], min(s, ct0[d])
         f = s + sum(g.prologue_s for g in run)
         ends = []
         for j in range(t.chunks):
-            f = max([f] + [chunk_end[d][j] for d in piped]) + sum(b)
+            chan_j = [t0 + (j + 1) * acc / t.chunks - sum(b)] if acc > 0 else []
+            f = max([f] + [chunk_end[d][j] for d in piped] + chan_j) + sum(b)
             ends.append(f)
+        cacc[h:] = [acc] * (i - h + 1)
+        ct0[h:] = [t0] * (i - h + 1)
         start[h:] = [s] * (i - h)
         end, chunk_end = end[:h], chunk_end[:h]
         for k in range(len(run)):

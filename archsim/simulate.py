@@ -46,7 +46,7 @@ def scale_result(r: OpResult, times: int) -> OpResult:
     pl = r.placement
     if pl is not None:
         pl = attrs.evolve(pl, chunks=pl.chunks * times if pl.chunks > 1 else 1,
-                          prologue_s=pl.prologue_s * times)
+                          prologue_s=pl.prologue_s * times, channel_s=pl.channel_s * times)
     return attrs.evolve(
         r, cycles=r.cycles * times, latency_s=r.latency_s * times, flops=r.flops * times,
         dram_bytes=r.dram_bytes * times,
@@ -78,7 +78,9 @@ def schedule_results(results, workload: Workload) -> Timeline:
         [r.latency_s for r in results], [r.resource for r in results], workload.dep_arrays,
         chunks=[r.placement.chunks if r.placement is not None else 1 for r in results],
         prologue_s=[r.placement.prologue_s if r.placement is not None else 0.0 for r in results],
-        interleave=[r.placement is not None and r.placement.interleave for r in results])
+        interleave=[r.placement is not None and r.placement.interleave for r in results],
+        channel=[r.placement.channel if r.placement is not None else "" for r in results],
+        channel_s=[r.placement.channel_s if r.placement is not None else 0.0 for r in results])
 
 
 def simulate(arch: ArchSpec, workload: Workload, *, baseline: ArchSpec | None = None) -> Report:

@@ -1,7 +1,8 @@
-"""The scheduler's opt-in interleaving (archsim.schedule, `Task.interleave`), which the NGPC uses
-to run two MLPs (NeRF's density and color networks) batch by batch on one MLP engine, and the
-stages of the fused pre/post kernel batch by batch on the SMs: hand-worked cases and the
-chunk-by-chunk twin on random graphs."""
+"""The scheduler's opt-in interleaving (`Task.interleave`) and shared channels (`Task.channel`),
+which the NGPC uses to run two MLPs (NeRF's density and color networks) batch by batch on one
+MLP engine, the stages of the fused pre/post kernel batch by batch on the SMs, and its encoding
+and MLP engines over one DRAM port: hand-worked cases and the chunk-by-chunk twin on random
+graphs."""
 from __future__ import annotations
 
 import numpy as np
@@ -73,6 +74,27 @@ def test_prologues_of_an_interleaved_pair_come_first():
     assert schedule_reference(ts).makespan_s == pytest.approx(tl.makespan_s)
 
 
+def test_a_pipeline_on_one_channel_moves_its_data_no_faster_than_the_channel():
+    """encode (1 per chunk) -> mlp (1 per chunk), n = 10, each alone within its own traffic
+    (channel 0.8 s per op), together 1.6 s of traffic: the pair ends at 1.6 x 10 = 16, not 11."""
+    n = 10
+    ts = [Task(duration_s=n * 1.0, resource="enc", chunks=n, channel="dram", channel_s=0.8 * n),
+          Task(duration_s=n * 1.0, resource="mlp", chunks=n, after=(0,), channel="dram", channel_s=0.8 * n)]
+    tl = schedule(ts)
+    assert tl.makespan_s == pytest.approx(16.0)
+    assert schedule_reference(ts).makespan_s == pytest.approx(16.0)
+    # another channel, or none: the plain pipeline, n * 1 + 1
+    for other in ("l2", ""):
+        t2 = [ts[0], Task(duration_s=n * 1.0, resource="mlp", chunks=n, after=(0,), channel=other,
+                          channel_s=0.8 * n)]
+        assert schedule(t2).makespan_s == pytest.approx(11.0)
+    # the bound counts from when the chain began (a prologue is traffic of its op too)
+    t3 = [Task(duration_s=2.0 + n * 1.0, prologue_s=2.0, resource="enc", chunks=n, channel="dram",
+               channel_s=2.0 + 0.5 * n),
+          Task(duration_s=n * 1.0, resource="mlp", chunks=n, after=(0,), channel="dram", channel_s=0.9 * n)]
+    assert schedule(t3).makespan_s == pytest.approx(max(2.0 + n * 1.0 + 1.0, 2.0 + 0.5 * n + 0.9 * n))
+
+
 @st.composite
 def graphs(draw):
     n = draw(st.integers(1, 9))
@@ -85,13 +107,15 @@ def graphs(draw):
         if i and draw(st.booleans()):
             after.add(i - 1)
         tasks.append(Task(duration_s=dur, resource=draw(st.sampled_from("abb")), chunks=chunks,
-                          prologue_s=pro, after=tuple(sorted(after)), interleave=draw(st.booleans())))
+                          prologue_s=pro, after=tuple(sorted(after)), interleave=draw(st.booleans()),
+                          channel=draw(st.sampled_from(["", "x", "x", "y"])),
+                          channel_s=draw(st.floats(0.0, 2.0)) * dur))
     return tasks
 
 
 @settings(max_examples=400, deadline=None)
 @given(graphs())
-def test_interleaving_closed_form_equals_chunk_by_chunk_twin(tasks):
+def test_interleaving_and_channels_closed_form_equals_chunk_by_chunk_twin(tasks):
     fast, ref = schedule(tasks), schedule_reference(tasks)
     np.testing.assert_allclose(fast.end_s, ref.end_s, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(fast.start_s, ref.start_s, rtol=1e-12, atol=1e-12)

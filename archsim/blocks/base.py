@@ -92,11 +92,16 @@ class Placement:
     `interleave`: the op shares its resource chunk by chunk with the op right before it in
     program order when that op is on the same resource and streams in as many chunks (the
     resource alternates their chunks as one stream, like the stages of one fused kernel;
-    archsim.schedule)."""
+    archsim.schedule). `channel` names a shared data path its traffic uses (e.g. a DRAM port,
+    "ngpc.dram") and `channel_s` the time that traffic needs on it at its full bandwidth: ops
+    that pipeline against each other on one channel are not allowed to move their data faster
+    than the channel together."""
     resource: str
     chunks: int = 1
     prologue_s: float = 0.0
     interleave: bool = False
+    channel: str = ""
+    channel_s: float = 0.0
 
 
 @attrs.frozen(kw_only=True)
