@@ -546,10 +546,13 @@ class _GatherShape:
 
 def predict_generic(spec, op) -> Prediction:
     """Op kinds this model does not know: roofline + launch. FLOPs from op.flops() (tensor
-    rate of op.dtype if it has one, else vector FP32), bytes from op.min_bytes()."""
+    rate of op.dtype if it has one, else vector FP32), bytes from op.min_bytes(). An op with
+    `launches` = L > 1 runs as L equal kernels back to back (each 1/L of the work, each with
+    its own launch and DRAM ramp)."""
     eff = spec.efficiency
-    flops = float(op.flops()) if hasattr(op, "flops") else 0.0
-    nbytes = float(op.min_bytes()) if hasattr(op, "min_bytes") else 0.0
+    launches = max(1, int(getattr(op, "launches", 1)))
+    flops = (float(op.flops()) if hasattr(op, "flops") else 0.0) / launches
+    nbytes = (float(op.min_bytes()) if hasattr(op, "min_bytes") else 0.0) / launches
     dtype = getattr(op, "dtype", "fp32")
     if dtype not in DTYPE_BYTES:
         dtype = "fp32"
@@ -557,10 +560,19 @@ def predict_generic(spec, op) -> Prediction:
     frac = min(1.0, getattr(eff.gemm_fraction, used) if unit == "t" else eff.vector_fraction)
     t_c = flops / (peak * frac) if flops else 0.0
     t_m = dram_time(spec, nbytes)
-    return _single(spec, op.KIND, smax(t_c, t_m, eff.smoothmax_p),
-                   flops_by={f"{unit}:{used}": flops} if flops else {}, dram=nbytes,
-                   dram_read=nbytes, compute_s=t_c, memory_s=t_m,
-                   details={"model": "generic roofline + launch"})
+    p = _single(spec, op.KIND, smax(t_c, t_m, eff.smoothmax_p),
+                flops_by={f"{unit}:{used}": flops} if flops else {}, dram=nbytes,
+                dram_read=nbytes, compute_s=t_c, memory_s=t_m,
+                details={"model": "generic roofline + launch"})
+    if launches == 1:
+        return p
+    return attrs.evolve(p, latency_s=p.latency_s * launches, flops=p.flops * launches,
+                        flops_by_dtype={k: v * launches for k, v in p.flops_by_dtype.items()},
+                        dram_bytes=p.dram_bytes * launches, dram_read_bytes=p.dram_read_bytes * launches,
+                        l2_bytes=p.l2_bytes * launches, l2_random_bytes=p.l2_random_bytes * launches,
+                        kernels=p.kernels * launches,
+                        details={**p.details, "compute_s": t_c * launches, "memory_s": t_m * launches,
+                                 "launches": launches})
 
 
 MODELS: dict[str, Callable] = {
