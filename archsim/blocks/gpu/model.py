@@ -712,6 +712,25 @@ def predict(spec, op) -> Prediction:
 
 # ----------------------------------------------------------------------------- protocol
 
+VECTOR_KINDS = ("elementwise", "copy", "gather", "topk", "norm", "rope", "kv_write", "embedding",
+                "hash_encode", "kv_retrieve")
+
+
+def memory_capacity_bytes(spec: Spec) -> float:
+    """Device memory for the LLM fit check."""
+    return spec.dram_capacity_gib * 2**30
+
+
+def roofline_peaks(spec: Spec, op) -> tuple[float, float]:
+    """(peak FLOP/s for this op's work, peak DRAM bytes/s): the tensor-core dense peak of the
+    op's dtype for matrix work, the vector peak for element-wise work."""
+    dtype = getattr(op, "dtype", "fp32")
+    if dtype not in DTYPE_BYTES:
+        dtype = "fp32"
+    peak = vector_peak(spec, dtype) if op.KIND in VECTOR_KINDS else tensor_peak(spec, dtype)[0]
+    return peak, spec.dram_bandwidth_gb_s * 1e9
+
+
 def supports(spec: Spec, op) -> bool:
     return op.KIND in MODELS or hasattr(op, "flops") or hasattr(op, "min_bytes")
 

@@ -68,6 +68,18 @@ def _vector(spec: Spec, op, ctx) -> OpResult:
                              "compute_cycles": comp, "dram_cycles": mem})
 
 
+def memory_capacity_bytes(spec: Spec) -> float | None:
+    return spec.dram_capacity_gib * 2**30 if spec.dram_capacity_gib > 0 else None
+
+
+def roofline_peaks(spec: Spec, op) -> tuple[float, float]:
+    """(peak FLOP/s: 2 x rows x cols x clock for GEMM work, vector_lanes x clock for element-wise
+    work; DRAM bytes/s)."""
+    vec = isinstance(op, (Elementwise, Copy)) or op.KIND in ("norm", "rope", "kv_write", "embedding")
+    per_cycle = spec.vector_lanes if vec else 2 * spec.rows * spec.cols
+    return per_cycle * spec.clock_ghz * HZ_PER_GHZ, spec.dram_bandwidth_gb_s() * 1e9
+
+
 def layer_geometry(op) -> tuple[int, int, int, int, int, int, int]:
     """(ifmap_h, ifmap_w, filter_h, filter_w, channels, num_filters, stride) in SCALE-Sim's
     conv form; a GEMM M x K @ K x N is ifmap M x K, filter 1 x K, 1 channel, N filters."""

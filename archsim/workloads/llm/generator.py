@@ -283,6 +283,7 @@ def expand(p: Params, *, seed: int = 0, source=None) -> OpGraph:
     llm = {"model": cfg.name, "family": cfg.family, "phase": p.phase, "batch": p.batch, "context": p.context,
            "layers": n_layers, "whole_model": n_layers == cfg.layers, "prefill_ops": n_prefill,
            "decode_steps": decode_steps, "tokens_per_decode_step": per_pass,
+           "prefill_passes": 0 if p.phase == "decode" else (math.ceil(p.context / p.chunk) if 0 < p.chunk < p.context else 1),
            "output_tokens": p.output_tokens if p.phase == "request" else (per_pass if p.phase == "decode" else 1),
            "dtype": s.dtype, "weight_dtype": s.weight_dtype, "kv_dtype": s.kv_dtype,
            "mla_form": s.mla_form if cfg.mla else None,
