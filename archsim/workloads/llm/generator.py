@@ -255,7 +255,8 @@ def _block_transformer(cfg: ModelConfig, p: Params, s: _Shape) -> tuple[list, in
 
 
 def expand(p: Params, *, seed: int = 0, source=None) -> OpGraph:
-    cfg = load_config(resolve_model(p.model, source))
+    path = resolve_model(p.model, source)
+    cfg = load_config(path)
     if p.layers > cfg.layers:
         raise ConfigError(source or "<workload>", "params.layers",
                           f"must be <= the model's {cfg.layers} layers (0 = all); got {p.layers}")
@@ -280,7 +281,7 @@ def expand(p: Params, *, seed: int = 0, source=None) -> OpGraph:
                 mean_kv = p.context + 1 + round((decode_steps - 1) / 2)
                 ops = pre + _decode(cfg, p, sd, n_layers, mean_kv, decode_steps)
     needs = memory_needs(cfg, p, s, n_layers)
-    llm = {"model": cfg.name, "family": cfg.family, "phase": p.phase, "batch": p.batch, "context": p.context,
+    llm = {"model": cfg.name, "config_path": str(path), "family": cfg.family, "phase": p.phase, "batch": p.batch, "context": p.context,
            "layers": n_layers, "whole_model": n_layers == cfg.layers, "prefill_ops": n_prefill,
            "decode_steps": decode_steps, "tokens_per_decode_step": per_pass,
            "prefill_passes": 0 if p.phase == "decode" else (math.ceil(p.context / p.chunk) if 0 < p.chunk < p.context else 1),
