@@ -587,15 +587,20 @@ def _sum_parts(spec, kind, parts: list[Prediction], details=None) -> Prediction:
                                           "parts": [p.details.get("part", p.kind) for p in parts]})
 
 
-def _weight_gemm(spec, kind, m, k, n, batch, dtype, w_bytes, part="") -> Prediction:
+def _weight_gemm(spec, kind, m, k, n, batch, dtype, w_bytes, part="", rows: float | None = None) -> Prediction:
     """A GEMM whose B operand (the weights, `batch` instances) is stored in `w_bytes` bytes in
     all (quantised: fewer than k x n x dtype bytes): the GEMM model's compute time at the
     activation dtype, DRAM time of activations + stored weights + output. Weight-only formats
-    are dequantised in the main loop at no extra cost (Marlin-style kernels)."""
+    are dequantised in the main loop at no extra cost (Marlin-style kernels). `rows`: the
+    useful rows in all when the `batch` x `m` tiles are padding (grouped GEMMs): FLOPs count
+    those, the time the padded tiles."""
     g = gemm_core(spec, m, k, n, batch, dtype)
+    if rows is not None:
+        g["flops"] = {key: 2.0 * rows * k * n for key in g["flops"]}
     b = DTYPE_BYTES[dtype]
-    act_in = batch * m * k * b
-    out = batch * m * n * {"fp8": 2, "int8": 4}.get(dtype, b)
+    useful = batch * m if rows is None else rows
+    act_in = useful * k * b
+    out = useful * n * {"fp8": 2, "int8": 4}.get(dtype, b)
     dram = act_in + w_bytes + out
     t_m = dram_time(spec, dram)
     t = smax(g["compute_s"], t_m, spec.efficiency.smoothmax_p)
@@ -623,20 +628,21 @@ def predict_moe_ffn(spec, op) -> Prediction:
     per_expert = op.weight_bytes() / max(op.active_experts() + op.shared_experts, 1e-9)
     parts = []
     n_act = op.active_experts()
-    groups = (("routed", n_act, max(1, math.ceil(op.tokens * op.top_k / max(n_act, 1e-9)))),
-              ("shared", float(op.shared_experts), op.tokens))
-    for tag, n, rows in groups:
+    routed = op.tokens * op.top_k
+    groups = (("routed", n_act, routed), ("shared", float(op.shared_experts), op.tokens * op.shared_experts))
+    for tag, n, total_rows in groups:
         if n <= 0:
             continue
-        nb = max(1, round(n))
-        parts.append(_weight_gemm(spec, "moe_ffn", rows, op.hidden, ffn_in, nb, op.dtype,
-                                  n * per_expert * w_up, part=f"{tag}.up"))
-        a = _stream(spec, "moe_ffn", nb * rows * op.expert_ffn * b * (3 if op.gated else 2),
-                    nb * rows * op.expert_ffn * b * (2 if op.gated else 1),
-                    float(nb * rows * op.expert_ffn) * (5.0 if op.gated else 8.0), op.dtype)
+        nb = max(1, min(total_rows, round(n)))
+        m = math.ceil(total_rows / nb)            # rows per expert tile (padded)
+        parts.append(_weight_gemm(spec, "moe_ffn", m, op.hidden, ffn_in, nb, op.dtype,
+                                  n * per_expert * w_up, part=f"{tag}.up", rows=total_rows))
+        a = _stream(spec, "moe_ffn", total_rows * op.expert_ffn * b * (3 if op.gated else 2),
+                    total_rows * op.expert_ffn * b * (2 if op.gated else 1),
+                    float(total_rows * op.expert_ffn) * (5.0 if op.gated else 8.0), op.dtype)
         parts.append(attrs.evolve(a, details={**a.details, "part": f"{tag}.act"}))
-        parts.append(_weight_gemm(spec, "moe_ffn", rows, op.expert_ffn, op.hidden, nb, op.dtype,
-                                  n * per_expert * (1 - w_up), part=f"{tag}.down"))
+        parts.append(_weight_gemm(spec, "moe_ffn", m, op.expert_ffn, op.hidden, nb, op.dtype,
+                                  n * per_expert * (1 - w_up), part=f"{tag}.down", rows=total_rows))
     return _sum_parts(spec, "moe_ffn", parts, {"active_experts": n_act,
                                                "tokens_per_active_expert": op.tokens_per_active_expert()})
 

@@ -63,7 +63,7 @@ def param_counts(cfg: ModelConfig) -> dict:
         "routed_experts": moe_layers * cfg.experts * expert_params(cfg),
         "shared_experts": moe_layers * cfg.shared_experts * expert_params(cfg),
         "routers": moe_layers * cfg.hidden * cfg.experts,
-        "norms": cfg.layers * norm_params(cfg) + cfg.hidden,
+        "norms": cfg.layers * norm_params(cfg) + cfg.hidden * (1 if cfg.norm == "rms" else 2),
         "lm_head": 0 if cfg.tie_embeddings else cfg.vocab * cfg.hidden,
     }
     if cfg.token_decoder is not None:

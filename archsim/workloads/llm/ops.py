@@ -155,16 +155,19 @@ class MoeFfn:
         return self.act_bytes() + self.weight_bytes()
 
     def lower(self):
-        """Grouped GEMMs: per active expert, its tokens through up(+gate) and down; expert
-        counts are the expected active count, rounded to a whole number of GEMMs with the
-        rows rescaled so the MACs stay exact."""
+        """Grouped GEMMs: the tokens x top_k routed rows spread as evenly as they go over the
+        expected active experts (rounded to whole experts; some get one row more, so the MACs
+        stay exact), each expert's rows through up(+gate), the activation and down; the shared
+        experts the same over all tokens."""
         ffn_in = (2 if self.gated else 1) * self.expert_ffn
-        out = []
         routed_rows = self.tokens * self.top_k
-        n_act = max(1, round(self.active_experts()))
-        rows = max(1, math.ceil(routed_rows / n_act))
-        for tag, count, m in (("routed", n_act, rows), ("shared", self.shared_experts, self.tokens)):
-            if count == 0:
+        n_act = min(routed_rows, max(1, round(self.active_experts())))
+        r0, extra = divmod(routed_rows, n_act)
+        groups = [("routed", n_act - extra, r0), ("routed_plus1", extra, r0 + 1),
+                  ("shared", self.shared_experts, self.tokens)]
+        out = []
+        for tag, count, m in groups:
+            if count == 0 or m == 0:
                 continue
             out.append((Gemm(m=m, k=self.hidden, n=ffn_in, dtype=self.dtype, name=f"{self.name}.{tag}.up"), count))
             out.append((Elementwise(n_elements=m * self.expert_ffn, n_inputs=2 if self.gated else 1,
