@@ -171,7 +171,7 @@ def test_llama2_70b_does_not_fit_an_a100_80gb():
 
 
 def test_offload_plan_is_priced():
-    a = archsim.load_arch(ROOT / "arch_configs/gpu/a100-80gb-offload.toml")
+    a = archsim.load_arch(ROOT / "arch_configs/llm/a100-80gb-offload.toml")
     r = archsim.simulate(a, wl("llama-2-70b", phase="decode", batch=1, context=1024))
     m = r.memory
     assert m["fits"] is False and m["offload"]["bytes_per_pass"] == pytest.approx(m["total"] - m["capacity"], abs=2)
