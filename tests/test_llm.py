@@ -304,3 +304,20 @@ def test_roofline_cli(tmp_path):
     p = _cli("roofline", "arch_configs/gpu/a100-80gb.toml", str(f), "--llm-viewer", "--json", "-")
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["decode"]["q_proj"]["OPs"] == 2 * 4096 * 4096
+
+
+def test_bench_llm_reads_measurements(tmp_path):
+    """benchmarks/bench_llm.py --measured: the format the device measurement script writes."""
+    f = tmp_path / "m.json"
+    f.write_text(json.dumps({"device": "NVIDIA H100 80GB HBM3", "records": [
+        {"model": "llama-3-8b", "phase": "decode", "batch": 8, "context": 4096, "layers": 1, "mode": "eager",
+         "latency_s": 3.1e-4},
+        {"model": "deepseek-v2-lite", "phase": "prefill", "batch": 1, "context": 512, "layers": 2,
+         "mode": "cuda_graph", "latency_ms": 0.9}]}))
+    out = tmp_path / "o.json"
+    p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_llm.py"), "--measured", str(f), "--no-peers",
+                        "--json", str(out)], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    rows = json.loads(out.read_text())["measured"]
+    assert len(rows) == 2 and all(r["archsim_s"] > 0 and r["error"] is not None for r in rows)
+    assert "mode=cuda_graph" in p.stdout and "median |err|" in p.stdout
