@@ -91,7 +91,7 @@ def plan_memory(arch: ArchSpec, workload: Workload, pick) -> tuple[ArchSpec, Wor
                        meta={**workload.meta, "offload_ops": k})
     mem["offload"] = {"component": host, "source": hspec.offload, "bytes_per_pass": over,
                       "passes": sum(t.repeat for t in transfers),
-                      "link_gb_s": hspec.link.payload_gb_s()}
+                      "link_gb_s": hspec.pcie.payload_gb_s()}
     if arch.mapping.get(KvTransfer.KIND) != host:
         arch = attrs.evolve(arch, mapping={**arch.mapping, KvTransfer.KIND: host})
     return arch, new, mem

@@ -38,14 +38,16 @@ def pick_component(arch: ArchSpec, op) -> str:
 
 
 def scale_result(r: OpResult, times: int) -> OpResult:
-    """`times` back-to-back repetitions of the same op: every count and time scales, and the
-    op streams `times` as many chunks (with `times` prologues up front). `details` keep
-    describing one repetition (plus `repeat`)."""
+    """`times` back-to-back repetitions of the same op: every count and time scales. An op that
+    streams in chunks streams `times` as many (with `times` prologues up front); an op that does
+    not stream stays one block (its repetitions do not pipeline with other ops). `details`
+    keep describing one repetition (plus `repeat`)."""
     if times == 1:
         return r
     pl = r.placement
     if pl is not None:
-        pl = attrs.evolve(pl, chunks=pl.chunks * times, prologue_s=pl.prologue_s * times)
+        pl = attrs.evolve(pl, chunks=pl.chunks * times if pl.chunks > 1 else 1,
+                          prologue_s=pl.prologue_s * times)
     return attrs.evolve(
         r, cycles=r.cycles * times, latency_s=r.latency_s * times, flops=r.flops * times,
         dram_bytes=r.dram_bytes * times,

@@ -176,7 +176,7 @@ def test_offload_plan_is_priced():
     m = r.memory
     assert m["fits"] is False and m["offload"]["bytes_per_pass"] == pytest.approx(m["total"] - m["capacity"], abs=2)
     xfer = next(o for o in r.ops if o.op == "kv_transfer")
-    assert xfer.resource == "host.pcie" and xfer.energy_j > 0
+    assert xfer.resource == "host.pcie_rd" and xfer.energy_j > 0
     assert r.latency_s >= m["offload"]["bytes_per_pass"] / (m["offload"]["link_gb_s"] * 1e9)
 
 

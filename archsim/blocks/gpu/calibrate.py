@@ -370,9 +370,6 @@ def error_bands(rows: Sequence[dict]) -> dict[str, list[float]]:
     return bands
 
 
-EFFICIENCY_FIELDS = None   # filled lazily (avoid importing the component at import time)
-
-
 def calibration_tables(spec, fit_result: FitResult, rows: Sequence[dict], energy_report: dict,
                        files: Sequence[Path], date: str, split: str = "every4th") -> dict:
     """The [components.gpu] tables to write into the calibration fragment."""

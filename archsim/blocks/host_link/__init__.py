@@ -1,5 +1,8 @@
-"""The host link block: PCIe + offload target transfer model (model.py), its op kind
-(ops.py: kv_transfer) and the component protocol (component.py)."""
-from archsim.blocks.host_link.component import KIND, Spec, evaluate, roofline_peaks, structure, supports
+"""The host link block: PCIe to an offload target (NVMe SSD or CPU memory). Spec (spec.py),
+transfer model and the component protocol (model.py), what it is priced from (structure.py),
+the `kv_transfer` op (ops.py)."""
+from archsim.blocks.host_link.model import evaluate, supports
+from archsim.blocks.host_link.spec import KIND, Spec
+from archsim.blocks.host_link.structure import structure
 
-__all__ = ["KIND", "Spec", "evaluate", "roofline_peaks", "structure", "supports"]
+__all__ = ["KIND", "Spec", "evaluate", "structure", "supports"]

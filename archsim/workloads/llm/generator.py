@@ -49,7 +49,7 @@ REPO = Path(__file__).resolve().parents[3]
 @attrs.frozen(kw_only=True)
 class Params:
     model: str = field(doc="a Hugging Face config.json (path relative to the workload file)")
-    phase: Literal["prefill", "decode", "request"] = field("decode")
+    phase: Literal["prefill", "decode", "request"] = field("decode", doc="prefill: one pass over the prompt; decode: one step; request: prefill + output_tokens - 1 decode steps")
     batch: int = field(1, ge=1, le=1 << 20, doc="sequences processed together")
     context: int = field(1024, ge=1, le=1 << 24, doc="decode: tokens already cached; prefill / request: prompt tokens")
     output_tokens: int = field(128, ge=1, le=1 << 24, doc="request: tokens generated (the first by the prefill)")
