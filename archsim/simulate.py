@@ -17,6 +17,7 @@ from archsim.blocks.base import EvalContext, OpResult
 from archsim.config.arch import ArchSpec
 from archsim.energy.model import price_run
 from archsim.errors import ModelError
+from archsim.memory_plan import llm_metrics, plan_memory
 from archsim.report.report import Report
 from archsim.schedule import Timeline, schedule_arrays
 from archsim.version import __version__
@@ -84,14 +85,18 @@ def schedule_results(results, workload: Workload) -> Timeline:
 
 
 def simulate(arch: ArchSpec, workload: Workload, *, baseline: ArchSpec | None = None) -> Report:
-    """Run `workload` on `arch` (and on `baseline`, e.g. a GPU arch, if given)."""
+    """Run `workload` on `arch` (and on `baseline`, e.g. a GPU arch, if given). LLM workloads
+    are checked against the device's memory first (archsim.memory_plan)."""
+    original = workload
+    arch, workload, memory = plan_memory(arch, workload, pick_component)
     results = evaluate_ops(arch, workload)
     timeline = schedule_results(results, workload)
     priced = price_run(arch, results, timeline)
-    base = simulate(baseline, workload) if baseline is not None else None
+    base = simulate(baseline, original) if baseline is not None else None
     return Report(archsim_version=__version__, arch=arch.name, workload=workload.name,
                   ops=priced.ops, components=priced.components, totals=priced.totals,
                   timeline=timeline, budget=priced.budget, provenance=dict(priced.provenance),
-                  power_trace=priced.power_trace, baseline=base,
+                  power_trace=priced.power_trace, baseline=base, memory=memory,
+                  llm=llm_metrics(workload, timeline),
                   meta={"arch_source": arch.source, "workload_source": workload.source,
                         "seed": workload.seed})

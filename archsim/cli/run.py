@@ -77,6 +77,14 @@ def print_report(report, *, quiet=False, file=None):
     if report.budget is not None:
         for k, v in report.budget.items():
             t2.add_row(f"budget.{k}", str(v))
+    for k, v in (report.llm or {}).items():
+        if k != "phase" and v is not None:
+            t2.add_row(f"llm.{k}", _fmt(v))
+    for k, v in (report.memory or {}).items():
+        if not isinstance(v, dict):
+            t2.add_row(f"memory.{k}" + ("_bytes" if k in ("weights", "kv_cache", "kv_per_token", "activations",
+                                                          "total", "capacity") else ""),
+                       str(v) if isinstance(v, (bool, str)) or v is None else _fmt(v))
     if report.baseline is not None:
         t2.add_row("baseline latency_s", _fmt(report.baseline.latency_s))
         t2.add_row("speedup", _fmt(report.speedup))

@@ -23,6 +23,8 @@ NERF = "workloads/ng/nerf_hashgrid_1080p.toml"
 VLLM = "workloads/video_llm/frame-40k-vrex.toml"
 VLLM_GPU = "workloads/video_llm/frame-40k-flexgen.toml"
 VLLM_GPU_SERVER = "workloads/video_llm/frame-40k-flexgen-server.toml"   # CPU-memory offload (A100, Tab. I)
+LLM = "workloads/llm/llama-3-8b-decode.toml"
+LLM_OFFLOAD = "workloads/llm/llama-3-70b-decode.toml"
 
 # preset -> its example workload
 CASES = {
@@ -30,9 +32,11 @@ CASES = {
     "arch_configs/systolic/eyeriss-like-12x14.toml": CNN,
     "arch_configs/systolic/scalesim-32x32-os.toml": CNN,
     "arch_configs/systolic/scalesim-32x32-ws.toml": CNN,
+    "arch_configs/systolic/tpu-v4-llm.toml": LLM,
     "arch_configs/gpu/a100-80gb.toml": CNN,
     "arch_configs/gpu/h100-sxm.toml": CNN,
     "arch_configs/gpu/h200.toml": CNN,
+    "arch_configs/llm/a100-80gb-offload.toml": LLM_OFFLOAD,
     "arch_configs/gpu/rtx3090.toml": NERF,
     "arch_configs/gpu/jetson-agx-orin-32gb.toml": CNN,
     "arch_configs/gpu/jetson-agx-orin-64gb.toml": CNN,

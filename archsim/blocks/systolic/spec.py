@@ -42,6 +42,11 @@ class Spec:
     dram_technology: DramTech = field("lpddr5", doc="DRAM technology (energy per bit, PHY area)")
     sram_banks: int = field(1, ge=1, le=1024, doc="banks per SRAM (area/energy only; the access "
                             "model assumes conflict-free banking)")
+    vector_lanes: int = field(0, ge=0, le=1 << 20, doc="element-wise ALUs beside the array (a TPU's "
+                              "vector unit) for norms, softmax, activations, copies; 0 = none "
+                              "(such ops cannot run on this component)")
+    dram_capacity_gib: float = field(0.0, ge=0.0, doc="device memory for the LLM fit check; "
+                                     "0 = not modelled (no check)")
 
     def sram_words(self) -> tuple[int, int, int]:
         """(ifmap, filter, ofmap) capacities in words."""
