@@ -198,3 +198,40 @@ def test_op_lists_are_json_round_trippable():
     c = MC._layer_case("deepseek-v2-lite", "mla_naive", "moe_grouped", "prefill", 1, 512)
     ops = MC.layer_ops(c)
     assert json.loads(json.dumps(ops)) == ops
+
+
+def test_driver_restarts_a_poisoned_section_and_kills_an_overrun(tmp_path, monkeypatch):
+    """The driver (no torch): a child that exits with the poisoned-context code is restarted at
+    its next case until done; a child that hangs is killed at its deadline and the run goes on;
+    the merged file holds every record."""
+    spec = importlib.util.spec_from_file_location("measure_llm_t", GPU_BENCH / "measure_llm.py")
+    L = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(L)
+    child = tmp_path / "child.py"
+    child.write_text(
+        "import json, sys, time\n"
+        "part, start, sec = sys.argv[1], int(sys.argv[2]), sys.argv[3]\n"
+        "if sec == 'graph':\n"
+        "    json.dump({'meta': {}, 'results': [{'section': 'graph', 'i': 0}]}, open(part, 'w'))\n"
+        "    time.sleep(300)\n"
+        "json.dump({'meta': {'device': {'name': 'NVIDIA H100 80GB HBM3'}},\n"
+        "           'results': [{'section': sec, 'i': start}], 'next_index': start + 1, 'n_cases': 3},\n"
+        "          open(part, 'w'))\n"
+        "sys.exit(3 if start < 2 else 0)\n")
+    monkeypatch.setattr(L.Driver, "child_cmd", lambda self, sec, part, budget, start:
+                        [sys.executable, str(child), str(part), str(start), sec])
+    out = tmp_path / "m.json"
+    args = L.parse_args(["--out", str(out), "--sections", "attn_impl,graph", "--budget-s", "14",
+                         "--reserve-s", "1", "--grace-s", "1", "--min-section-s", "2", "--dry-run",
+                         "--workdir", str(tmp_path / "w")])
+    t0 = __import__("time").time()
+    final = L.Driver(args).run(["attn_impl", "graph"])
+    assert __import__("time").time() - t0 < 30
+    recs = final["results"]
+    assert [r["i"] for r in recs if r["section"] == "attn_impl"] == [0, 1, 2]
+    assert [r["i"] for r in recs if r["section"] == "graph"] == [0]
+    secs = final["meta"]["suite"]["sections"]
+    assert [r["rc"] for r in secs[0]["runs"]] == [3, 3, 0]
+    assert secs[1]["runs"][0]["killed"] is True
+    assert final["meta"]["device"]["name"] == "NVIDIA H100 80GB HBM3"
+    assert json.loads(out.read_text())["results"] == recs

@@ -119,8 +119,9 @@ def cmd_calibrate(args) -> int:
     print(f"wrote {out}")
     extended = [(preset.parent / e).resolve() for e in _extends(preset) if str(e).endswith(".part")]
     if extended and out.resolve() not in extended:
+        where = f"calibration/{out.name}" if out.resolve().parent == extended[0].parent else str(out)
         print(f"note: preset {args.preset} extends {extended[0].name}, not {out.name}: point its "
-              f"`extends` at calibration/{out.name} to use this fit", file=sys.stderr)
+              f"`extends` at {where} to use this fit", file=sys.stderr)
     if "skipped" in energy_report:
         print(f"note: energy not fitted ({energy_report['skipped']}); the fragment keeps the "
               "preset's prior energy coefficients", file=sys.stderr)

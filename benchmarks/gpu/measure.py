@@ -17,6 +17,8 @@ Usage (on the GPU machine):
     PYTHONUNBUFFERED=1 python3 benchmarks/gpu/measure.py --out $OUT/h200.json
 Local logic check on CPU (tiny sizes, no timing fidelity):
     python benchmarks/gpu/measure.py --dry-run --out /tmp/dry.json
+benchmarks/gpu/measure_llm.py runs these sections (each in its own process, under one budget)
+together with the attention-implementation, eager/graph, power-capped and LLM-layer sections.
 """
 from __future__ import annotations
 

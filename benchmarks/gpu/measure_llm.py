@@ -41,8 +41,8 @@ restarts the section at the next case (up to 3 times); a child that overruns its
 budget is killed and the next section starts; the merged JSON is rewritten as results arrive.
 
 Usage (on the GPU machine; see docs/gpu.md for the two standard runs):
-    python benchmarks/gpu/measure_llm.py --run a --budget-s 540 --out $OUT/h100-a.json
-    python benchmarks/gpu/measure_llm.py --run b --budget-s 540 --out $OUT/h100-b.json
+    set -o pipefail; python3 benchmarks/gpu/measure_llm.py --run a --budget-s 540 --out $OUT/h100-a.json 2>&1 | tee $OUT/h100-a.log
+    set -o pipefail; python3 benchmarks/gpu/measure_llm.py --run b --budget-s 540 --out $OUT/h100-b.json 2>&1 | tee $OUT/h100-b.log
     python benchmarks/gpu/measure_llm.py --plan --run a          # cases and estimates, no torch
     python benchmarks/gpu/measure_llm.py --dry-run --run a --out /tmp/dry.json   # CPU, tiny shapes
 """
@@ -1653,6 +1653,10 @@ class Sampler:
         return list(self.samples)
 
 
+POWER_GEMM_N = 8192          # sustained loads: an 8192^3 GEMM and a 2 GiB copy
+POWER_COPY_BYTES = 2**31
+
+
 def sec_power_clock(C: Child):
     """Sustained loads at the power cap (see the module doc)."""
     if C.dry:
@@ -1669,12 +1673,14 @@ def sec_power_clock(C: Child):
         "energy counter and the integral of sampled power over the load; energy_per_call = "
         "steady mean power x time_per_call")
     budget = C.time_left() - 10
-    load_s = max(4.0, min(C.args.power_load_s, (budget - 25) / 2.4))
+    load_s = min(C.args.power_load_s, max(4.0, (budget - 25) / 2.4))
+    idle_s = max(0.5, min(4.0, load_s / 4))
+    settle = min(3.0, load_s / 5)
     C.power["load_s"] = load_s
 
     def idle(name, secs):
         torch.cuda.synchronize()
-        time.sleep(1.0)
+        time.sleep(min(1.0, secs / 3))
         ps.start()
         t0 = time.time()
         time.sleep(secs)
@@ -1686,7 +1692,7 @@ def sec_power_clock(C: Child):
         print(f"[{C.elapsed():6.1f}s] power_clock {name:24s} {loads[name].get('mean_steady_power_w', float('nan')):7.1f} W", flush=True)
         C.save(force=True)
 
-    def load(name, op, fn, flops, nbytes, secs, settle_s=3.0):
+    def load(name, op, fn, flops, nbytes, secs, settle_s=settle):
         rec = {"op": op, "flops_per_call": flops, "dram_bytes_per_call": nbytes, "duration_s": secs}
         try:
             for _ in range(3):
@@ -1725,7 +1731,7 @@ def sec_power_clock(C: Child):
                         "achieved_tb_s": nbytes * calls / busy / 1e12})
             steady = [x for x in batches if x[0] >= settle_s] or batches
             sc, sb = sum(x[1] for x in steady), sum(x[2] for x in steady)
-            first = [x for x in batches if x[0] <= 0.5] or batches[:1]
+            first = [x for x in batches if x[0] <= min(0.5, secs / 4)] or batches[:1]
             fc, fb = sum(x[1] for x in first), sum(x[2] for x in first)
             rec["steady_time_per_call_s"] = sb / sc
             rec["steady_tflops"] = flops * sc / sb / 1e12
@@ -1761,13 +1767,13 @@ def sec_power_clock(C: Child):
         C.save(force=True)
         torch.cuda.empty_cache()
 
-    n = 8192
-    idle("capped_idle_before", 4.0)
+    n = POWER_GEMM_N
+    idle("capped_idle_before", idle_s)
     g = M._gemm_fn(n, n, n, "bf16", 1, C.dev)
     load("capped_gemm_bf16_8192", M.gemm_op(n, n, n, "bf16"), g, 2.0 * n**3, 3 * n * n * 2, load_s)
     g = None
-    idle("capped_idle_mid", 3.0)
-    nb = 2**31
+    idle("capped_idle_mid", 0.75 * idle_s)
+    nb = POWER_COPY_BYTES
     x = torch.randint(0, 255, (nb,), dtype=torch.uint8, device=C.dev)
     y = torch.empty_like(x)
     load("capped_copy_2gib", M.copy_op(nb), lambda: y.copy_(x), 0.0, 2.0 * nb, load_s)
@@ -1780,7 +1786,7 @@ def sec_power_clock(C: Child):
             loads["capped_gemm_fp8_8192"] = {"error": str(exc)[:300]}
         g = None
     if C.time_left() > 5:
-        idle("capped_idle_after", 3.0)
+        idle("capped_idle_after", 0.75 * idle_s)
     C.done = True
 
 
