@@ -79,7 +79,7 @@ def _child(L, tmp_path, section, **kw):
     argv = ["--child", section, "--part", str(tmp_path / f"{section}.json"), "--dry-run",
             "--deadline", str(time.time() + kw.pop("budget", 120)), "--reps", "3"]
     for k, v in kw.items():
-        argv += [f"--{k.replace('_', '-')}", str(v)]
+        argv += [f"--{k.replace('_', '-')}"] + ([str(v)] if v != "" else [])
     args = L.parse_args(argv)
     C = L.Child(args)
     # dry for construction (CPU tensors), then the GPU branches
@@ -152,3 +152,21 @@ def test_poisoned_context_exits_for_a_restart(L, tmp_path, monkeypatch):
     assert exits == [L.POISON_EXIT] and rec["poisoned_context"] is True
     d = json.loads((tmp_path / "attn_impl.json").read_text())
     assert d["next_index"] == 8 and d["meta"]["poisoned"]["index"] == 7
+
+
+def test_step_and_attention_gpu_branches(L, tmp_path, monkeypatch):
+    monkeypatch.setattr(L.MC, "step_cases", lambda s, f=L.MC.step_cases: f("tiny"))
+    C = _child(L, tmp_path, "llm_step")
+    L.sec_llm_step(C)
+    graph = [r for r in C.results if r["variant"] == "graph"]
+    assert graph and all("error" not in r and "skipped" not in r for r in C.results), \
+        [r.get("error") for r in C.results if "error" in r]
+    moe = [r for r in graph if "moe" in r["impl"]]
+    assert moe and all(r["expert_tokens_per_layer"] for r in moe)
+    assert all(len(r["ops"]) <= r["n_ops"] for r in graph)
+    monkeypatch.setattr(L.MC, "attn_cases", lambda s, f=L.MC.attn_cases: f("tiny"))
+    C = _child(L, tmp_path, "attn_impl", no_profile="")
+    L.sec_attn_impl(C)
+    ok = [r for r in C.results if "times_s" in r]
+    assert any(r["impl"] == "sdpa:default" for r in ok) and any(r["impl"] == "sdpa:math" for r in ok)
+    assert all(r["extra"].get("rel_err_vs_default", 0) < 0.05 for r in ok)

@@ -1202,16 +1202,16 @@ def _time_layer_case(C, wc, cur, ci, case, mode, rec):
         else:
             fn = fwd
         rec.update(C.time_call(fn, syncs=syncs, max_s=1.5))
+        counts = _counts_list(info.get("counts"))          # read before the graph is reset
+        padded = _counts_list(info.get("padded_counts"))
     finally:
         if g is not None:
             try:
                 g.reset()
             except Exception:
                 pass
-    counts = _counts_list(info.get("counts"))
     if counts is not None:
         rec["expert_tokens"] = counts
-    padded = _counts_list(info.get("padded_counts"))
     if padded is not None:
         rec["expert_rows_padded"] = padded     # the grouped GEMMs ran on these row counts
     rec["ops"] = MC.layer_ops(case, padded or counts)
@@ -1414,14 +1414,15 @@ def _time_step_case(C, ci, case, mode, model, cur, rec):
             fn = step
         rec.update(C.time_call(fn, syncs=case["ffn"] == "moe_loop", max_s=2.0, warmup=1,
                                reps=max(5, C.args.reps // 2)))
+        # read before the graph is reset
+        per_layer = [(_counts_list(i.get("padded_counts") if i.get("padded_counts") is not None else i.get("counts"))
+                      if k != "dense" else None) for i, k in zip(infos, kinds)]
     finally:
         if g is not None:
             try:
                 g.reset()
             except Exception:
                 pass
-    per_layer = [(_counts_list(i.get("padded_counts") if i.get("padded_counts") is not None else i.get("counts"))
-                  if k != "dense" else None) for i, k in zip(infos, kinds)]
     if any(c is not None for c in per_layer):
         rec["expert_tokens_per_layer"] = per_layer
     ops = MC.step_ops(case, per_layer)
