@@ -369,7 +369,7 @@ def test_run_and_reproduce_agree_on_ngpc8_nerf_1080p(tmp_path):
     assert fitted["frame_s"] == pytest.approx(d["totals"]["latency_s"], rel=1e-3)
     assert fitted["energy_j"] == pytest.approx(d["totals"]["energy_j"], rel=1e-3)
     # the run folder holds the GPU preset the NGPC arch extends
-    names = {p.name for p in (tmp_path / "run" / "inputs").iterdir()}
+    names = {p.name for p in (tmp_path / "run" / "inputs").rglob("*") if p.is_file()}
     assert {"ngpc-8.toml", "base.toml", "rtx3090.toml", "nerf_hashgrid_1080p.toml"} <= names
 
 
