@@ -84,7 +84,7 @@ def test_cli_h100_fit_goes_to_h100_fragment(tmp_path, capsys):
     f = _file(tmp_path, "h100.json", "NVIDIA H100 80GB HBM3", _records(spec, ops))
     preset = tmp_path / "h100-sxm.toml"
     preset.write_text((GPU / "h100-sxm.toml").read_text().replace(
-        'extends = "calibration/h200.part"', f'extends = "{(GPU / "calibration" / "h200.part").as_posix()}"'))
+        'extends = "calibration/h100.part"', f'extends = "{(GPU / "calibration" / "h200.part").as_posix()}"'))
     out = tmp_path / "h100.part"
     assert cli_main(["calibrate", "gpu", str(f), "--preset", str(preset), "--out", str(out), "--restarts", "1"]) == 0
     err = capsys.readouterr().err
