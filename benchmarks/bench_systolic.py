@@ -13,7 +13,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from archsim.blocks.systolic import model as S
+import archsim.blocks.systolic as S
 from archsim.config.arch import load_arch
 from archsim.workloads.load import load_workload
 from archsim.workloads.ops import Gemm

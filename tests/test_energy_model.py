@@ -205,7 +205,7 @@ def test_self_priced_static_is_not_counted_twice(fake_component, monkeypatch):
     pr = price_run(arch, rs)
     from archsim.report.report import Report
     rep = Report(archsim_version="t", arch="a", workload="w", ops=pr.ops, components=pr.components,
-                 power_trace=pr.power_trace)
+                 totals=pr.totals, power_trace=pr.power_trace)
     assert rep.energy_j == pytest.approx(3 * (0.1 + 0.2))            # = the block's own total
     assert rep.avg_power_w == pytest.approx(300.0)                   # 0.3 J per ms
     assert rep.area_mm2 == 800.0 and rep.leakage_power_w == idle

@@ -9,7 +9,6 @@ import pytest
 from archsim import load_arch, load_workload, simulate
 from archsim.cli import main
 from archsim.errors import ModelError
-from archsim.report.report import Report
 from archsim.simulate import evaluate_ops
 
 ARCH = {"name": "fa", "components": {"a": {"kind": "fake", "lanes": 16, "clock_ghz": 2.0}}}
@@ -26,7 +25,8 @@ def test_evaluate_and_totals(fake_component):
     assert [o.cycles for o in ops] == [4, 21]
     assert ops[1].actions == {"mac.fp16": 300}
     assert ops[1].details["repeat"] == 3
-    rep = Report(archsim_version="t", arch="fa", workload="w", ops=tuple(ops))
+    rep = simulate(arch, wl)
+    assert rep.timeline.start_s.tolist() == [0.0, 4 / 2e9] and rep.timeline.critical_path == (0, 1)
     t = rep.totals()
     assert t["cycles"] == 25 and t["latency_s"] == pytest.approx(25 / 2e9)
     assert t["flops"] == 2 * 64 + 2 * 300

@@ -8,7 +8,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-from archsim.blocks.systolic import model as S
+import archsim.blocks.systolic as S
 from archsim.blocks.base import EvalContext
 from archsim.config.arch import load_arch
 from archsim.errors import ConfigError

@@ -19,6 +19,7 @@ def add_parser(sub):
     p.add_argument("study", choices=STUDIES)
     p.add_argument("--json", metavar="FILE", help="write the rows as a JSON list")
     p.add_argument("--out", metavar="DIR", help="folder for plots (default results/reproduce-STUDY)")
+    p.add_argument("--html", action="store_true", help="also write DIR/report.html")
     p.set_defaults(func=cmd_reproduce)
 
 
@@ -49,6 +50,8 @@ def cmd_reproduce(args) -> int:
     mod = importlib.import_module(f"archsim.studies.{args.study}")
     make_dir(out, flag="--out")
     res = mod.run(out)
+    from archsim.report.html import write_reproduce_folder
+    write_reproduce_folder(out, args.study, res.rows, res.notes, res.plots)
     console = Console(width=170, file=sys.stderr if args.json == "-" else sys.stdout)
     paired = [r for r in res.rows if r.get("paper_value") is not None]
     t = Table(title=f"{args.study}: quantities with a paper value")
@@ -73,4 +76,7 @@ def cmd_reproduce(args) -> int:
         else:
             atomic_write_text(args.json, text, flag="--json")
             console.print(f"wrote {len(res.rows)} rows to {args.json}")
+    if args.html:
+        from archsim.cli.report import write_html_report
+        write_html_report(out)
     return 0

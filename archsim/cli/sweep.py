@@ -21,6 +21,7 @@ def add_parser(sub):
                         "the failure)")
     p.add_argument("--out", metavar="DIR", help="result folder (default: results/<sweep name>)")
     p.add_argument("--chunk-size", type=int, metavar="N", help="points per task (default: automatic)")
+    p.add_argument("--html", action="store_true", help="also write OUT/report.html")
     p.add_argument("--timed-points", type=int, default=4, metavar="N",
                    help="points run first, in this process, to estimate the wall time (default 4)")
     p.set_defaults(func=cmd_sweep)
@@ -106,6 +107,9 @@ def cmd_sweep(args) -> int:
     if res.n_ok:
         _print_front(console, out)
     console.print(f"wrote {cell(res.points_csv)}, {cell(res.pareto_csv)}; plots: archsim report {cell(out)}")
+    if args.html:
+        from archsim.cli.report import write_html_report
+        write_html_report(out)
     if res.n_failed:
         print(f"archsim: {res.n_failed} of {res.n_unique} points failed (their errors are in the "
               f"error column of {res.points_csv}); after fixing the cause, rerun them with:\n"

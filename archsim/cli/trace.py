@@ -16,10 +16,9 @@ def add_parser(sub):
 def cmd_trace(args) -> int:
     from archsim.io_safe import atomic_write_text, check_out_file
     from archsim.workloads.load import load_workload
-    from archsim.workloads.ops import op_to_dict
     check_out_file(args.out, flag="--out")
     wl = load_workload(args.workload, args.overrides)
     out = Path(args.out)
-    atomic_write_text(out, "".join(json.dumps(op_to_dict(op)) + "\n" for op in wl.ops), flag="--out")
+    atomic_write_text(out, "".join(json.dumps(rec) + "\n" for rec in wl.trace_records()), flag="--out")
     print(f"wrote {len(wl.ops)} ops to {out}")
     return 0

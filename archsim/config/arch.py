@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 import attrs
 
-from archsim.config.registry import COMPONENT_MODULES, component_module
+from archsim.config.registry import COMPONENT_MODULES, component_module, op_types
 from archsim.config.load import (apply_overrides, field, override_label, reblame,
                                  refuse_reserved_overrides, resolve_extends, structure)
 from archsim.errors import ConfigError
@@ -117,7 +117,6 @@ def arch_from_data(data: Mapping, *, file) -> ArchSpec:
     mapping_raw = data.get("mapping", {})
     if not isinstance(mapping_raw, Mapping):
         raise ConfigError(file, "mapping", f"expected a table of op kind = component name, got {mapping_raw!r}")
-    from archsim.workloads.ops import op_types
     known_ops = op_types()
     mapping = {}
     for opk, cname in mapping_raw.items():

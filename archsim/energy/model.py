@@ -4,8 +4,8 @@ Performance models emit action counts (`OpResult.actions`, vocabulary in
 archsim/blocks/base.py); this module prices them with a technology table scaled to the
 arch's node and supply, and turns each component's `Structure` into area and leakage.
 
-Fixed API (other teams code against these names):
-  price_run(arch, results) -> PricedRun(ops, components, provenance, budget, power_trace)
+Fixed API (simulate, the studies and the benchmarks call these names):
+  price_run(arch, results, timeline) -> PricedRun(ops, components, totals, provenance, budget, power_trace)
   area_mm2(structure, tech) -> {part: mm^2, ..., "total": mm^2}
   leakage_power_w(structure, tech) -> W
   price_actions(structure, actions, tech) -> {action_key: J}
@@ -23,8 +23,9 @@ Conventions:
     + overhead ((logic + SRAM) x (overhead_factor - 1), wiring/control) + DRAM/PCIe PHYs;
     children are added, then x `count`. `fixed_area_mm2` / `fixed_leakage_power_w` replace
     the block's own parts (children still add).
-  * Power trace: ops run back to back on one timeline (as the Report sums latencies); op i
-    draws energy_i / latency_i + the whole arch's static power.
+  * Static power is charged over the makespan of the run's timeline (archsim.schedule).
+  * Power trace: per interval of the timeline, the whole arch's static power + every active
+    op's dynamic energy spread over its span.
   * Budget: area vs [budget] area_mm2; average AND peak (per-op) power vs [budget] power_w.
 """
 from __future__ import annotations
@@ -254,16 +255,134 @@ def action_class(key: str) -> str:
 
 # ------------------------------------------------------------------------------ pricing
 
+class _Pricing:
+    """What an action pricer may look at: the structure's SRAMs, links and DRAM (found once per
+    call) and the ledger (tech factors, sources used)."""
+
+    def __init__(self, structure: Structure, led: _Ledger):
+        self.structure, self.led = structure, led
+        self._srams = self._links = None
+        self._dram = False
+
+    @property
+    def srams(self):
+        if self._srams is None:
+            self._srams = _find_srams(self.structure)
+        return self._srams
+
+    @property
+    def links(self):
+        if self._links is None:
+            self._links = _find_links(self.structure)
+        return self._links
+
+    @property
+    def dram(self):
+        if self._dram is False:
+            self._dram = _find_dram(self.structure)
+        return self._dram
+
+
+def _price_logic(key: str, parts: list[str], count: float, pr: _Pricing) -> float:
+    if len(parts) != 2:
+        raise KeyError(key)
+    t = pr.led.tech
+    c = _logic_cost(t.table, parts[0], parts[1], key)
+    pr.led.flag("logic")
+    pr.led.use(f"logic.{parts[0]}.{parts[1]}.energy_pj")
+    return count * c.energy_pj * t.logic_energy_factor * J_PER_PJ
+
+
+def _price_xor_popcount(key, parts, count, pr: _Pricing) -> float:
+    if key != "xor_popcount_bits":
+        raise KeyError(key)
+    t = pr.led.tech
+    pr.led.flag("logic")
+    pr.led.use("logic.xor_popcount.energy_pj_per_bit")
+    return count * t.table.xor_popcount_energy_pj_per_bit * t.logic_energy_factor * J_PER_PJ
+
+
+def _price_rf(key, parts, count, pr: _Pricing) -> float:
+    if key not in ("rf.read_bytes", "rf.write_bytes"):
+        raise KeyError(key)
+    t = pr.led.tech
+    write = key == "rf.write_bytes"
+    pr.led.flag("logic")
+    pr.led.use("rf.write_pj_per_byte" if write else "rf.read_pj_per_byte")
+    pj = t.table.rf_write_pj_per_byte if write else t.table.rf_read_pj_per_byte
+    return count * pj * t.logic_energy_factor * J_PER_PJ
+
+
+def _price_sram(key, parts, count, pr: _Pricing) -> float:
+    if len(parts) < 3 or parts[-1] not in ("read_bytes", "write_bytes"):
+        raise KeyError(key)
+    name = ".".join(parts[1:-1])
+    if name not in pr.srams:
+        raise ModelError(f"action {key!r}: structure {pr.structure.name!r} has no SRAM named "
+                         f"{name!r}; SRAMs: " + (", ".join(pr.srams) or "none"))
+    cost = pr.led.sram(pr.srams[name])
+    accesses = count * 8.0 / cost.width_bits          # bytes -> accesses of the port width
+    pj = cost.write_pj if parts[-1] == "write_bytes" else cost.read_pj
+    return accesses * pj * J_PER_PJ
+
+
+def _price_dram(key, parts, count, pr: _Pricing) -> float:
+    if key not in ("dram.read_bytes", "dram.write_bytes"):
+        raise KeyError(key)
+    dram = pr.dram
+    if dram is None:
+        raise ModelError(f"action {key!r}: structure {pr.structure.name!r} has no DramInterface "
+                         "(Structure.dram) to price DRAM traffic with")
+    pr.led.use(f"dram.{dram.technology}.energy_pj_per_bit")
+    return dram_mod.dram_energy_j(table=pr.led.tech.table, technology=dram.technology, n_bytes=count)
+
+
+def _price_link(key, parts, count, pr: _Pricing) -> float:
+    if len(parts) < 3 or parts[-1] != "bytes":
+        raise KeyError(key)
+    name = ".".join(parts[1:-1])
+    if name not in pr.links:
+        raise ModelError(f"action {key!r}: structure {pr.structure.name!r} has no link named "
+                         f"{name!r}; links: " + (", ".join(pr.links) or "none"))
+    li = pr.links[name]
+    if li.technology == "onchip":
+        pr.led.flag("wire")
+    pr.led.use("link.onchip.energy_pj_per_bit_mm" if li.technology == "onchip"
+               else f"link.{li.technology}.energy_pj_per_bit")
+    return dram_mod.link_energy_j(table=pr.led.tech.table, technology=li.technology, n_bytes=count,
+                                  length_mm=li.length_mm, vdd_v=pr.led.tech.vdd_v)
+
+
+def _price_ssd(key, parts, count, pr: _Pricing) -> float:
+    if key not in ("ssd.read_bytes", "ssd.write_bytes"):
+        raise KeyError(key)
+    write = key == "ssd.write_bytes"
+    pr.led.use("ssd.write_power_w" if write else "ssd.read_power_w",
+               "ssd.write_bandwidth_gb_s" if write else "ssd.read_bandwidth_gb_s")
+    return dram_mod.ssd_energy_j(table=pr.led.tech.table, n_bytes=count, write=write)
+
+
+#: Action kinds as data: the first dotted part of an action key -> its pricer
+#: (key, parts, count, _Pricing) -> J. Adding an action kind is a row here (and its
+#: vocabulary line in archsim/blocks/base.py), not an edit to a chain of ifs.
+ACTION_PRICERS = {
+    **{op: _price_logic for op in LOGIC_OPS},
+    "xor_popcount_bits": _price_xor_popcount,
+    "rf": _price_rf,
+    "sram": _price_sram,
+    "dram": _price_dram,
+    "link": _price_link,
+    "ssd": _price_ssd,
+}
+
+
 def price_actions(structure: Structure, actions: Mapping[str, float], tech=None, *,
                   ledger: _Ledger | None = None) -> dict[str, float]:
     """Joules per action key: count x energy per action at the tech's node and Vdd.
 
     Unknown action keys, dtypes, SRAM/link names or a dram.* action without a
     DramInterface are a ModelError (never priced at zero silently)."""
-    led = _ledger(tech, ledger)
-    t = led.tech
-    table = t.table
-    srams = links = dram = None
+    pr = _Pricing(structure, _ledger(tech, ledger))
     out: dict[str, float] = {}
     for key, count in actions.items():
         count = float(count)
@@ -273,60 +392,14 @@ def price_actions(structure: Structure, actions: Mapping[str, float], tech=None,
         if count < 0 or not math.isfinite(count):
             raise ModelError(f"action {key!r} has count {count!r}; counts must be finite and >= 0")
         parts = key.split(".")
-        head = parts[0]
-        if head in LOGIC_OPS and len(parts) == 2:
-            c = _logic_cost(table, head, parts[1], key)
-            led.flag("logic")
-            led.use(f"logic.{head}.{parts[1]}.energy_pj")
-            out[key] = count * c.energy_pj * t.logic_energy_factor * J_PER_PJ
-        elif key == "xor_popcount_bits":
-            led.flag("logic")
-            led.use("logic.xor_popcount.energy_pj_per_bit")
-            out[key] = count * table.xor_popcount_energy_pj_per_bit * t.logic_energy_factor * J_PER_PJ
-        elif key in ("rf.read_bytes", "rf.write_bytes"):
-            write = key == "rf.write_bytes"
-            led.flag("logic")
-            led.use("rf.write_pj_per_byte" if write else "rf.read_pj_per_byte")
-            pj = table.rf_write_pj_per_byte if write else table.rf_read_pj_per_byte
-            out[key] = count * pj * t.logic_energy_factor * J_PER_PJ
-        elif head == "sram" and len(parts) >= 3 and parts[-1] in ("read_bytes", "write_bytes"):
-            name = ".".join(parts[1:-1])
-            srams = srams if srams is not None else _find_srams(structure)
-            if name not in srams:
-                raise ModelError(f"action {key!r}: structure {structure.name!r} has no SRAM named "
-                                 f"{name!r}; SRAMs: " + (", ".join(srams) or "none"))
-            cost = led.sram(srams[name])
-            accesses = count * 8.0 / cost.width_bits          # bytes -> accesses of the port width
-            pj = cost.write_pj if parts[-1] == "write_bytes" else cost.read_pj
-            out[key] = accesses * pj * J_PER_PJ
-        elif key in ("dram.read_bytes", "dram.write_bytes"):
-            dram = dram if dram is not None else _find_dram(structure)
-            if dram is None:
-                raise ModelError(f"action {key!r}: structure {structure.name!r} has no DramInterface "
-                                 "(Structure.dram) to price DRAM traffic with")
-            led.use(f"dram.{dram.technology}.energy_pj_per_bit")
-            out[key] = dram_mod.dram_energy_j(table=table, technology=dram.technology, n_bytes=count)
-        elif head == "link" and len(parts) >= 3 and parts[-1] == "bytes":
-            name = ".".join(parts[1:-1])
-            links = links if links is not None else _find_links(structure)
-            if name not in links:
-                raise ModelError(f"action {key!r}: structure {structure.name!r} has no link named "
-                                 f"{name!r}; links: " + (", ".join(links) or "none"))
-            li = links[name]
-            if li.technology == "onchip":
-                led.flag("wire")
-            led.use("link.onchip.energy_pj_per_bit_mm" if li.technology == "onchip"
-                    else f"link.{li.technology}.energy_pj_per_bit")
-            out[key] = dram_mod.link_energy_j(table=table, technology=li.technology, n_bytes=count,
-                                              length_mm=li.length_mm, vdd_v=t.vdd_v)
-        elif key in ("ssd.read_bytes", "ssd.write_bytes"):
-            write = key == "ssd.write_bytes"
-            led.use("ssd.write_power_w" if write else "ssd.read_power_w",
-                    "ssd.write_bandwidth_gb_s" if write else "ssd.read_bandwidth_gb_s")
-            out[key] = dram_mod.ssd_energy_j(table=table, n_bytes=count, write=write)
-        else:
+        pricer = ACTION_PRICERS.get(parts[0])
+        try:
+            if pricer is None:
+                raise KeyError(key)
+            out[key] = pricer(key, parts, count, pr)
+        except KeyError:
             raise ModelError(f"unknown action key {key!r} (structure {structure.name!r}); the "
-                             "energy layer prices: " + ", ".join(_VOCAB))
+                             "energy layer prices: " + ", ".join(_VOCAB)) from None
     return out
 
 
@@ -426,9 +499,61 @@ def leakage_power_w(structure: Structure, tech=None, *, ledger: _Ledger | None =
 # ------------------------------------------------------------------------------ whole run
 
 @attrs.frozen(kw_only=True)
+class ComponentSummary:
+    name: str
+    kind: str
+    area_mm2: float | None = None
+    leakage_power_w: float | None = None
+    energy_j: float | None = None
+    utilization: float | None = None       # busiest of its resources: busy time / makespan, 0..1
+    breakdown: Mapping[str, Any] = attrs.field(factory=dict)   # e.g. area per sub-part
+
+
+@attrs.frozen(kw_only=True)
+class ClockDomain:
+    """Ops whose cycles count the same clock: busy cycles and the makespan in that clock."""
+    clock_ghz: float
+    resources: tuple[str, ...]
+    busy_cycles: int
+    makespan_cycles: int
+
+
+@attrs.frozen(kw_only=True)
+class RunTotals:
+    """The run's totals, computed once by pricing (the Report only reads them)."""
+    latency_s: float                      # makespan of the timeline
+    cycles: int                           # makespan in the first component's clock
+    flops: float
+    dram_bytes: float
+    clock_domains: tuple[ClockDomain, ...] = ()
+    dynamic_energy_j: float | None = None
+    leakage_power_w: float | None = None
+    energy_j: float | None = None          # dynamic + static power x makespan
+    avg_power_w: float | None = None
+    peak_power_w: float | None = None      # highest interval of the power trace
+    area_mm2: float | None = None
+    latency_error_band: tuple[float, float] | None = None
+
+    def to_dict(self) -> dict:
+        d: dict[str, Any] = {"cycles": self.cycles, "latency_s": self.latency_s, "flops": self.flops,
+                             "dram_bytes": self.dram_bytes}
+        for k in ("energy_j", "dynamic_energy_j", "avg_power_w", "peak_power_w", "leakage_power_w",
+                  "area_mm2"):
+            v = getattr(self, k)
+            if v is not None:
+                d[k] = v
+        if self.latency_error_band is not None:
+            d["latency_error_band"] = list(self.latency_error_band)
+        if len(self.clock_domains) > 1:
+            d["cycles_by_clock_domain"] = [attrs.asdict(c) for c in self.clock_domains]
+        return d
+
+
+@attrs.frozen(kw_only=True)
 class PricedRun:
     ops: tuple[OpResult, ...]
-    components: tuple[Any, ...]                  # archsim.report.report.ComponentSummary
+    components: tuple[ComponentSummary, ...]
+    totals: RunTotals
     provenance: Mapping[str, Any]
     budget: Mapping[str, Any] | None
     power_trace: tuple[Mapping[str, Any], ...]
@@ -454,7 +579,7 @@ def check_budget(budget, *, area_mm2_total: float | None, avg_power_w: float | N
     out: dict[str, Any] = {"area_mm2": budget.area_mm2, "power_w": budget.power_w,
                            "area_used_mm2": area_mm2_total, "avg_power_w": avg_power_w,
                            "peak_power_w": peak_power_w,
-                           "power_checks": "avg_power_w and peak_power_w (per-op) vs power_w"}
+                           "power_checks": "avg_power_w and peak_power_w (power trace) vs power_w"}
     exceeded = []
     if budget.area_mm2 is not None and area_mm2_total is not None and area_mm2_total > budget.area_mm2:
         exceeded.append("area_mm2")
@@ -468,10 +593,57 @@ def check_budget(budget, *, area_mm2_total: float | None, avg_power_w: float | N
     return out
 
 
-def price_run(arch, results) -> PricedRun:
-    """Price every op of a run, sum area and leakage per component, build the power trace,
-    check the budget and list the source of every number used (fixed API)."""
-    from archsim.report.report import ComponentSummary
+def power_trace(ops, start_s, end_s, static_w: float) -> list[dict]:
+    """Power over the timeline: per interval between op starts and ends, the static power plus
+    each active op's dynamic energy spread over its span (start to end). Intervals with one
+    active op name it (`op`, `component`); `active_ops` counts them."""
+    import numpy as np
+    start = np.asarray(start_s, dtype=np.float64)
+    end = np.asarray(end_s, dtype=np.float64)
+    if start.size == 0:
+        return []
+    span = end - start
+    live = span > 0
+    energy = np.array([o.energy_j or 0.0 for o in ops])
+    p = np.where(live, energy / np.where(live, span, 1.0), 0.0)
+    times = np.unique(np.concatenate([start[live], end[live], [0.0]]))
+    if times.size < 2:
+        return []
+    a = np.searchsorted(times, start[live])
+    b = np.searchsorted(times, end[live])
+    idx = np.flatnonzero(live)
+    k = times.size
+    dp = np.zeros(k)
+    dn = np.zeros(k, dtype=np.int64)
+    di = np.zeros(k, dtype=np.int64)
+    np.add.at(dp, a, p[live])
+    np.add.at(dp, b, -p[live])
+    np.add.at(dn, a, 1)
+    np.add.at(dn, b, -1)
+    np.add.at(di, a, idx)
+    np.add.at(di, b, -idx)
+    pw, n, who = np.cumsum(dp)[:-1], np.cumsum(dn)[:-1], np.cumsum(di)[:-1]
+    out = []
+    for j in range(k - 1):
+        row = {"t_start_s": float(times[j]), "t_end_s": float(times[j + 1]),
+               "power_w": float(max(pw[j], 0.0)) + static_w, "active_ops": int(n[j])}
+        if n[j] == 1:
+            o = ops[int(who[j])]
+            row["op"] = o.name or o.op
+            row["component"] = o.component
+        out.append(row)
+    return out
+
+
+def price_run(arch, results, timeline=None) -> PricedRun:
+    """Price every op of a run once, sum area and leakage per component, charge static power
+    over the makespan, build the power trace from the timeline, check the budget and list the
+    source of every number used (fixed API). Without a timeline the ops run back to back."""
+    if timeline is None:
+        from archsim.schedule import schedule_arrays
+        n = len(results)
+        timeline = schedule_arrays([r.latency_s for r in results], ["all"] * n,
+                                   [(i - 1,) if i else () for i in range(n)])
     tech = resolve_tech(arch.tech, relative_to=arch.source if arch.source and Path(arch.source).exists() else None)
     led = _Ledger(tech)
     names = list(arch.component_kinds)
@@ -484,20 +656,20 @@ def price_run(arch, results) -> PricedRun:
     self_priced: set[str] = set()
     moved_static: set[str] = set()
     for r in results:
+        if r.component not in structs:
+            raise ModelError(f"op {r.name!r} ran on unknown component {r.component!r}")
         if r.energy_j is not None:
             self_priced.add(r.component)
             st = (r.energy_breakdown_j or {}).get("static")
             s = structs.get(r.component)
             if st and s is not None and s.fixed_leakage_power_w is not None:
                 # The block priced its idle power into the op AND declares it as its fixed
-                # static power: keep the static part once, in the run's static power x latency.
+                # static power: keep the static part once, in the run's static power x makespan.
                 moved_static.add(r.component)
                 br = {k: v for k, v in r.energy_breakdown_j.items() if k != "static"}
                 r = attrs.evolve(r, energy_j=r.energy_j - st, energy_breakdown_j=br)
             ops.append(r)
             continue
-        if r.component not in structs:
-            raise ModelError(f"op {r.name!r} ran on unknown component {r.component!r}")
         per_key = price_actions(structs[r.component], r.actions, ledger=led)
         by_class: dict[str, float] = {}
         for k, j in per_key.items():
@@ -505,41 +677,42 @@ def price_run(arch, results) -> PricedRun:
             by_class[c] = by_class.get(c, 0.0) + j
         ops.append(attrs.evolve(r, energy_j=float(sum(per_key.values())), energy_breakdown_j=by_class))
 
-    total_latency = float(sum(o.latency_s for o in ops))
-    trace = []
-    t0 = 0.0
-    for o in ops:
-        if o.latency_s > 0:
-            trace.append({"t_start_s": t0, "t_end_s": t0 + o.latency_s,
-                          "power_w": o.energy_j / o.latency_s + static_w,
-                          "op": o.name or o.op, "component": o.component})
-        t0 += o.latency_s
+    makespan = float(timeline.makespan_s)
+    trace = power_trace(ops, timeline.start_s, timeline.end_s, static_w)
+    util = {u.name: u.utilization for u in timeline.resources}
 
     comps = []
     for n in names:
         mine = [o for o in ops if o.component == n]
         dyn = float(sum(o.energy_j for o in mine))
-        busy = float(sum(o.latency_s for o in mine))
         by_class: dict[str, float] = {}
         for o in mine:
             for k, j in (o.energy_breakdown_j or {"self_priced": o.energy_j}).items():
                 by_class[k] = by_class.get(k, 0.0) + j
-        leak_j = leaks[n]["total"] * total_latency
+        leak_j = leaks[n]["total"] * makespan
         by_class["leakage"] = leak_j
+        own = [u for r, u in util.items() if r == n or r.startswith(n + ".")]
         comps.append(ComponentSummary(
             name=n, kind=arch.component_kinds[n], area_mm2=areas[n]["total"],
             leakage_power_w=leaks[n]["total"], energy_j=dyn + leak_j,
-            utilization=busy / total_latency if total_latency > 0 else 0.0,
+            utilization=max(own, default=0.0),
             breakdown={"area_mm2": {k: v for k, v in areas[n].items() if k != "total"},
                        "energy_j": by_class,
                        "leakage_power_w": {k: v for k, v in leaks[n].items() if k != "total"}}))
 
     dyn_total = float(sum(o.energy_j for o in ops))
-    energy_total = dyn_total + static_w * total_latency
-    avg_w = energy_total / total_latency if total_latency > 0 else None
+    energy_total = dyn_total + static_w * makespan
+    avg_w = energy_total / makespan if makespan > 0 else None
     peak_w = max((p["power_w"] for p in trace), default=None)
     area_total = float(sum(a["total"] for a in areas.values()))
     budget = check_budget(arch.budget, area_mm2_total=area_total, avg_power_w=avg_w, peak_power_w=peak_w)
+    totals = RunTotals(
+        latency_s=makespan, cycles=_cycles(ops, timeline, structs, names),
+        clock_domains=_clock_domains(ops, timeline, structs),
+        flops=float(sum(o.flops for o in ops)), dram_bytes=float(sum(o.dram_bytes for o in ops)),
+        dynamic_energy_j=dyn_total, leakage_power_w=static_w, energy_j=energy_total,
+        avg_power_w=avg_w, peak_power_w=peak_w, area_mm2=area_total,
+        latency_error_band=_error_band(ops))
 
     table = tech.table
     provenance = {
@@ -554,11 +727,14 @@ def price_run(arch, results) -> PricedRun:
         "sources": led.sources(),
         "warnings": list(led.warnings),
         "conventions": {
+            "latency_s": "makespan of the timeline (archsim.schedule: dependencies, resources, "
+                         "chunk pipelining)",
             "op energy_j": "dynamic energy (action counts x energy per action); static power is "
-                           "charged over the run latency in totals",
+                           "charged over the makespan in totals",
             "static power": "logic leakage + SRAM leakage + DRAM background (leakage_power_w)",
-            "power_trace": "ops back to back; power = op dynamic energy / op latency + static power",
-            "budget": "area vs area_mm2; average and peak per-op power vs power_w",
+            "power_trace": "per interval of the timeline: static power + each active op's "
+                           "dynamic energy / its span",
+            "budget": "area vs area_mm2; average and peak (power trace) power vs power_w",
         },
     }
     if self_priced:
@@ -566,7 +742,7 @@ def price_run(arch, results) -> PricedRun:
     if moved_static:
         provenance["static_moved_to_leakage"] = {
             c: "the block's own 'static' energy per op (its idle power x op latency) is charged "
-               "once, as fixed_leakage_power_w x run latency, not twice" for c in sorted(moved_static)}
+               "once, as fixed_leakage_power_w x makespan, not twice" for c in sorted(moved_static)}
     fixed = {n: [k for k, v in (("area", structs[n].fixed_area_mm2),
                                  ("leakage", structs[n].fixed_leakage_power_w)) if v is not None]
              for n in names}
@@ -583,8 +759,39 @@ def price_run(arch, results) -> PricedRun:
     notes = {n: dict(structs[n].notes) for n in names if structs[n].notes}
     if notes:
         provenance["structure_notes"] = notes
-    return PricedRun(ops=tuple(ops), components=tuple(comps), provenance=provenance,
+    return PricedRun(ops=tuple(ops), components=tuple(comps), totals=totals, provenance=provenance,
                      budget=budget, power_trace=tuple(trace))
+
+
+def _op_clock(o: OpResult, structs) -> float:
+    return float(o.clock_ghz if o.clock_ghz is not None else structs[o.component].clock_ghz)
+
+
+def _cycles(ops, timeline, structs, names) -> int:
+    """The makespan in the clock of the first component (the arch's primary clock)."""
+    f = structs[names[0]].clock_ghz * 1e9 if names else 0.0
+    return int(round(timeline.makespan_s * f))
+
+
+def _clock_domains(ops, timeline, structs) -> tuple[ClockDomain, ...]:
+    doms: dict[float, dict] = {}
+    for o in ops:
+        d = doms.setdefault(_op_clock(o, structs), {"resources": {}, "cycles": 0})
+        d["resources"][o.resource] = None
+        d["cycles"] += int(o.cycles)
+    return tuple(ClockDomain(clock_ghz=f, resources=tuple(d["resources"]), busy_cycles=d["cycles"],
+                             makespan_cycles=int(round(timeline.makespan_s * f * 1e9)))
+                 for f, d in doms.items())
+
+
+def _error_band(ops) -> tuple[float, float] | None:
+    """Latency-weighted relative error band of the ops (when every op has one)."""
+    bands = [o.latency_error_band for o in ops]
+    if not bands or any(b is None for b in bands):
+        return None
+    total = max(sum(o.latency_s for o in ops), 1e-300)
+    return (sum(o.latency_s * o.latency_error_band[0] for o in ops) / total,
+            sum(o.latency_s * o.latency_error_band[1] for o in ops) / total)
 
 
 def _rel(path: str) -> str:

@@ -1,5 +1,5 @@
 """Plots of one run folder (report.json): energy breakdown per op, area breakdown per
-component, power over time against the budget (or TDP). matplotlib's object API with the Agg
+component, power over time against the budget (or TDP), the schedule as a Gantt chart. matplotlib's object API with the Agg
 canvas (no pyplot global state, no display); files go only into the folder given.
 """
 from __future__ import annotations
@@ -11,6 +11,8 @@ from archsim.errors import ConfigError
 
 #: Most bars drawn per plot; more ops are grouped by op name (largest kept, rest "other").
 MAX_BARS = 60
+#: Most ops drawn as bars in the Gantt chart (the longest); the rest are ticks.
+MAX_GANTT_OPS = 400
 
 
 def load_report(run_dir) -> dict:
@@ -122,19 +124,32 @@ def plot_area_breakdown(report: Mapping[str, Any], out_dir) -> list[Path]:
 
 
 def power_limit(report: Mapping[str, Any], run_dir=None) -> tuple[float | None, str]:
-    """(W, label): the budget's power_w, else a `tdp_w` key in the run's copied arch files."""
+    """(W, label): the budget's power_w, else a `tdp_w` key in the run's own arch file or the
+    files it extends (copied under inputs/) — never the baseline's."""
     b = report.get("budget") or {}
     if b.get("power_w"):
         return float(b["power_w"]), "budget power_w"
-    if run_dir is not None:
-        from archsim.config.load import read_toml
-        for p in sorted((Path(run_dir) / "inputs").glob("*.toml")):
-            try:
-                found = _find_key(read_toml(p), "tdp_w")
-            except ConfigError:
-                continue
-            if found is not None:
-                return float(found), f"TDP ({p.name})"
+    src = (report.get("meta") or {}).get("arch_source")
+    if run_dir is None or not src:
+        return None, ""
+    from archsim.config.load import read_toml
+    inputs = Path(run_dir) / "inputs"
+    todo, seen = [Path(src).name], set()
+    while todo:
+        name = todo.pop()
+        p = inputs / name
+        if name in seen or not p.is_file():
+            continue
+        seen.add(name)
+        try:
+            data = read_toml(p)
+        except ConfigError:
+            continue
+        found = _find_key({k: v for k, v in data.items() if k != "extends"}, "tdp_w")
+        if found is not None:
+            return float(found), f"TDP ({p.name})"
+        ext = data.get("extends")
+        todo += [Path(e).name for e in ([ext] if isinstance(ext, str) else ext or [])]
     return None, ""
 
 
@@ -150,7 +165,8 @@ def _find_key(d, key):
 
 
 def plot_power_trace(report: Mapping[str, Any], out_dir, *, run_dir=None) -> list[Path]:
-    """Power over the simulated timeline (per op), with average power and the budget/TDP."""
+    """Power over the simulated timeline (per interval of the schedule), with average power and
+    the budget/TDP."""
     tr = report.get("power_trace") or []
     fig = _figure(10.0, 4.5)
     ax = fig.add_subplot()
@@ -158,7 +174,7 @@ def plot_power_trace(report: Mapping[str, Any], out_dir, *, run_dir=None) -> lis
     for p in tr:
         xs += [p["t_start_s"] * 1e3, p["t_end_s"] * 1e3]
         ys += [p["power_w"], p["power_w"]]
-    ax.plot(xs, ys, lw=1.0, label="power per op")
+    ax.plot(xs, ys, lw=1.0, label="power (timeline)")
     tot = report.get("totals", {})
     if tot.get("avg_power_w") is not None:
         ax.axhline(tot["avg_power_w"], color="tab:green", ls="--", lw=1,
@@ -174,6 +190,49 @@ def plot_power_trace(report: Mapping[str, Any], out_dir, *, run_dir=None) -> lis
     return _save(fig, Path(out_dir), "power_trace")
 
 
+def plot_timeline(report: Mapping[str, Any], out_dir) -> list[Path]:
+    """Gantt chart of the schedule: one row per resource, one bar per op (start to end), the
+    critical path outlined. Runs folded from more than MAX_GANTT_OPS ops keep the longest ops
+    and draw the rest as thin ticks."""
+    ops = [o for o in report.get("ops", []) if o.get("start_s") is not None]
+    if not ops:
+        return []
+    resources = list(dict.fromkeys(o.get("resource") or o.get("component") for o in ops))
+    row = {r: i for i, r in enumerate(resources)}
+    kinds = list(dict.fromkeys(o.get("op") for o in ops))
+    color = dict(zip(kinds, _colors(len(kinds))))
+    fig = _figure(11.0, 1.2 + 0.45 * len(resources))
+    ax = fig.add_subplot()
+    big = sorted(ops, key=lambda o: o["end_s"] - o["start_s"], reverse=True)[:MAX_GANTT_OPS]
+    keep = {id(o) for o in big}
+    scale, unit = _time_unit(max(o["end_s"] for o in ops))
+    for o in ops:
+        y = row[o.get("resource") or o.get("component")]
+        x0, w = o["start_s"] * scale, (o["end_s"] - o["start_s"]) * scale
+        crit = bool(o.get("critical"))
+        if id(o) in keep:
+            ax.barh(y, w, left=x0, height=0.6, color=color[o.get("op")],
+                    edgecolor="black" if crit else "none", linewidth=1.2 if crit else 0)
+        else:
+            ax.plot([x0, x0 + w], [y, y], color=color[o.get("op")], lw=2)
+    ax.set_yticks(range(len(resources)), resources)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"time ({unit})")
+    ax.set_title(f"{report.get('workload')} on {report.get('arch')}: schedule per resource "
+                 "(critical path outlined)")
+    from matplotlib.patches import Patch
+    ax.legend(handles=[Patch(color=color[k], label=k) for k in kinds[:12]], fontsize=7,
+              loc="upper right", ncols=min(4, len(kinds)))
+    return _save(fig, Path(out_dir), "timeline")
+
+
+def _time_unit(t_max_s: float) -> tuple[float, str]:
+    for scale, unit in ((1.0, "s"), (1e3, "ms"), (1e6, "us"), (1e9, "ns")):
+        if t_max_s * scale >= 1.0:
+            return scale, unit
+    return 1e9, "ns"
+
+
 def _colors(n: int):
     from matplotlib import colormaps
     cmap = colormaps["tab20"]
@@ -181,8 +240,8 @@ def _colors(n: int):
 
 
 def plot_run(run_dir) -> list[Path]:
-    """All three plots (PNG + SVG) of a run folder, written into that folder. Names from the
-    inputs are drawn as text: mathtext is off ('$\\frac{$' in an op name is not a formula)."""
+    """Every plot (PNG + SVG) of a run folder, written into that folder. Names from the inputs
+    are drawn as text: mathtext is off ('$\\frac{$' in an op name is not a formula)."""
     from matplotlib import rc_context
     with rc_context({"text.parse_math": False}):
         return _plot_run(run_dir)
@@ -198,6 +257,7 @@ def _plot_run(run_dir) -> list[Path]:
         paths += plot_area_breakdown(report, d)
     if report.get("power_trace"):
         paths += plot_power_trace(report, d, run_dir=d)
+    paths += plot_timeline(report, d)
     return paths
 
 

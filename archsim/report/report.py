@@ -1,11 +1,13 @@
 """One Report per (arch, workload) run; DESIGN.md §3 gives its JSON shape.
 
-Totals are sums over the per-op results; power = energy / latency is derived here, never
-stored twice. Energy fields are absent (not zero) when no energy model priced the run.
+The Report holds what simulate produced: the priced ops, the timeline, and the totals that
+pricing computed (archsim.energy.model.RunTotals) — it derives nothing twice. Energy fields are
+absent (not zero) when no energy model priced the run.
 """
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -14,6 +16,8 @@ from typing import Any, Mapping
 import attrs
 
 from archsim.blocks.base import OpResult
+from archsim.energy.model import ComponentSummary, RunTotals
+from archsim.schedule import Timeline
 
 
 def _clean(v):
@@ -33,97 +37,74 @@ def _clean(v):
 
 
 @attrs.frozen(kw_only=True)
-class ComponentSummary:
-    name: str
-    kind: str
-    area_mm2: float | None = None
-    leakage_power_w: float | None = None
-    energy_j: float | None = None
-    utilization: float | None = None       # busy time / run latency, 0..1
-    breakdown: Mapping[str, Any] = attrs.field(factory=dict)   # e.g. area per sub-part
-
-
-@attrs.frozen(kw_only=True)
 class Report:
     archsim_version: str
     arch: str
     workload: str
     ops: tuple[OpResult, ...]
+    totals_: RunTotals = attrs.field(alias="totals")
     components: tuple[ComponentSummary, ...] = ()
+    timeline: Timeline | None = None
     budget: Mapping[str, Any] | None = None
     provenance: Mapping[str, Any] = attrs.field(factory=dict)
-    power_trace: tuple[Mapping[str, float], ...] = ()   # [{"t_start_s","t_end_s","power_w","op"}]
+    power_trace: tuple[Mapping[str, float], ...] = ()   # [{"t_start_s","t_end_s","power_w",...}]
     baseline: "Report | None" = None
     meta: Mapping[str, Any] = attrs.field(factory=dict)
+    memory: Mapping[str, Any] | None = None     # LLM workloads: device memory (bytes) and fit
+    llm: Mapping[str, Any] | None = None        # LLM workloads: ttft_s, tpot_s, e2e_s, tokens_per_s
 
-    # ------------------------------------------------------------------ totals
+    # ------------------------------------------------------------------ totals (from pricing)
     @property
     def latency_s(self) -> float:
-        return float(sum(o.latency_s for o in self.ops))
+        return self.totals_.latency_s
 
     @property
     def cycles(self) -> int:
-        return int(sum(o.cycles for o in self.ops))
+        return self.totals_.cycles
 
     @property
     def has_energy(self) -> bool:
-        return bool(self.ops) and all(o.energy_j is not None for o in self.ops)
+        return self.totals_.energy_j is not None
 
     @property
     def dynamic_energy_j(self) -> float | None:
-        return float(sum(o.energy_j for o in self.ops)) if self.has_energy else None
+        return self.totals_.dynamic_energy_j
 
     @property
     def leakage_power_w(self) -> float | None:
-        vals = [c.leakage_power_w for c in self.components]
-        return float(sum(vals)) if vals and all(v is not None for v in vals) else None
+        return self.totals_.leakage_power_w
 
     @property
     def energy_j(self) -> float | None:
-        """Dynamic energy of every op plus leakage over the whole latency."""
-        dyn = self.dynamic_energy_j
-        if dyn is None:
-            return None
-        leak = self.leakage_power_w or 0.0
-        return dyn + leak * self.latency_s
+        return self.totals_.energy_j
 
     @property
     def area_mm2(self) -> float | None:
-        vals = [c.area_mm2 for c in self.components]
-        return float(sum(vals)) if vals and all(v is not None for v in vals) else None
+        return self.totals_.area_mm2
 
     @property
     def avg_power_w(self) -> float | None:
-        e = self.energy_j
-        return e / self.latency_s if e is not None and self.latency_s > 0 else None
+        return self.totals_.avg_power_w
 
     @property
     def peak_power_w(self) -> float | None:
-        if not self.power_trace:
-            return None
-        return float(max(p["power_w"] for p in self.power_trace))
+        return self.totals_.peak_power_w
 
     def totals(self) -> dict:
-        t = {"cycles": self.cycles, "latency_s": self.latency_s,
-             "flops": float(sum(o.flops for o in self.ops)),
-             "dram_bytes": float(sum(o.dram_bytes for o in self.ops))}
-        if self.has_energy:
-            t["energy_j"] = self.energy_j
-            t["dynamic_energy_j"] = self.dynamic_energy_j
-            t["avg_power_w"] = self.avg_power_w
-            if self.peak_power_w is not None:
-                t["peak_power_w"] = self.peak_power_w
-        if self.leakage_power_w is not None:
-            t["leakage_power_w"] = self.leakage_power_w
-        if self.area_mm2 is not None:
-            t["area_mm2"] = self.area_mm2
-        bands = [o.latency_error_band for o in self.ops]
-        if bands and all(b is not None for b in bands):
-            # latency-weighted relative band of the total
-            lo = sum(o.latency_s * o.latency_error_band[0] for o in self.ops) / max(self.latency_s, 1e-300)
-            hi = sum(o.latency_s * o.latency_error_band[1] for o in self.ops) / max(self.latency_s, 1e-300)
-            t["latency_error_band"] = [lo, hi]
-        return t
+        return self.totals_.to_dict()
+
+    def timeline_dict(self) -> dict | None:
+        """Per-resource busy time and utilisation, and the critical path (op names)."""
+        tl = self.timeline
+        if tl is None:
+            return None
+        owner = {}
+        for o in self.ops:
+            owner.setdefault(o.resource, o.component)
+        return {"makespan_s": tl.makespan_s,
+                "resources": [{"name": u.name, "component": owner.get(u.name), "busy_s": u.busy_s,
+                               "utilization": u.utilization, "ops": u.ops} for u in tl.resources],
+                "critical_path": [self.ops[i].name or self.ops[i].op for i in tl.critical_path]}
 
     # ------------------------------------------------------------------ comparisons
     @property
@@ -141,7 +122,16 @@ class Report:
     def op_dict(self, i: int) -> dict:
         o = self.ops[i]
         d = {"name": o.name, "op": o.op, "component": o.component, "cycles": int(o.cycles),
-             "latency_s": o.latency_s, "flops": o.flops, "dram_bytes": o.dram_bytes, "bound": o.bound}
+             "latency_s": o.latency_s, "flops": o.flops, "dram_bytes": o.dram_bytes, "bound": o.bound,
+             "resource": o.resource}
+        tl = self.timeline
+        if tl is not None:
+            d["start_s"] = float(tl.start_s[i])
+            d["end_s"] = float(tl.end_s[i])
+            d["critical"] = i in self._critical
+        if o.placement is not None and o.placement.chunks > 1:
+            d["chunks"] = o.placement.chunks
+            d["prologue_s"] = o.placement.prologue_s
         if o.energy_j is not None:
             d["energy_j"] = o.energy_j
             if o.energy_breakdown_j:
@@ -170,6 +160,9 @@ class Report:
                 {k: v for k, v in attrs.asdict(c).items() if v is not None and v != {}}
                 for c in self.components],
         }
+        tl = self.timeline_dict()
+        if tl is not None:
+            out["timeline"] = tl
         if self.budget is not None:
             out["budget"] = dict(self.budget)
         out["provenance"] = dict(self.provenance)
@@ -177,11 +170,31 @@ class Report:
             out["power_trace"] = [dict(p) for p in self.power_trace]
         if self.meta:
             out["meta"] = dict(self.meta)
+        if self.memory is not None:
+            out["memory"] = dict(self.memory)
+        if self.llm is not None:
+            out["llm"] = dict(self.llm)
         if self.baseline is not None:
             out["baseline"] = self.baseline.to_dict()
             out["speedup"] = self.speedup
             out["energy_gain"] = self.energy_gain
         return _clean(out)
+
+    @functools.cached_property
+    def _critical(self) -> frozenset:
+        return frozenset(self.timeline.critical_path) if self.timeline is not None else frozenset()
+
+    def timeline_csv(self) -> str:
+        """One row per op: name, op, component, resource, start_s, end_s, critical."""
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["name", "op", "component", "resource", "start_s", "end_s", "critical"])
+        tl = self.timeline
+        for i, o in enumerate(self.ops):
+            s = float(tl.start_s[i]) if tl is not None else ""
+            e = float(tl.end_s[i]) if tl is not None else ""
+            w.writerow([o.name, o.op, o.component, o.resource, s, e, i in self._critical])
+        return buf.getvalue()
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)

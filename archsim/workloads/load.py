@@ -2,7 +2,9 @@
 topology CSV (conv format, or GEMM `name, M, N, K,` format detected from the header)."""
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import json
 from pathlib import Path
 from typing import Any, Mapping
@@ -46,24 +48,70 @@ def check_op_count(n: int, *, file, key: str) -> None:
 
 
 @attrs.frozen(kw_only=True)
+class OpGraph:
+    """What a generator may return instead of a plain op list: the ops and, per op, the indices
+    of the earlier ops it waits for (None = every op follows the previous one)."""
+    ops: tuple
+    after: tuple[tuple[int, ...], ...] | None = None
+    meta: Mapping[str, Any] = attrs.field(factory=dict)   # merged into Workload.meta
+
+
+@attrs.frozen(kw_only=True)
 class Workload:
+    """An op graph: `ops` in program order and `after[i]`, the indices of the earlier ops op i
+    waits for. `after` None (the default, and every trace without `after` keys) = a chain: each
+    op follows the previous one."""
     name: str
     ops: tuple = ()
     source: str = ""
     seed: int = 0
     meta: Mapping[str, Any] = attrs.field(factory=dict)   # generator name and params, etc.
+    after: tuple[tuple[int, ...], ...] | None = None
+
+    def __attrs_post_init__(self):
+        if self.after is not None and len(self.after) != len(self.ops):
+            raise ValueError(f"after has {len(self.after)} entries for {len(self.ops)} ops")
+
+    def deps(self) -> tuple[tuple[int, ...], ...]:
+        if self.after is not None:
+            return self.after
+        return ((),) + tuple((i,) for i in range(len(self.ops) - 1)) if self.ops else ()
+
+    @functools.cached_property
+    def dep_arrays(self):
+        """`deps()` as the scheduler's (ptr, idx) arrays, built once per workload."""
+        from archsim.schedule import csr
+        return csr(self.deps())
 
     def digest(self) -> str:
-        from archsim.workloads.ops import op_to_dict
         h = hashlib.sha256()
-        for op in self.ops:
-            h.update(json.dumps(op_to_dict(op), sort_keys=True).encode())
+        for rec in self.trace_records():
+            h.update(json.dumps(rec, sort_keys=True).encode())
         return h.hexdigest()
+
+    def trace_records(self) -> list[dict]:
+        """The trace form (JSON Lines records): ops with `after` names where the graph is not a
+        chain; repeated names get a `#k` suffix so every `after` is unambiguous."""
+        from archsim.workloads.ops import op_to_dict
+        seen: dict[str, int] = {}
+        names = []
+        for op in self.ops:
+            k = seen.get(op.name, 0)
+            seen[op.name] = k + 1
+            names.append(op.name if k == 0 else f"{op.name}#{k}")
+        recs = []
+        for i, op in enumerate(self.ops):
+            d = op_to_dict(op)
+            d["name"] = names[i]
+            if self.after is not None:
+                d["after"] = [names[j] for j in self.after[i]]
+            recs.append(d)
+        return recs
 
 
 def load_workload(path_or_mapping, overrides=None, *, name: str | None = None,
                   override_prefix: str = "") -> Workload:
-    """Load a workload file (.jsonl, .toml, .csv) or a mapping shaped like the TOML form.
+    """Load a workload file (.jsonl, .toml, .csv, .onnx) or a mapping shaped like the TOML form.
     Errors caused by `overrides` name them (`--set KEY`, the key shown with `override_prefix`,
     e.g. "workload." as typed on `archsim run`)."""
     label = override_label(overrides)
@@ -97,9 +145,16 @@ def load_workload(path_or_mapping, overrides=None, *, name: str | None = None,
                     return False
             raise reblame(exc, overrides, file=p, label=label, base_valid=base_valid,
                           prefix=override_prefix) from None
+    if suffix == ".onnx":
+        if overrides:
+            k = override_keys(overrides)[0]
+            raise ConfigError(label, override_prefix + k, f"workload overrides apply to TOML "
+                              f"workloads only; {p} is a .onnx file")
+        from archsim.workloads.onnx_model import read_onnx
+        return read_onnx(p)
     if not p.exists():
         raise ConfigError(p, "<file>", "file not found")
-    raise ConfigError(p, "<file>", "unknown workload format; allowed extensions: .toml, .jsonl, .csv")
+    raise ConfigError(p, "<file>", "unknown workload format; allowed extensions: .toml, .jsonl, .csv, .onnx")
 
 
 def _from_toml_data(data: dict, *, file, default_name: str) -> Workload:
@@ -121,41 +176,73 @@ def _from_toml_data(data: dict, *, file, default_name: str) -> Workload:
             raise ConfigError(file, "generator", f"got {gen!r}; allowed values: " + ", ".join(GENERATOR_MODULES))
         mod = generator_module(gen)
         params = structure(mod.Params, data.get("params", {}), file=file, key="params")
-        ops = tuple(mod.expand(params, seed=seed))
-        check_op_count(len(ops), file=file, key="params")
-        return Workload(name=name, ops=ops, source=str(file), seed=seed,
-                        meta={"generator": gen, "params": attrs.asdict(params)})
+        # a generator that reads files named in its params gets the workload file to resolve them
+        kw = {"source": file} if "source" in inspect.signature(mod.expand).parameters else {}
+        out = mod.expand(params, seed=seed, **kw)
+        graph = out if isinstance(out, OpGraph) else OpGraph(ops=tuple(out))
+        check_op_count(len(graph.ops), file=file, key="params")
+        return Workload(name=name, ops=tuple(graph.ops), source=str(file), seed=seed, after=graph.after,
+                        meta={"generator": gen, "params": attrs.asdict(params), **graph.meta})
     raw_ops = data.get("ops")
     if raw_ops is None:
         raise ConfigError(file, "ops", "required key is missing: give [[ops]] tables or a generator")
     if not isinstance(raw_ops, list) or not raw_ops:
         raise ConfigError(file, "ops", "expected a non-empty array of [[ops]] tables")
     check_op_count(len(raw_ops), file=file, key="ops")
-    ops = tuple(_named(parse_op(o, file=file, key=f"ops[{i}]"), i) for i, o in enumerate(raw_ops))
-    return Workload(name=name, ops=ops, source=str(file), seed=seed)
+    ops, after = _parse_graph(raw_ops, file, lambda i: f"ops[{i}]")
+    return Workload(name=name, ops=ops, source=str(file), seed=seed, after=after)
 
 
 def _named(op, i: int):
     return op if op.name else attrs.evolve(op, name=f"{op.KIND}{i}")
 
 
+def _parse_graph(raw_ops: list, file, key_of) -> tuple[tuple, tuple[tuple[int, ...], ...] | None]:
+    """Ops from trace records; `after = [names]` on a record names the earlier ops it waits for
+    (without it, an op follows the previous one). Returns (ops, after or None for a chain)."""
+    ops, after, index = [], [], {}
+    for i, raw in enumerate(raw_ops):
+        key = key_of(i)
+        names = None
+        if isinstance(raw, dict) and "after" in raw:
+            raw = dict(raw)
+            names = raw.pop("after")
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise ConfigError(file, f"{key}.after", f"expected a list of earlier op names, got {names!r}")
+        op = _named(parse_op(raw, file=file, key=key), len(ops))
+        if names is None:
+            deps = (len(ops) - 1,) if ops else ()
+        else:
+            missing = [n for n in names if n not in index]
+            if missing:
+                raise ConfigError(file, f"{key}.after", f"{missing[0]!r} is not the name of an earlier op; "
+                                  "an op may wait only for ops above it")
+            deps = tuple(sorted({index[n] for n in names}))
+        index.setdefault(op.name, len(ops))
+        ops.append(op)
+        after.append(deps)
+    chain = all(d == ((i - 1,) if i else ()) for i, d in enumerate(after))
+    return tuple(ops), None if chain else tuple(after)
+
+
 def _read_jsonl(p: Path) -> Workload:
     text = read_text(p)
-    ops = []
+    raws, linenos = [], []
     limit = max_ops()
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         try:
-            raw = json.loads(line)
+            raws.append(json.loads(line))
         except (json.JSONDecodeError, RecursionError) as exc:
             raise ConfigError(p, f"line {lineno}", f"invalid JSON: {getattr(exc, 'msg', exc)}") from None
-        ops.append(_named(parse_op(raw, file=p, key=f"line {lineno}"), len(ops)))
-        if len(ops) > limit:
-            check_op_count(len(ops), file=p, key=f"line {lineno}")
-    if not ops:
+        linenos.append(lineno)
+        if len(raws) > limit:
+            check_op_count(len(raws), file=p, key=f"line {lineno}")
+    if not raws:
         raise ConfigError(p, "<file>", "no ops in trace (expected one JSON object per line)")
-    return Workload(name=p.stem, ops=tuple(ops), source=str(p))
+    ops, after = _parse_graph(raws, p, lambda i: f"line {linenos[i]}")
+    return Workload(name=p.stem, ops=ops, source=str(p), after=after)
 
 
 def read_topology_csv(p, *, gemm: bool | None = None) -> Workload:

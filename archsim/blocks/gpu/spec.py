@@ -6,7 +6,8 @@ The spec holds spec-sheet numbers (each with its source in `sources`) plus the e
 parameters of the latency model (`efficiency`, fitted by `archsim calibrate gpu` on H200
 measurements and carried to other GPUs by the rules in docs/gpu.md) and the calibration's
 provenance and per-op-kind error bands (`calibration`). The model itself lives in
-archsim/blocks/gpu/model.py; this module is the component protocol around it.
+archsim/blocks/gpu/model.py (with the component protocol's `supports` and `evaluate`), what
+area and leakage are priced from in structure.py.
 
 The GPU prices its own energy (OpResult.energy_j is set): static (idle) power x latency plus
 dynamic energy per FLOP (by dtype and unit), per DRAM byte and per L2 byte, with average power
@@ -18,7 +19,6 @@ from typing import Mapping
 
 import attrs
 
-from archsim.blocks.base import DramInterface, EvalContext, OpResult, Structure
 from archsim.config.load import field
 from archsim.errors import ConfigError
 
@@ -206,59 +206,3 @@ def validate(spec: Spec, file, key: str) -> None:
         raise ConfigError(file, f"{key}.idle_power_w", f"must be < tdp_w ({spec.tdp_w}); got {spec.idle_power_w}")
     if all(getattr(spec.tensor_tflops, d) is None for d in ("fp16", "bf16", "tf32", "int8", "fp8")):
         raise ConfigError(file, f"{key}.tensor_tflops", "give at least one tensor dtype rate (fp16, bf16, ...)")
-
-
-def supports(spec: Spec, op) -> bool:
-    from archsim.blocks.gpu.model import MODELS
-    return op.KIND in MODELS or hasattr(op, "flops") or hasattr(op, "min_bytes")
-
-
-def evaluate(spec: Spec, op, ctx: EvalContext | None = None) -> OpResult:
-    from archsim.blocks.gpu.model import predict
-    name = ctx.component_name if ctx is not None else "gpu"
-    p = predict(spec, op)
-    energy, breakdown, capped = p.energy(spec)
-    actions = {f"mac.{d}": f / 2.0 for d, f in p.flops_by_dtype.items() if f > 0}
-    if p.dram_bytes:
-        actions["dram.read_bytes"] = p.dram_read_bytes
-        actions["dram.write_bytes"] = p.dram_bytes - p.dram_read_bytes
-    band = p.error_band(spec)
-    return OpResult(
-        name=op.name or op.KIND, op=op.KIND, component=name,
-        cycles=int(round(p.latency_s * spec.boost_clock_ghz * 1e9)),
-        latency_s=p.latency_s, flops=p.flops, dram_bytes=p.dram_bytes, bound=p.bound,
-        actions=actions,
-        details={**p.details, "l2_bytes": p.l2_bytes, "kernels": p.kernels,
-                 "power_capped": capped, "avg_power_w": energy / p.latency_s,
-                 "calibration_device": spec.calibration.device or "uncalibrated priors"},
-        energy_j=energy, energy_breakdown_j=breakdown, latency_error_band=band)
-
-
-def structure(spec: Spec) -> Structure:
-    return Structure(
-        name="gpu", kind=KIND, clock_ghz=spec.boost_clock_ghz,
-        dram=DramInterface(technology=spec.dram_technology, bandwidth_gb_s=spec.dram_bandwidth_gb_s,
-                           capacity_gib=0.0),
-        fixed_area_mm2=spec.die_area_mm2, fixed_leakage_power_w=spec.idle_power_w,
-        notes=_provenance(spec))
-
-
-def _provenance(spec: Spec) -> dict:
-    """What the Report's provenance says about this GPU: every spec number's source and what
-    the efficiencies were fitted to."""
-    c = spec.calibration
-    notes = {"device_name": spec.device_name}
-    notes.update({f"source.{k}": v for k, v in spec.sources.items()})
-    if c.device:
-        def pct(x):
-            return "-" if x is None else f"{100 * x:.1f} %"
-        notes["calibration"] = (
-            f"efficiencies fitted on {c.device} ({c.date}) to {c.data} by {c.method}; "
-            f"{c.n_fit} kernels fitted, {c.n_heldout} held out ({c.split}); held-out |error| "
-            f"median {pct(c.median_abs_error_heldout)}, p90 {pct(c.p90_abs_error_heldout)}"
-            + ("" if c.device == spec.device_name else
-               f"; carried over to {spec.device_name} by the rules in docs/gpu.md, error bands "
-               f"x{spec.transfer_band_factor}"))
-    else:
-        notes["calibration"] = "uncalibrated: the model's priors"
-    return notes

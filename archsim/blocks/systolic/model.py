@@ -7,77 +7,77 @@ archsim/blocks/systolic/kernels.py). The SCALE-Sim-exact compatibility mode is a
 
 Runs `gemm` (batch folds into M: the `batch` instances share the B operand, as in a linear
 layer applied to a batch) and `conv2d` (SCALE-Sim topology semantics: 'valid' convolution).
+With `vector_lanes` > 0 (a TPU-like vector unit) it also runs `elementwise` and `copy`
+(streamed through the DRAM interface, `vector_lanes` operations per cycle), and then the LLM op
+kinds and `attention` as their lowering to GEMMs and element-wise passes
+(archsim.workloads.llm.ops; docs/llm.md).
 """
 from __future__ import annotations
 
 import math
-from typing import Literal
 
-import attrs
 
-from archsim.blocks.base import DramInterface, OpResult, SramInstance, Structure
-from archsim.config.load import field
-from archsim.errors import ConfigError
+from archsim.blocks.base import OpResult, evaluate_lowered
 from archsim.blocks.systolic import kernels as K
-from archsim.units import BYTES_PER_KIB, DTYPE_BYTES, HZ_PER_GHZ
-from archsim.workloads.ops import Conv2d, Gemm
-
-KIND = "systolic_array"
-
-Dtype = Literal["int8", "fp8", "fp16", "bf16", "tf32", "fp32"]
-DramTech = Literal["lpddr5", "hbm2e", "hbm3", "hbm3e", "gddr6x", "ddr4"]
+from archsim.blocks.systolic.spec import KIND, Spec
+from archsim.units import HZ_PER_GHZ
+from archsim.workloads.llm.ops import lower_attention
+from archsim.workloads.ops import Attention, Conv2d, Copy, Elementwise, Gemm
 
 
-@attrs.frozen(kw_only=True)
-class Spec:
-    """One systolic array. Sizes in KiB (1024 bytes); an SRAM holds floor(KiB*1024/word_bytes)
-    words, half of them active and half being filled / drained (double buffering)."""
-    rows: int = field(ge=1, le=4096, doc="PE rows R (S_R of the mapping is cut into ceil(S_R/R) row folds)")
-    cols: int = field(ge=1, le=4096, doc="PE columns C")
-    dataflow: Literal["os", "ws", "is"] = field(
-        "ws", doc="os = output stationary, ws = weight (filter) stationary, is = input stationary")
-    ifmap_sram_kib: float = field(gt=0.0, le=1048576.0, doc="ifmap (input activation) SRAM, KiB")
-    filter_sram_kib: float = field(gt=0.0, le=1048576.0, doc="filter (weight) SRAM, KiB")
-    ofmap_sram_kib: float = field(gt=0.0, le=1048576.0,
-                                  doc="ofmap SRAM, KiB; WS/IS partial sums accumulate here")
-    word_bytes: int = field(1, ge=1, le=8, doc="bytes per operand word (SCALE-Sim: always 1); "
-                            "DRAM / SRAM bytes = words * word_bytes")
-    dram_bandwidth_words_per_cycle: float = field(
-        gt=0.0, le=1.0e6, doc="DRAM interface bandwidth in words per array cycle "
-        "(per channel; see dram_channels)")
-    dram_channels: Literal["shared", "per_operand"] = field(
-        "shared", doc="shared = one DRAM channel for ifmap reads, filter reads and ofmap writes; "
-        "per_operand = each of the three gets its own channel of that bandwidth (SCALE-Sim USER "
-        "mode with equal bandwidths)")
-    clock_ghz: float = field(1.0, gt=0.0, le=10.0, doc="array clock, GHz")
-    dtype: Dtype = field("int8", doc="MAC datatype the array is built for (prices mac.<dtype>)")
-    dram_technology: DramTech = field("lpddr5", doc="DRAM technology (energy per bit, PHY area)")
-    sram_banks: int = field(1, ge=1, le=1024, doc="banks per SRAM (area/energy only; the access "
-                            "model assumes conflict-free banking)")
-
-    def sram_words(self) -> tuple[int, int, int]:
-        """(ifmap, filter, ofmap) capacities in words."""
-        return tuple(int(kib * BYTES_PER_KIB) // self.word_bytes
-                     for kib in (self.ifmap_sram_kib, self.filter_sram_kib, self.ofmap_sram_kib))
-
-    def dram_bandwidth_gb_s(self) -> float:
-        """Total DRAM interface bandwidth in GB/s (1e9 bytes/s)."""
-        per = self.dram_bandwidth_words_per_cycle * self.word_bytes * self.clock_ghz
-        return per * (3 if self.dram_channels == "per_operand" else 1)
-
-
-def validate(spec: Spec, file, key: str) -> None:
-    for name, words in zip(("ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib"), spec.sram_words()):
-        if words < 2:
-            raise ConfigError(file, f"{key}.{name}", f"must hold at least 2 words of "
-                              f"{spec.word_bytes} bytes (double buffering); got {getattr(spec, name)!r}")
-    if spec.word_bytes < DTYPE_BYTES[spec.dtype]:
-        raise ConfigError(file, f"{key}.word_bytes", f"must be >= {DTYPE_BYTES[spec.dtype]} "
-                          f"(bytes of dtype {spec.dtype}); got {spec.word_bytes}")
+def _lowering(op):
+    if isinstance(op, Attention):
+        return lower_attention(op)
+    return op.lower() if hasattr(op, "lower") else None
 
 
 def supports(spec: Spec, op) -> bool:
-    return isinstance(op, (Gemm, Conv2d))
+    if isinstance(op, (Gemm, Conv2d)):
+        return True
+    if isinstance(op, (Elementwise, Copy)):
+        return spec.vector_lanes > 0
+    parts = _lowering(op)
+    return parts is not None and all(supports(spec, sub) for sub, _ in parts)
+
+
+class _Lowered:
+    """An op with a fixed lowering (core attention has no `lower` of its own)."""
+    def __init__(self, op, parts):
+        self.op, self.parts = op, parts
+        self.KIND, self.name = op.KIND, op.name
+
+    def lower(self):
+        return self.parts
+
+
+def _vector(spec: Spec, op, ctx) -> OpResult:
+    """Element-wise pass / copy on the vector lanes, streamed through the DRAM interface."""
+    flops = op.flops() if isinstance(op, Elementwise) else 0.0
+    nbytes = op.min_bytes()
+    bw_bytes = spec.dram_bandwidth_words_per_cycle * spec.word_bytes * (3 if spec.dram_channels == "per_operand" else 1)
+    comp = math.ceil(flops / spec.vector_lanes)
+    mem = math.ceil(nbytes / bw_bytes)
+    cycles = max(comp, mem, 1)
+    rd = nbytes * op.n_inputs / (op.n_inputs + 1) if isinstance(op, Elementwise) else nbytes / 2
+    return OpResult(name=op.name or op.KIND, op=op.KIND, component=ctx.component_name if ctx else KIND,
+                    cycles=cycles, latency_s=cycles / (spec.clock_ghz * HZ_PER_GHZ), flops=flops,
+                    dram_bytes=float(nbytes), bound="compute" if comp >= mem else "memory",
+                    actions={f"add.{spec.dtype}": float(flops), "dram.read_bytes": float(rd),
+                             "dram.write_bytes": float(nbytes - rd)},
+                    details={"unit": "vector", "vector_lanes": spec.vector_lanes,
+                             "compute_cycles": comp, "dram_cycles": mem})
+
+
+def memory_capacity_bytes(spec: Spec) -> float | None:
+    return spec.dram_capacity_gib * 2**30 if spec.dram_capacity_gib > 0 else None
+
+
+def roofline_peaks(spec: Spec, op) -> tuple[float, float]:
+    """(peak FLOP/s: 2 x rows x cols x clock for GEMM work, vector_lanes x clock for element-wise
+    work; DRAM bytes/s)."""
+    vec = isinstance(op, (Elementwise, Copy)) or op.KIND in ("norm", "rope", "kv_write", "embedding")
+    per_cycle = spec.vector_lanes if vec else 2 * spec.rows * spec.cols
+    return per_cycle * spec.clock_ghz * HZ_PER_GHZ, spec.dram_bandwidth_gb_s() * 1e9
 
 
 def layer_geometry(op) -> tuple[int, int, int, int, int, int, int]:
@@ -119,8 +119,16 @@ def _layer_sizes(spec: Spec, op) -> dict:
 
 
 def work_estimate(spec: Spec, op):
-    """Simulation time and memory of `simulate_layer` for this op (archsim.plausibility)."""
+    """Simulation time and memory of `simulate_layer` for this op (archsim.plausibility); a
+    lowered op costs the sum of its parts (each evaluated once), vector work is closed form."""
     from archsim.plausibility import Work
+    if isinstance(op, (Elementwise, Copy)):
+        return Work(1e-5, 0.0, "vector pass (closed form)")
+    if not isinstance(op, (Gemm, Conv2d)):
+        parts = _lowering(op) or []
+        ws = [work_estimate(spec, sub) for sub, _ in parts]
+        return Work(sum(w.seconds for w in ws), max((w.bytes for w in ws), default=0.0),
+                    f"{len(ws)} lowered parts" + (f": {ws[0].what}, ..." if ws else ""))
     z = _layer_sizes(spec, op)
     folds = z["folds"]
     # the unique-ifmap-word count visits every im2col element of every new ifmap tile: at most
@@ -183,6 +191,10 @@ def _peak_sram_bw(spec: Spec, r: dict) -> tuple[int, int, int]:
 
 
 def evaluate(spec: Spec, op, ctx) -> OpResult:
+    if isinstance(op, (Elementwise, Copy)):
+        return _vector(spec, op, ctx)
+    if not isinstance(op, (Gemm, Conv2d)):
+        return evaluate_lowered(evaluate, spec, _Lowered(op, _lowering(op)), ctx)
     r = run_kernel(spec, op)
     wb = spec.word_bytes
     bw = spec.dram_bandwidth_words_per_cycle
@@ -263,23 +275,3 @@ def evaluate(spec: Spec, op, ctx) -> OpResult:
         name=op.name or op.KIND, op=op.KIND, component=ctx.component_name if ctx else KIND,
         cycles=total, latency_s=total / (spec.clock_ghz * HZ_PER_GHZ), flops=2.0 * macs,
         dram_bytes=float((dram_rd + dram_wr) * wb), bound=bound, actions=actions, details=details)
-
-
-def structure(spec: Spec) -> Structure:
-    wbits = 8 * spec.word_bytes
-    # port widths: words the array moves per cycle (ifmap rows / filter cols; IS swaps them)
-    ifmap_words, filter_words = (spec.rows, spec.cols) if spec.dataflow != "is" else (spec.cols, spec.rows)
-    srams = (
-        SramInstance(name="ifmap", capacity_bytes=int(spec.ifmap_sram_kib * BYTES_PER_KIB),
-                     width_bits=ifmap_words * wbits, banks=spec.sram_banks),
-        SramInstance(name="filter", capacity_bytes=int(spec.filter_sram_kib * BYTES_PER_KIB),
-                     width_bits=filter_words * wbits, banks=spec.sram_banks),
-        SramInstance(name="ofmap", capacity_bytes=int(spec.ofmap_sram_kib * BYTES_PER_KIB),
-                     width_bits=spec.cols * wbits, banks=spec.sram_banks),
-    )
-    return Structure(
-        name=KIND, kind=KIND, clock_ghz=spec.clock_ghz,
-        units={f"mac.{spec.dtype}": spec.rows * spec.cols}, srams=srams,
-        dram=DramInterface(technology=spec.dram_technology, bandwidth_gb_s=spec.dram_bandwidth_gb_s()),
-        notes={"model": "archsim systolic array; SRAM port width = words moved per cycle",
-               "dram_channels": spec.dram_channels})
