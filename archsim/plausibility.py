@@ -31,101 +31,18 @@ and the field.
 from __future__ import annotations
 
 import math
-import os
 from typing import Any, Callable, Mapping
 
 import attrs
 
 from archsim.errors import ConfigError, ModelError
 
-SAFE_INT = 2 ** 62
-INT64_MAX = 2 ** 63 - 1
-
-ENV_SECONDS = "ARCHSIM_MAX_OP_SECONDS"
-ENV_MEMORY = "ARCHSIM_MAX_OP_MEMORY_GIB"
-DEFAULT_SECONDS = 300.0
-MAX_DEFAULT_MEMORY_GIB = 32.0
+from archsim.limits import (DEFAULT_SECONDS, ENV_MEMORY, ENV_SECONDS, INT64_MAX,  # noqa: F401
+                            MAX_DEFAULT_MEMORY_GIB, SAFE_INT, Work, WorkBudgetError, check_budget,
+                            check_counts, max_op_bytes, max_op_seconds)
 
 #: relative tolerance of the flops identity (float sums of exact integers)
 FLOPS_RTOL = 1e-9
-
-
-class WorkBudgetError(ConfigError):
-    """An op whose estimated simulation time or memory exceeds the budget (exit 2)."""
-
-
-@attrs.frozen
-class Work:
-    """A block's estimate for one op: simulation seconds, peak bytes, and what drives them."""
-    seconds: float = 0.0
-    bytes: float = 0.0
-    what: str = ""
-
-
-# ----------------------------------------------------------------------------- budgets
-
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        v = float(raw)
-    except ValueError:
-        raise ConfigError(name, "<environment>", f"expected a number > 0, got {raw!r}") from None
-    if not v > 0 or math.isnan(v):
-        raise ConfigError(name, "<environment>", f"expected a number > 0, got {raw!r}")
-    return v
-
-
-def _ram_bytes() -> float | None:
-    try:
-        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def max_op_seconds() -> float:
-    return _env_float(ENV_SECONDS, DEFAULT_SECONDS)
-
-
-def max_op_bytes() -> float:
-    ram = _ram_bytes()
-    default = MAX_DEFAULT_MEMORY_GIB if ram is None else min(MAX_DEFAULT_MEMORY_GIB, ram / 2 / 2 ** 30)
-    return _env_float(ENV_MEMORY, default) * 2 ** 30
-
-
-def _fmt_s(s: float) -> str:
-    if s < 120:
-        return f"{s:.3g} s"
-    if s < 7200:
-        return f"{s / 60:.3g} min"
-    if s < 2 * 86400:
-        return f"{s / 3600:.3g} h"
-    return f"{s / 86400:.3g} days"
-
-
-def _fmt_b(b: float) -> str:
-    return f"{b / 2 ** 30:.3g} GiB" if b >= 2 ** 28 else f"{b / 2 ** 20:.3g} MiB"
-
-
-def check_budget(work: Work, *, op_label: str, component: str) -> None:
-    """Refuse (WorkBudgetError, exit 2) an op whose estimate exceeds a budget."""
-    limit_s = max_op_seconds()
-    limit_b = max_op_bytes()
-    if not math.isfinite(work.seconds) or work.seconds > limit_s:
-        raise WorkBudgetError(
-            op_label, component,
-            f"refused before running: estimated {_fmt_s(work.seconds)} to simulate"
-            + (f" ({work.what})" if work.what else "")
-            + f", over the per-op budget of {_fmt_s(limit_s)}; shrink the op or raise "
-              f"{ENV_SECONDS} (e.g. {ENV_SECONDS}={max(limit_s * 10, work.seconds * 1.5):.3g})")
-    if not math.isfinite(work.bytes) or work.bytes > limit_b:
-        raise WorkBudgetError(
-            op_label, component,
-            f"refused before running: needs about {_fmt_b(work.bytes)} of memory"
-            + (f" ({work.what})" if work.what else "")
-            + f", over the per-op budget of {_fmt_b(limit_b)}; shrink the op or raise "
-              f"{ENV_MEMORY} (GiB)")
 
 
 # ----------------------------------------------------------------------------- estimates
@@ -161,16 +78,15 @@ def _est_ngpc(spec, op) -> Work:
 
 
 def _est_vrex(spec, op) -> Work:
-    """V-Rex: kv_retrieve with method resv runs ReSV functionally on synthetic KV data."""
+    """V-Rex: a GEMM (and attention / lowered LLM ops, which are GEMMs) searches the core
+    partitions over the divisors of `cores`, a Python loop of `cores` trips per GEMM when the
+    batch has fewer instances than cores; the DRE ops and transfers are closed form."""
     kind = getattr(op, "KIND", "")
-    if kind == "kv_retrieve":
-        tokens = _elements(op.batch, op.kv_heads, op.kv_len)
-        elems = tokens * op.head_dim
-        if getattr(op, "method", "") == "resv":
-            return Work(5e-8 * elems * max(1.0, math.log2(max(op.queries, 1)) + 1),
-                        elems * 8.0, f"{elems:.3g} KV elements processed functionally")
-        return Work(1e-3, 0.0, "analytic")
-    return Work(1e-3, 0.0, "analytic")
+    if kind in ("elementwise", "copy", "hash_cluster", "wicsum_select", "kv_fetch", "kv_transfer"):
+        return Work(1e-4, 0.0, "analytic")
+    cores = float(getattr(spec, "cores", 1))
+    gemms = 8.0          # GEMMs per op, generously (attention: QK and PV per group; LLM lowerings)
+    return Work(gemms * cores * 1.5e-7, 0.0, f"core-partition search over {cores:.3g} cores")
 
 
 def _op_counts(op) -> dict:
@@ -258,17 +174,6 @@ def check_work(arch, workload) -> None:
                               "and use repeat")
         w = estimate(arch, cname, op)
         check_budget(w, op_label=label, component=f"on {cname} ({kind})")
-
-
-# ----------------------------------------------------------------------------- count ranges
-
-def check_counts(counts: Mapping[str, int], *, op_label: str, hint: str = "") -> None:
-    """Refuse (ModelError) an op one of whose exact counts (Python ints) reaches SAFE_INT."""
-    for name, v in counts.items():
-        if v < 0 or v >= SAFE_INT:
-            raise ModelError(f"{op_label}: {name} = {v:.3e} is outside the exact integer range "
-                             f"of the model's counters (0 .. 2**62)"
-                             + (f"; {hint}" if hint else ""))
 
 
 # ----------------------------------------------------------------------------- result checks
@@ -375,25 +280,14 @@ def check_row_totals(totals: Mapping[str, Any], *, label: str) -> None:
 
 # ----------------------------------------------------------------------------- arch preflight
 
-def _ngpc_preflight(mod, spec, arch, cname) -> None:
-    """The NGPC's GPU part (gpu_component in the arch, or the gpu_preset file) must resolve."""
-    gpu_part = getattr(mod, "gpu_part", None)
-    if gpu_part is None:
-        return
-    from archsim.blocks.base import EvalContext
-    try:
-        gpu_part(spec, EvalContext(arch=arch, component_name=cname))
-    except ModelError as exc:
-        raise ConfigError(arch.source or "<arch>", f"components.{cname}.gpu_component", str(exc)) from None
-
-
-_FALLBACK_PREFLIGHT: dict[str, Callable] = {"ngpc": _ngpc_preflight}
+#: Blocks without a `preflight(spec, arch, cname)` of their own: kind -> check.
+_FALLBACK_PREFLIGHT: dict[str, Callable] = {}
 
 
 def check_arch(arch) -> None:
     """Every check `run` makes on an arch short of simulating: the tech table is found and
     valid and the node scales, every component's structure prices (area, leakage, budget), and
-    the files blocks refer to resolve (NGPC gpu_preset). ConfigError / ModelError."""
+    a block's own `preflight(spec, arch, cname)` passes. ConfigError / ModelError."""
     from archsim.energy.model import price_run
     price_run(arch, [])
     for cname, spec in arch.components.items():

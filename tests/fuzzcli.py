@@ -222,13 +222,18 @@ NGPC = ["arch_configs/ngpc/ngpc-8.toml", "arch_configs/ngpc/ngpc-16.toml"]
 VREX = ["arch_configs/vrex/vrex8-edge.toml", "arch_configs/vrex/vrex48-server.toml"]
 ARCHS = SYSTOLIC + GPUS + NGPC + VREX
 SMALL_WORKLOADS = ["workloads/cnn/resnet18.csv", "workloads/cnn/transformer_gemms.csv",
+                   "workloads/onnx/tiny_cnn.onnx", "workloads/llm/llama-3-8b-decode.toml",
+                   "workloads/llm/gpt2.json",
                    "workloads/ng/nerf_densegrid_1080p.toml", "workloads/video_llm/frame-40k-vrex.toml",
                    "workloads/ng/nvr_lowres_densegrid_1080p.toml"]
 ARCH_FOR_WORKLOAD = {"workloads/cnn/resnet18.csv": SYSTOLIC + GPUS,
                      "workloads/cnn/transformer_gemms.csv": SYSTOLIC + GPUS + VREX,
                      "workloads/ng/nerf_densegrid_1080p.toml": NGPC,
                      "workloads/ng/nvr_lowres_densegrid_1080p.toml": NGPC,
-                     "workloads/video_llm/frame-40k-vrex.toml": VREX}
+                     "workloads/video_llm/frame-40k-vrex.toml": VREX,
+                     "workloads/onnx/tiny_cnn.onnx": SYSTOLIC + GPUS,
+                     "workloads/llm/llama-3-8b-decode.toml": GPUS + VREX,
+                     "workloads/llm/gpt2.json": GPUS + VREX}
 
 # a valid instance of every op kind (small: runs in milliseconds where a block runs it)
 OP_BASE: dict[str, dict] = {
@@ -252,14 +257,26 @@ OP_BASE: dict[str, dict] = {
     "hash_cluster": {"batch": 1, "new_tokens": 16, "clusters": 64, "key_dim": 64},
     "wicsum_select": {"rows": 8, "clusters": 64},
     "kv_transfer": {"bytes": 1 << 20, "chunk_bytes": 65536},
+    "linear": {"tokens": 16, "in_features": 256, "out_features": 256},
+    "moe_ffn": {"tokens": 16, "hidden": 256, "expert_ffn": 512, "experts": 8, "top_k": 2},
+    "mla_attention": {"batch": 1, "q_len": 1, "kv_len": 256, "heads": 4, "qk_nope_dim": 64,
+                      "qk_rope_dim": 32, "v_head_dim": 64, "kv_lora_rank": 128},
+    "kv_write": {"batch": 1, "new_tokens": 16, "bytes_per_token": 1024},
+    "embedding": {"tokens": 16, "vocab": 32000, "hidden": 256},
+    "norm": {"tokens": 16, "hidden": 256},
+    "rope": {"tokens": 16, "heads": 4, "rot_dim": 64},
 }
 ARCH_FOR_KIND = {"gemm": ARCHS, "conv2d": SYSTOLIC + GPUS, "mlp": NGPC + GPUS,
                  "hash_encode": NGPC + GPUS, "attention": GPUS + VREX, "kv_retrieve": GPUS,
                  "elementwise": GPUS + VREX, "copy": GPUS + VREX, "topk": GPUS, "gather": GPUS,
                  "ng_stage": NGPC + GPUS, "kv_fetch": VREX, "hash_cluster": VREX + GPUS,
-                 "wicsum_select": VREX + GPUS, "kv_transfer": VREX}
+                 "wicsum_select": VREX + GPUS, "kv_transfer": VREX,
+                 "linear": GPUS + SYSTOLIC + VREX, "moe_ffn": GPUS + SYSTOLIC, "mla_attention": GPUS + VREX,
+                 "kv_write": GPUS + VREX, "embedding": GPUS + VREX, "norm": GPUS + VREX, "rope": GPUS + VREX}
 
 GEN_BASE = {
+    "transformer": {"model": str(REPO / "workloads/llm/gpt2.json"), "phase": "decode", "batch": 2,
+                    "context": 256, "layers": 2},
     "ngpc": {"app": "nerf", "encoding": "densegrid", "resolution": "1080p"},
     "video_llm": {"n_layers": 2, "frames": 2, "question_tokens": 8, "answer_tokens": 4,
                   "kv_history_tokens": 512, "phase": "session"},
@@ -386,7 +403,7 @@ def workload_source(draw, arch_hint=None):
         return [], str(REPO / w), False, w
     if form == "garbage":
         b = draw(st.binary(min_size=0, max_size=64))
-        ext = draw(st.sampled_from([".toml", ".jsonl", ".csv", ".txt"]))
+        ext = draw(st.sampled_from([".toml", ".jsonl", ".csv", ".txt", ".onnx", ".json"]))
         return [(f"x{ext}", "bytes", b)], "{D}/x" + ext, ext == ".txt", None
     if form == "missing":
         return [], "{D}/nope.toml", True, None
@@ -566,6 +583,9 @@ def case_run(draw):
         files += of
         argv += ["--out", op]
         bad |= obad
+    if draw(st.integers(0, 9)) == 0:
+        argv.append("--html")
+        bad |= "--out" not in argv
     if draw(st.integers(0, 7)) == 0:
         bf, bp, bbad, _ = draw(arch_source(GPUS))
         files += [(f"base/{r}", k, x) for r, k, x in bf]      # its own folder: names may clash
@@ -913,7 +933,120 @@ def case_other(draw, command: str):
     return Case(command, tuple(argv), (), must_fail=False)
 
 
-KNOWN = ("run", "validate", "sweep", "report", "scalesim", "trace", "reproduce", "calibrate")
+@st.composite
+def case_compare(draw):
+    files, dirs, bad = [], [], False
+    for i in range(draw(st.integers(0, 3))):
+        kind = draw(st.sampled_from(["run", "run", "run2", "damaged", "missing", "file"]))
+        name = f"d{i}"
+        if kind in ("run", "run2"):
+            files.append((name, "fixture", f"{kind}:none"))
+        elif kind == "damaged":
+            files.append((name, "fixture", "run:" + draw(st.sampled_from(
+                ["list", "empty_obj", "binary", "truncated", "zero", "nan", "ops_not_list", "names"]))))
+            bad |= files[-1][2] != "run:names"
+        elif kind == "file":
+            files.append((name, "text", "x"))
+            bad = True
+        else:
+            bad = True
+        dirs.append("{D}/" + name)
+    bad |= len(dirs) < 2
+    argv = ["compare", *dirs]
+    if draw(st.booleans()):
+        of, op, obad = draw(out_file())
+        files += of
+        argv += ["--html", op if op != "-" else "{D}/c.html"]
+        bad |= obad
+    if draw(st.integers(0, 4)) == 0:
+        n = draw(st.sampled_from([0, 1, -1, 10 ** 9]))
+        argv += ["--ops", str(n)]
+        bad |= n < 0
+    return Case("compare", tuple(argv), tuple(files), must_fail=bad)
+
+
+@st.composite
+def case_schema(draw):
+    files, bad = [], False
+    form = draw(st.sampled_from(["kind", "kind", "reference", "write-all", "bogus", "none"]))
+    if form == "kind":
+        k = draw(st.sampled_from(["arch", "workload", "sweep", "ARCH", ""]))
+        argv = ["schema", "--kind", k]
+        bad = k not in ("arch", "workload", "sweep")
+    elif form == "reference":
+        argv = ["schema", "--reference"]
+    elif form == "write-all":
+        argv = ["schema", "--write-all"]           # into the case folder (the cwd)
+    elif form == "bogus":
+        argv, bad = ["schema", "--kind", "arch", "--reference"], True
+    else:
+        argv, bad = ["schema"], True
+    if form != "write-all" and draw(st.booleans()):
+        of, op, obad = draw(out_file())
+        files += of
+        argv += ["--out", op if op != "-" else "{D}/s.json"]
+        bad |= obad
+    elif form == "write-all" and draw(st.integers(0, 3)) == 0:
+        argv += ["--out", "{D}/x.json"]
+        bad = True
+    return Case("schema", tuple(argv), tuple(files), must_fail=bad)
+
+
+@st.composite
+def case_roofline(draw):
+    files: list = []
+    if draw(st.booleans()):
+        wfiles, wpath, wbad, wkinds = draw(workload_source())
+    else:
+        wfiles, wpath, wbad, wkinds = [], str(REPO / draw(st.sampled_from(
+            ["workloads/llm/llama-3-8b-decode.toml", "workloads/cnn/resnet18.csv",
+             "workloads/llm/gpt2.json"]))), False, None
+    files += wfiles
+    afiles, apath, abad, _ = draw(arch_source(GPUS + SYSTOLIC))
+    files += afiles
+    argv = ["roofline", apath, wpath]
+    bad = abad or wbad
+    if draw(st.integers(0, 2)) == 0:
+        argv.append("--llm-viewer")
+        for flag in ("--peak-tflops", "--bandwidth-gb-s"):
+            if draw(st.integers(0, 2)) == 0:
+                v = draw(st.sampled_from([1.0, 1e3, 0.0, -1.0, 1e-300, 1e300]))
+                argv += [flag, repr(v)]
+                bad |= v <= 0
+    if draw(st.booleans()):
+        jf, jp, jbad = draw(out_file(allow_stdout=True))
+        files += jf
+        argv += ["--json", jp]
+        bad |= jbad
+    if draw(st.integers(0, 3)) == 0:
+        pf, pp, pbad = draw(out_file())
+        files += pf
+        argv += ["--plot", pp.replace(".json", ".png") if pp != "-" else "{D}/p.png"]
+        bad |= pbad
+    if draw(st.integers(0, 4)) == 0:
+        t = draw(st.sampled_from([0, 1, -5, 10 ** 9]))
+        argv += ["--top", str(t)]
+        bad |= t < 0
+    return Case("roofline", tuple(argv), tuple(files), must_fail=bad)
+
+
+@st.composite
+def case_report_html(draw):
+    kind = draw(st.sampled_from(["run", "run", "sweep", "run:names", "run:nan", "run:list", "sweep:zero",
+                                 "repro:list", "repro:garbage", "repro:rows", "repro:empty"]))
+    what, _, dmg = kind.partition(":")
+    if what == "repro":
+        text = {"list": "[1, 2]", "garbage": "\x00\x01{", "empty": "",
+                "rows": json.dumps({"study": "x", "rows": [{"quantity": "[/b]$\\frac{$", "value": "x",
+                                                            "params": 5}], "notes": 3, "plots": "p"})}[dmg]
+        return Case("report", ("report", "{D}/r", "--html"),
+                    (("r", "dir", None), ("r/reproduce.json", "text", text)), must_fail=dmg != "rows")
+    return Case("report", ("report", "{D}/r", "--html"), (("r", "fixture", f"{what}:{dmg or 'none'}"),),
+                must_fail=dmg not in ("", "names"))
+
+
+KNOWN = ("run", "validate", "sweep", "report", "scalesim", "trace", "reproduce", "calibrate",
+         "compare", "schema", "roofline")
 
 
 def subcommands() -> list[str]:
@@ -925,8 +1058,11 @@ def cli_cases(weights: dict | None = None):
     """Every subcommand: the known ones with their own generators, others generically.
     `weights` (relative) choose how often each is drawn."""
     w = {"run": 30, "run_extreme": 25, "validate": 10, "sweep": 6, "report": 8, "scalesim": 10,
-         "trace": 8, "reproduce": 2, "calibrate": 4, "generic": 4, **(weights or {})}
-    gens = {"run": case_run, "run_extreme": case_run_extreme, "validate": case_validate, "sweep": case_sweep, "report": case_report,
+         "trace": 8, "reproduce": 2, "calibrate": 4, "generic": 4, "compare": 5, "schema": 3,
+         "roofline": 8, "report_html": 2, **(weights or {})}
+    gens = {"run": case_run, "run_extreme": case_run_extreme, "validate": case_validate,
+            "compare": case_compare, "schema": case_schema, "roofline": case_roofline,
+            "report_html": case_report_html, "sweep": case_sweep, "report": case_report,
             "scalesim": case_scalesim, "trace": case_trace, "reproduce": case_reproduce,
             "calibrate": case_calibrate}
     others = [c for c in subcommands() if c not in KNOWN]
@@ -954,6 +1090,11 @@ def make_fixtures(root: Path) -> dict[str, Path]:
                                   "--out", str(run_dir), "--quiet"])
     assert rc == 0, err
     fx["run"] = run_dir
+    run2 = root / "run2"
+    rc, out, err = run_inprocess(["run", str(REPO / SYSTOLIC[0]), str(REPO / "workloads/cnn/resnet18.csv"),
+                                  "--out", str(run2), "--quiet", "--set", "components.sa.rows=64"])
+    assert rc == 0, err
+    fx["run2"] = run2
     sw = root / "sweep-src"
     sw.mkdir(exist_ok=True)
     (sw / "w.toml").write_text(toml_dumps({"name": "sw", "ops": [dict(op="gemm", m=64, k=64, n=64, dtype="int8")]}))
@@ -1086,8 +1227,8 @@ def materialize(case: Case, d: Path, fixtures: dict[str, Path]) -> None:
                 p.write_bytes(payload)
         elif kind == "fixture":
             what, _, how = payload.partition(":")
-            if what == "run":
-                shutil.copytree(fixtures["run"], p, dirs_exist_ok=True)
+            if what in ("run", "run2"):
+                shutil.copytree(fixtures[what], p, dirs_exist_ok=True)
                 _damage_run(p, how)
             elif what == "sweep":
                 shutil.copytree(fixtures["sweep"], p, dirs_exist_ok=True)

@@ -81,7 +81,8 @@ def strip_timeline(src: Path, out: Path) -> Path:
 
 def make_sweep(out: Path) -> Path:
     r = cli("sweep", DATA / "sweep.toml", "--jobs", "2", "--out", out, "--html", "--timed-points", "0")
-    assert r.returncode == 0, r.stdout + r.stderr
+    # the sweep has failing points by design: exit 1, and it says how many (issue 16)
+    assert r.returncode == 1 and "12 of 36 points failed" in r.stderr, r.stdout + r.stderr
     return out
 
 

@@ -24,20 +24,31 @@ def _fmt(v):
     if isinstance(v, float):
         a = abs(v)
         return f"{v:.4g}" if a == 0 or 1e-3 <= a < 1e6 else f"{v:.3e}"
+    from archsim.cli.text import cell
     text = str(v)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return cell(text if len(text) <= 60 else text[:57] + "...")
 
 
 def cmd_compare(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from archsim.cli.text import cell
     from archsim.errors import ConfigError
     from archsim.report.compare import compare_data, write_compare_html
     if len(args.dirs) < 2:
         raise ConfigError("compare", "<dirs>", "give two or more run folders (written by archsim run --out)")
     if args.ops < 0:
         raise ConfigError("--ops", "ops", f"expected an integer >= 0, got {args.ops}")
+    from pathlib import Path
+
+    from archsim.io_safe import check_out_file
+    from archsim.report.check import read_report_json
+    if args.html:
+        check_out_file(args.html, flag="--html")
+    for d in args.dirs:                   # each Report checked like a config before comparing
+        if (Path(d) / "report.json").is_file():
+            read_report_json(Path(d) / "report.json")
     data = compare_data(args.dirs)
     console = Console(file=sys.stdout, width=160)
     t = Table(title="runs")
@@ -60,7 +71,7 @@ def cmd_compare(args) -> int:
     else:
         console.print("inputs: the resolved configs, workloads and overrides are identical")
     for n in diff["notes"]:
-        console.print(f"note: {n}")
+        console.print(f"note: {cell(n)}")
 
     tot = data["totals"]
     t = Table(title=f"totals (ratios: each run / {data['labels'][0]})")
@@ -82,7 +93,7 @@ def cmd_compare(args) -> int:
     for r in rows:
         t.add_row(*(_fmt(r[i]) for i in keep))
     console.print(t)
-    console.print(ops["note"])
+    console.print(cell(ops["note"]))
     if args.html:
         out = write_compare_html(data, args.html)
         print(f"wrote {out} ({out.stat().st_size / 2**20:.2f} MiB)")

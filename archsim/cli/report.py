@@ -43,14 +43,25 @@ def write_html_report(d) -> Path:
 def cmd_report(args) -> int:
     from archsim.io_safe import check_out_dir
     d = Path(args.dir)
-    if args.html or (d / "reproduce.json").is_file():
-        write_html_report(d)
-        return 0
     if not d.is_dir():
         raise ConfigError(d, "<dir>", "not a folder; expected a run folder (report.json) or a "
                           "sweep folder (points.csv / sweep.sqlite)")
-    check_out_dir(d, flag="DIR")          # the plots are written into it
-    if (d / "points.csv").exists() or (d / "sweep.sqlite").exists():
+    check_out_dir(d, flag="DIR")          # the plots (or report.html) are written into it
+    is_sweep = (d / "points.csv").exists() or (d / "sweep.sqlite").exists()
+    if args.html or (d / "reproduce.json").is_file():
+        # the folder's own files are checked like configs before the page reads them
+        if (d / "sweep.sqlite").is_file():
+            from archsim.sweep.report import load_table
+            load_table(d)
+        elif (d / "reproduce.json").is_file():
+            from archsim.report.check import read_reproduce_json
+            read_reproduce_json(d / "reproduce.json")
+        elif (d / "report.json").is_file():
+            from archsim.report.plots import load_report
+            load_report(d)
+        write_html_report(d)
+        return 0
+    if is_sweep:
         from archsim.sweep.report import plot_sweep
         paths = plot_sweep(d)
         for p in paths:

@@ -39,9 +39,32 @@ def cmd_roofline(args) -> int:
     from archsim.cli.run import split_overrides
     from archsim.config.arch import load_arch
     from archsim.workloads.load import load_workload
+    import math
+
+    from archsim.cli.text import cell
+    from archsim.errors import ConfigError
+    from archsim.io_safe import check_out_file
+    from archsim.plausibility import check_report, check_work
+    if args.top < 0:
+        raise ConfigError("--top", "top", f"expected an integer >= 0, got {args.top}")
+    for flag, v in (("--peak-tflops", args.peak_tflops), ("--bandwidth-gb-s", args.bandwidth_gb_s)):
+        if v is not None and not (math.isfinite(v) and 1e-12 <= v <= 1e12):
+            raise ConfigError(flag, flag.lstrip("-"), f"expected a number from 1e-12 to 1e12, got {v!r}")
     arch_over, wl_over = split_overrides(args.overrides)
     arch = load_arch(args.arch, arch_over)
-    wl = load_workload(args.workload, wl_over)
+    wl = load_workload(args.workload, wl_over, override_prefix="workload.")
+    # destinations and work before any simulation
+    if args.json and args.json != "-":
+        check_out_file(args.json, flag="--json")
+    if args.plot:
+        check_out_file(args.plot, flag="--plot")
+        try:
+            twins = [Path(args.plot).with_suffix(e) for e in (".png", ".svg")]
+        except ValueError:
+            raise ConfigError("--plot", args.plot, "expected a file path such as roofline.png") from None
+        for q in twins:                   # what plot_roofline writes
+            check_out_file(q, flag="--plot")
+    check_work(arch, wl)
     console = Console(width=180)
     if args.llm_viewer:
         from archsim.studies.roofline import llm_viewer
@@ -58,8 +81,8 @@ def cmd_roofline(args) -> int:
             for c in ("layer", "OPs", "memory_access", "arithmetic_intensity", "bound", "inference_time"):
                 t.add_column(c, justify="left" if c in ("layer", "bound") else "right")
             for name, r in tab[stage].items():
-                t.add_row(name, _f(r["OPs"]), _f(r["memory_access"]), _f(r["arithmetic_intensity"]), r["bound"],
-                          _f(r["inference_time"]))
+                t.add_row(cell(name), _f(r["OPs"]), _f(r["memory_access"]), _f(r["arithmetic_intensity"]),
+                          cell(r["bound"]), _f(r["inference_time"]))
             tot = tab["total"][stage]
             t.add_row("total (x layers)", _f(tot["OPs"]), _f(tot["memory_access"]), "", "", _f(tot["inference_time"]))
             console.print(t)
@@ -67,32 +90,36 @@ def cmd_roofline(args) -> int:
     from archsim.report.roofline import plot_roofline
     from archsim.studies.roofline import roofline
     report, rows = roofline(arch, wl)
+    check_report(report, wl)
     if args.json:
         _write(args.json, rows)
         if args.json == "-":
             return 0
-    t = Table(title=f"roofline: {report.workload} on {report.arch} (longest {args.top} ops)")
+    t = Table(title=f"roofline: {cell(report.workload)} on {cell(report.arch)} (longest {args.top} ops)")
     cols = ("op", "kind", "component", "intensity", "ridge", "attainable_tflops", "achieved_tflops",
             "of_attainable", "roof_bound", "model_bound", "latency_s")
     for c in cols:
         t.add_column(c, justify="left" if c in ("op", "kind", "component", "roof_bound", "model_bound") else "right")
     for r in sorted(rows, key=lambda r: -r["latency_s"])[:args.top]:
         frac = r["fraction_of_attainable"]
-        t.add_row(r["name"], r["op"], r["component"], _f(r["intensity_flop_per_byte"]), _f(r["ridge_flop_per_byte"]),
+        t.add_row(cell(r["name"]), cell(r["op"]), cell(r["component"]), _f(r["intensity_flop_per_byte"]),
+                  _f(r["ridge_flop_per_byte"]),
                   _f(r["attainable_flops_s"] / 1e12), _f(r["achieved_flops_s"] / 1e12),
-                  "-" if frac is None else f"{100 * frac:.1f} %", r["roofline_bound"], r["model_bound"],
+                  "-" if frac is None else f"{100 * frac:.1f} %", cell(r["roofline_bound"]), cell(r["model_bound"]),
                   _f(r["latency_s"]))
     console.print(t)
     if args.plot:
-        outs = plot_roofline(rows, args.plot, title=f"{report.workload} on {report.arch}")
+        from matplotlib import rc_context
+        with rc_context({"text.parse_math": False}):      # names from inputs are text
+            outs = plot_roofline(rows, args.plot, title=f"{report.workload} on {report.arch}")
         print("wrote " + ", ".join(str(o) for o in outs))
     return 0
 
 
 def _write(dest, obj):
-    text = json.dumps(obj, indent=2, default=float)
+    from archsim.io_safe import atomic_write_text, json_text
+    text = json_text(obj, indent=2, default=float)
     if dest == "-":
         sys.stdout.write(text + "\n")
     else:
-        Path(dest).parent.mkdir(parents=True, exist_ok=True)
-        Path(dest).write_text(text)
+        atomic_write_text(dest, text, flag="--json")

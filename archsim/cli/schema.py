@@ -20,9 +20,9 @@ def add_parser(sub):
     p.set_defaults(func=cmd_schema)
 
 
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+def _write(path: Path, text: str, flag: str = "--out") -> None:
+    from archsim.io_safe import atomic_write_text
+    atomic_write_text(path, text, flag=flag)
     print(f"wrote {path}")
 
 
@@ -32,10 +32,17 @@ def cmd_schema(args) -> int:
         if args.out:
             from archsim.errors import ConfigError
             raise ConfigError("--out", "out", "not with --write-all (it writes schemas/ and docs/)")
-        for kind in KINDS:
-            _write(Path("schemas") / f"{kind}.schema.json", schema_text(kind))
-        _write(Path("docs") / "config-reference.md", reference_markdown())
+        from archsim.io_safe import check_out_file
+        dests = [Path("schemas") / f"{kind}.schema.json" for kind in KINDS] + [Path("docs") / "config-reference.md"]
+        for d in dests:
+            check_out_file(d, flag="--write-all")
+        for kind, d in zip(KINDS, dests):
+            _write(d, schema_text(kind), flag="--write-all")
+        _write(dests[-1], reference_markdown(), flag="--write-all")
         return 0
+    if args.out:
+        from archsim.io_safe import check_out_file
+        check_out_file(args.out, flag="--out")
     text = reference_markdown() if args.reference else schema_text(args.kind)
     if args.out:
         _write(Path(args.out), text)

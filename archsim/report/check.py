@@ -170,3 +170,46 @@ def read_points_csv(path) -> list[dict]:
                 d[c] = v
         out.append(d)
     return out
+
+
+# ----------------------------------------------------------------------------- reproduce.json
+
+REDO_REPRO = "rewrite it with 'archsim reproduce STUDY --out DIR'"
+
+
+def read_reproduce_json(path) -> dict:
+    """DIR/reproduce.json (archsim reproduce --out) checked like a config: a list of rows or an
+    object {study, rows, notes, plots}; every row {quantity, unit, value, paper_value, params}
+    with numbers or null, params an object. ConfigError otherwise."""
+    from archsim.config.load import read_text
+    p = Path(path)
+    text = read_text(p)
+    if not text.strip():
+        raise ConfigError(p, "<file>", f"empty file; {REDO_REPRO}")
+    try:
+        doc = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ConfigError(p, "<syntax>", f"not valid JSON ({getattr(exc, 'msg', exc)}); {REDO_REPRO}") from None
+    rows = doc.get("rows") if isinstance(doc, Mapping) else doc
+    if not isinstance(rows, list):
+        raise ConfigError(p, "rows", f"expected a list of rows; {REDO_REPRO}")
+    for i, r in enumerate(rows):
+        key = f"rows[{i}]"
+        if not isinstance(r, Mapping):
+            raise ConfigError(p, key, f"expected an object, got {type(r).__name__}; {REDO_REPRO}")
+        for k in ("quantity", "unit", "study"):
+            if k in r and not isinstance(r[k], str):
+                raise ConfigError(p, f"{key}.{k}", f"expected a string, got {r[k]!r:.60}")
+        for k in ("value", "paper_value"):
+            if k in r and not _num(r[k], allow_none=True):
+                raise ConfigError(p, f"{key}.{k}", f"expected a finite number or null, got {r[k]!r:.60}")
+        if "params" in r and r["params"] is not None and not isinstance(r["params"], Mapping):
+            raise ConfigError(p, f"{key}.params", f"expected an object, got {r['params']!r:.60}")
+    if isinstance(doc, Mapping):
+        for k in ("notes", "plots"):
+            v = doc.get(k)
+            if v is not None and (not isinstance(v, list) or not all(isinstance(x, str) for x in v)):
+                raise ConfigError(p, k, f"expected a list of strings; {REDO_REPRO}")
+        if "study" in doc and not isinstance(doc["study"], str):
+            raise ConfigError(p, "study", "expected a string")
+    return doc

@@ -226,7 +226,7 @@ ROW_S, ROW_PER_PE_EDGE_CALC_S, ROW_PER_PE_EDGE_USER_S = 3e-7, 2e-8, 8e-8
 
 def work_estimate(layer: LayerDims, cfg: ScaleSimConfig):
     """Simulation time and peak memory of `compat_layer` (archsim.plausibility.Work)."""
-    from archsim.plausibility import Work
+    from archsim.limits import Work
     R, C = cfg.rows, cfg.cols
     M, N, Kw = layer.m, layer.n, layer.k
     if cfg.dataflow == "os":
@@ -263,7 +263,7 @@ def work_estimate(layer: LayerDims, cfg: ScaleSimConfig):
 def check_layer(layer: LayerDims, cfg: ScaleSimConfig, layer_id: int = 0) -> None:
     """Refuse a layer before computing it: counts beyond the int64 range (ModelError) or work
     over the per-op budget (WorkBudgetError, exit 2); see archsim.plausibility."""
-    from archsim.plausibility import check_budget, check_counts
+    from archsim.limits import check_budget, check_counts
     M, N, Kw = layer.m, layer.n, layer.k
     label = f"layer {layer_id} {layer.name!r}"
     R, C = cfg.rows, cfg.cols

@@ -140,8 +140,8 @@ def read_measurements(path) -> dict:
         key = f"results[{i}]"
         if not isinstance(r, dict):
             raise ConfigError(path, key, f"expected an object, got {type(r).__name__}")
-        if not isinstance(r.get("op"), dict):
-            raise ConfigError(path, f"{key}.op", "expected an op object ({\"op\": KIND, ...})")
+        if "op" in r and not isinstance(r["op"], dict):       # records without an op (LLM
+            raise ConfigError(path, f"{key}.op", "expected an op object ({\"op\": KIND, ...})")  # layers) are not fitted
         if "times_s" in r:
             t = r["times_s"]
             if not isinstance(t, dict) or not _finite_pos(t.get("median")):

@@ -121,7 +121,7 @@ def _layer_sizes(spec: Spec, op) -> dict:
 def work_estimate(spec: Spec, op):
     """Simulation time and memory of `simulate_layer` for this op (archsim.plausibility); a
     lowered op costs the sum of its parts (each evaluated once), vector work is closed form."""
-    from archsim.plausibility import Work
+    from archsim.limits import Work
     if isinstance(op, (Elementwise, Copy)):
         return Work(1e-5, 0.0, "vector pass (closed form)")
     if not isinstance(op, (Gemm, Conv2d)):
@@ -145,7 +145,7 @@ def work_estimate(spec: Spec, op):
 def check_ranges(spec: Spec, op) -> None:
     """Refuse (ModelError) a layer whose exact int64 counts could overflow (archsim.plausibility
     policy: every count below 2**62, checked here in Python's unbounded integers)."""
-    from archsim.plausibility import check_counts
+    from archsim.limits import check_counts
     z = _layer_sizes(spec, op)
     m, k, n, rf, cf = z["m"], z["k"], z["n"], z["row_folds"], z["col_folds"]
     label = f"op {op.name or op.KIND!r} ({op.KIND} on {spec.rows}x{spec.cols} {spec.dataflow})"

@@ -88,16 +88,21 @@ def expected_active_experts(tokens: int, experts: int, top_k: int, routing: str 
     if experts <= 0 or top_k <= 0:
         return 0.0
     if routing == "uniform":
-        q = [top_k / experts] * experts
-    else:
-        w = [1.0 / (i + 1) ** skew for i in range(experts)]
-        s = sum(w)
-        q, carry = [], 0.0
-        for wi in w:
-            v = top_k * wi / s + carry
-            carry = max(0.0, v - 1.0)
-            q.append(min(1.0, v))
-    return float(sum(1.0 - (1.0 - qi) ** tokens for qi in q))
+        # E identical terms: closed form (a list of E probabilities was E x 8 bytes of memory)
+        return float(experts * (1.0 - (1.0 - top_k / experts) ** tokens))
+    import numpy as np
+    w = 1.0 / np.arange(1, experts + 1, dtype=np.float64) ** skew
+    v0 = top_k * w / w.sum()
+    total, carry, i = 0.0, 0.0, 0
+    while i < experts:          # the head, where probabilities above 1 carry to the next experts
+        v = float(v0[i]) + carry
+        carry = max(0.0, v - 1.0)
+        total += 1.0 - (1.0 - min(1.0, v)) ** tokens
+        i += 1
+        if carry == 0.0 and (i >= experts or v0[i] < 1.0):
+            break
+    tail = v0[i:]               # decreasing, below 1, nothing carried: q = v
+    return float(total + np.sum(1.0 - (1.0 - tail) ** tokens))
 
 
 @attrs.frozen(kw_only=True)
@@ -111,7 +116,7 @@ class MoeFfn:
     tokens: int = field(ge=1)
     hidden: int = field(ge=1)
     expert_ffn: int = field(ge=1, doc="intermediate width of one expert (moe_intermediate_size)")
-    experts: int = field(ge=1, doc="routed experts")
+    experts: int = field(ge=1, le=1 << 24, doc="routed experts")
     top_k: int = field(ge=1, doc="routed experts per token")
     shared_experts: int = field(0, ge=0, doc="experts every token runs (DeepSeek), width expert_ffn each")
     routing: Literal["uniform", "skewed"] = field("uniform")
