@@ -29,6 +29,6 @@ def test_fuzz_cli_every_subcommand(tmp_path):
     # every subcommand was reached, and each one both accepted and refused something
     cmds = {c for c, _ in pool.exits}
     assert set(fuzzcli.KNOWN) <= cmds, cmds
-    for c in ("run", "validate", "scalesim", "trace", "report"):
+    for c in ("run", "validate", "scalesim", "trace", "report", "compare", "roofline", "schema"):
         assert (c, 0) in pool.exits and (c, 2) in pool.exits, (c, pool.exits)
     assert fuzzcli.repo_snapshot() == before, "a fuzz case wrote into the repository"

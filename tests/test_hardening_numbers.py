@@ -179,3 +179,32 @@ def test_sweep_points_are_checked_too(tmp_path):
     p = next(iter(spec.points()))
     row = evaluate_point(make_context(spec), (spec.point_key(p), p.index, p.workload, dict(p.params)))
     assert row["status"] == "error" and "ARCHSIM_MAX_OP_SECONDS" in row["error"]
+
+
+def test_roofline_options_and_work(tmp_path):
+    for argv in (("--top", "-1"), ("--llm-viewer", "--peak-tflops", "0"),
+                 ("--llm-viewer", "--bandwidth-gb-s", "-1"), ("--llm-viewer", "--peak-tflops", "1e300")):
+        r = cli("roofline", H200, RESNET50, *argv)
+        assert r.rc == 2 and argv[-2] in r.err, (argv, r)
+    w = ops_toml(tmp_path / "w.toml", dict(GEMM, m=10 ** 9, k=64, n=10 ** 6, name="big"))
+    r = cli("roofline", OS32, w)
+    assert r.rc == 2 and "ARCHSIM_MAX_OP_SECONDS" in r.err and r.seconds < 10
+
+
+def test_moe_with_a_billion_experts_is_refused_not_allocated(tmp_path):
+    """expected_active_experts built a list per expert (10^9 experts: 8 GB)."""
+    w = ops_toml(tmp_path / "w.toml", dict(op="moe_ffn", tokens=16, hidden=256, expert_ffn=512,
+                                           experts=10 ** 9, top_k=2))
+    r = cli("run", H200, w, "--quiet")
+    assert r.rc == 2 and "experts" in r.err and r.seconds < 10
+    from archsim.workloads.llm.ops import expected_active_experts
+    assert expected_active_experts(10 ** 6, 2 ** 24, 8, "uniform") == pytest.approx(
+        2 ** 24 * (1 - (1 - 8 / 2 ** 24) ** 10 ** 6))
+    assert 0 < expected_active_experts(10 ** 6, 2 ** 20, 8, "skewed", 1.0) < 2 ** 20
+
+
+def test_vrex_core_count_does_not_hang(tmp_path):
+    """The V-Rex GEMM partition search loops over every divisor candidate of `cores`."""
+    w = ops_toml(tmp_path / "w.toml", dict(GEMM, dtype="bf16", name="g"))
+    r = cli("run", VREX8, w, "--quiet", "--set", f"components.vrex.cores={10 ** 15}")
+    assert r.rc == 2 and "cores" in r.err and "ARCHSIM_MAX_OP_SECONDS" in r.err and r.seconds < 10

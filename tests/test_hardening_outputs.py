@@ -147,3 +147,23 @@ def test_baseline_run_json_roundtrip(tmp_path):
     assert r.rc == 0
     d = json.loads(r.out)
     assert d["speedup"] > 0 and d["baseline"]["totals"]["latency_s"] > 0
+
+
+@pytest.mark.parametrize("argv,flag", [
+    (("roofline", OS32, RESNET18, "--json", "{dir}"), "--json"),
+    (("roofline", OS32, RESNET18, "--plot", "{file}/r.png"), "--plot"),
+    (("roofline", OS32, RESNET18, "--json", "/proc/version"), "--json"),
+    (("schema", "--kind", "arch", "--out", "{dir}"), "--out"),
+    (("schema", "--reference", "--out", "/proc/version"), "--out"),
+    (("compare", "{run}", "{run}", "--html", "{dir}"), "--html"),
+    (("compare", "{run}", "{run}", "--html", ""), "--html"),
+])
+def test_new_commands_check_destinations(tmp_path, argv, flag):
+    """compare, schema and roofline (added by other issues) wrote with bare write_text."""
+    run = tmp_path / "run"
+    if "{run}" in argv:
+        assert cli("run", OS32, RESNET18, "--quiet", "--out", run).rc == 0
+    f = _plain(tmp_path)
+    r = cli(*[str(a).replace("{dir}", str(tmp_path)).replace("{file}", str(f)).replace("{run}", str(run))
+              for a in argv])
+    assert r.rc == 2 and flag in r.err, r

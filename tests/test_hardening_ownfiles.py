@@ -191,3 +191,34 @@ def test_points_csv_reader(tmp_path, sweep_dir):
         p.write_text(bad, encoding="latin-1" if key == "<syntax>" else "utf-8")
         with pytest.raises(ConfigError, match=key):
             read_points_csv(p)
+
+
+@pytest.mark.parametrize("damage", ["a list", "binary", "empty object", "NaN total"])
+def test_compare_and_html_report_check_report_json(tmp_path, run_dir, damage):
+    d = tmp_path / "run"
+    shutil.copytree(run_dir, d)
+    REPORT_DAMAGE[damage](d / "report.json")
+    r = cli("compare", run_dir, d)
+    assert r.rc == 2 and "report.json" in r.err, r
+    r = cli("report", d, "--html")
+    assert r.rc == 2 and "report.json" in r.err, r
+
+
+@pytest.mark.parametrize("text,key", [("[1, 2]", "rows[0]"), ("{", "<syntax>"), ("", "<file>"),
+                                      ('{"rows": [{"quantity": "q", "value": "x"}]}', "rows[0].value"),
+                                      ('{"rows": [], "notes": 3}', "notes"),
+                                      ('{"rows": [{"params": 5}]}', "rows[0].params")])
+def test_reproduce_json_damaged(tmp_path, text, key):
+    d = tmp_path / "repro"
+    d.mkdir()
+    (d / "reproduce.json").write_text(text)
+    r = cli("report", d, "--html")
+    assert r.rc == 2 and "reproduce.json" in r.err and key in r.err, r
+
+
+def test_html_report_on_damaged_store(tmp_path, sweep_dir):
+    out = tmp_path / "out"
+    shutil.copytree(sweep_dir / "out", out)
+    _damage_store(out / "sweep.sqlite", "garbage")
+    r = cli("report", out, "--html")
+    assert r.rc == 2 and "rebuild" in r.err

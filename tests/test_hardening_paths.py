@@ -95,3 +95,15 @@ def test_hostile_layer_names_in_scalesim_output(tmp_path):
     assert r.rc == 0 and "\x1b" not in r.out, r
     assert sorted(os.listdir(tmp_path / "o")) == ["BANDWIDTH_REPORT.csv", "COMPUTE_REPORT.csv",
                                                   "DETAILED_ACCESS_REPORT.csv"]
+
+
+def test_hostile_names_in_compare_and_roofline(tmp_path):
+    ops = [dict(op="gemm", m=16, k=16, n=16, dtype="int8", name=n) for n in HOSTILE]
+    w = ops_toml(tmp_path / "w.toml", *ops, name="[/b]$x$")
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert cli("run", OS32, w, "--out", a, "--quiet").rc == 0
+    assert cli("run", OS32, w, "--out", b, "--quiet", "--set", "components.sa.rows=16").rc == 0
+    r = cli("compare", a, b)
+    assert r.rc == 0 and "\x1b" not in r.out, r
+    r = cli("roofline", OS32, w, "--plot", tmp_path / "p.png")
+    assert r.rc == 0 and (tmp_path / "p.png").is_file(), r
