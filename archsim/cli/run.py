@@ -113,6 +113,9 @@ def cmd_run(args) -> int:
         check_out_file(args.json, flag="--json")
     if args.out:
         check_out_dir(args.out, flag="--out")
+        if args.json and args.json != "-" and Path(args.json).resolve() == Path(args.out).resolve():
+            from archsim.errors import ConfigError
+            raise ConfigError("--json", args.json, "is the --out folder itself; give a file path")
     check_work(arch, wl)
     if base is not None:
         check_work(base, wl)
