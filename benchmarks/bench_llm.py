@@ -17,7 +17,7 @@ prefill >= max(FLOPs / peak, bytes / bandwidth). A prediction below it is flagge
 workloads/llm/<name>.json, or a path), "phase": "decode" | "prefill", "batch": 8, "context":
 4096, "layers": 1 (decoder layers timed; 0 = whole model), "mode": "eager" | "cuda_graph",
 "latency_s": 0.00123 (median of one forward over those layers), optional "dtype",
-"weight_dtype", "kv_dtype", "mla_form", "latency_p10_s", "latency_p90_s"}]}; it prints archsim
+"weight_dtype", "kv_dtype", "mla_form", "first_layer", "latency_p10_s", "latency_p90_s"}]}; it prints archsim
 vs measured per record and the error summary per mode and per model.
 """
 from __future__ import annotations
@@ -168,7 +168,7 @@ def compare_measured(path):
     errs: dict = {}
     out = []
     for rec in data["records"]:
-        extra = {k: rec[k] for k in ("dtype", "weight_dtype", "kv_dtype", "mla_form") if k in rec}
+        extra = {k: rec[k] for k in ("dtype", "weight_dtype", "kv_dtype", "mla_form", "first_layer") if k in rec}
         meas = rec["latency_s"] if "latency_s" in rec else rec["latency_ms"] / 1e3
         w = workload(rec["model"], rec["phase"], rec["batch"], rec["context"], rec.get("layers", 0), **extra)
         lat, note = run_archsim(arch, w)

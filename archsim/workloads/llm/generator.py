@@ -11,6 +11,8 @@ batch = 8
 context = 4096        # decode: tokens already cached; prefill / request: prompt length
 layers = 32           # optional: the first N decoder layers only (no embedding / LM head
                       # unless N is the whole model); 0 or omitted = the whole model
+first_layer = 0       # optional: the layers in scope start at this one (e.g. 1 with layers = 1:
+                      # DeepSeek-V2-Lite's first MoE layer after its dense first layer)
 ```
 
 A pass over the model is: [embedding] -> per layer (norm, QKV or MLA projections, RoPE,
@@ -55,6 +57,7 @@ class Params:
     output_tokens: int = field(128, ge=1, le=1 << 24, doc="request: tokens generated (the first by the prefill)")
     chunk: int = field(0, ge=0, le=1 << 24, doc="prefill chunk (tokens); 0 = the whole prompt in one pass")
     layers: int = field(0, ge=0, le=1 << 16, doc="first N decoder layers only; 0 = the whole model")
+    first_layer: int = field(0, ge=0, le=1 << 16, doc="index of the first decoder layer in scope (with layers > 0)")
     dtype: Literal["bf16", "fp16", "fp8"] = field("bf16", doc="activation (and compute) dtype")
     weight_dtype: Literal["", "bf16", "fp16", "fp8", "int8", "int4"] = field(
         "", doc="stored weights; '' = the checkpoint's (fp8 for DeepSeek-V3, else dtype)")
@@ -175,15 +178,15 @@ def _rep(ops, times: int):
 
 
 def forward_ops(cfg: ModelConfig, *, batch: int, q_len: int, kv_len: int, n_layers: int, s: _Shape,
-                head_tokens: int, prefix: str = "") -> list:
+                head_tokens: int, prefix: str = "", first: int = 0) -> list:
     """One pass over the first `n_layers` layers (with embedding and LM head when it is the
     whole model); layers of one kind are one template op each, repeated."""
     t = batch * q_len
-    whole = n_layers == cfg.layers
+    whole = n_layers == cfg.layers and first == 0
     ops = []
     if whole:
         ops.append(Embedding(name=f"{prefix}embed", tokens=t, vocab=cfg.vocab, hidden=cfg.hidden, dtype=s.dtype))
-    kinds = [cfg.is_moe_layer(i) for i in range(n_layers)]
+    kinds = [cfg.is_moe_layer(i) for i in range(first, first + n_layers)]
     runs = []                     # consecutive layers of one kind
     for k in kinds:
         if runs and runs[-1][0] == k:
@@ -207,7 +210,7 @@ def _prefill(cfg, p: Params, s: _Shape, n_layers: int, context: int, prefix="pre
         q = min(chunk, context - done)
         tag = f"{prefix}chunk{k}." if chunk < context else prefix
         ops += forward_ops(cfg, batch=p.batch, q_len=q, kv_len=done + q, n_layers=n_layers, s=s,
-                           head_tokens=p.batch if done + q == context else 0, prefix=tag)
+                           head_tokens=p.batch if done + q == context else 0, prefix=tag, first=p.first_layer)
         done += q
         k += 1
     return ops
@@ -215,7 +218,7 @@ def _prefill(cfg, p: Params, s: _Shape, n_layers: int, context: int, prefix="pre
 
 def _decode(cfg, p: Params, s: _Shape, n_layers: int, kv_len: int, steps: int, prefix="decode.") -> list:
     return _rep(forward_ops(cfg, batch=p.batch, q_len=1, kv_len=kv_len, n_layers=n_layers, s=s,
-                            head_tokens=p.batch, prefix=prefix), steps)
+                            head_tokens=p.batch, prefix=prefix, first=p.first_layer), steps)
 
 
 def _block_transformer(cfg: ModelConfig, p: Params, s: _Shape) -> tuple[list, int, int]:
@@ -260,6 +263,10 @@ def expand(p: Params, *, seed: int = 0, source=None) -> OpGraph:
     if p.layers > cfg.layers:
         raise ConfigError(source or "<workload>", "params.layers",
                           f"must be <= the model's {cfg.layers} layers (0 = all); got {p.layers}")
+    if p.first_layer and (p.layers == 0 or p.first_layer + p.layers > cfg.layers):
+        raise ConfigError(source or "<workload>", "params.first_layer",
+                          f"needs layers > 0 and first_layer + layers <= the model's {cfg.layers} layers; "
+                          f"got first_layer {p.first_layer}, layers {p.layers}")
     n_layers = p.layers or cfg.layers
     s = _shape(cfg, p, p.phase)
     if cfg.token_decoder is not None:
@@ -282,7 +289,7 @@ def expand(p: Params, *, seed: int = 0, source=None) -> OpGraph:
                 ops = pre + _decode(cfg, p, sd, n_layers, mean_kv, decode_steps)
     needs = memory_needs(cfg, p, s, n_layers)
     llm = {"model": cfg.name, "config_path": str(path), "family": cfg.family, "phase": p.phase, "batch": p.batch, "context": p.context,
-           "layers": n_layers, "whole_model": n_layers == cfg.layers, "prefill_ops": n_prefill,
+           "layers": n_layers, "first_layer": p.first_layer, "whole_model": n_layers == cfg.layers, "prefill_ops": n_prefill,
            "decode_steps": decode_steps, "tokens_per_decode_step": per_pass,
            "prefill_passes": 0 if p.phase == "decode" else (math.ceil(p.context / p.chunk) if 0 < p.chunk < p.context else 1),
            "output_tokens": p.output_tokens if p.phase == "request" else (per_pass if p.phase == "decode" else 1),
@@ -296,7 +303,7 @@ def memory_needs(cfg: ModelConfig, p: Params, s: _Shape, n_layers: int) -> dict:
     """Bytes the run holds on the device (archsim.workloads.llm.memory)."""
     scope = 0 if n_layers == cfg.layers else n_layers
     w = M.model_weight_bytes(cfg, weight_dtype=s.weight_dtype, group_size=s.group_size, dtype=s.dtype,
-                             layers=scope)
+                             layers=scope, first_layer=p.first_layer)
     kv_tok = M.kv_bytes_per_token(cfg, s.kv_dtype, scope)
     held = p.context + (1 if p.phase == "decode" else (p.output_tokens if p.phase == "request" else 0))
     kv_seq = held * kv_tok + M.local_kv_bytes(cfg, s.kv_dtype)
