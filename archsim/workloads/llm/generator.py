@@ -67,6 +67,10 @@ class Params:
         "auto", doc="MLA form; auto = naive for prefill, weight-absorbed for decode")
     routing: Literal["uniform", "skewed"] = field("uniform", doc="MoE routing for the expected active experts")
     routing_skew: float = field(1.0, ge=0.0, le=10.0, doc="Zipf exponent of expert popularity (skewed)")
+    kernels: Literal["torch", "fused"] = field(
+        "torch", doc="kernel sequences of RoPE, MoE and absorbed MLA: torch = PyTorch eager as measured "
+                     "on the H100 (rotate_half, softmax/topk routing + sort dispatch + torch._grouped_mm "
+                     "+ index_add combine, batched-GEMM MLA); fused = one RoPE kernel, fused MoE, FlashMLA-style")
 
 
 def resolve_model(model: str, source) -> Path:
@@ -97,6 +101,7 @@ class _Shape:
     mla_form: str
     routing: str
     skew: float
+    kernels: str = "torch"
 
 
 def _shape(cfg: ModelConfig, p: Params, phase: str) -> _Shape:
@@ -106,7 +111,7 @@ def _shape(cfg: ModelConfig, p: Params, phase: str) -> _Shape:
         group = cfg.weight_block[0] * cfg.weight_block[1]
     form = p.mla_form if p.mla_form != "auto" else ("absorbed" if phase == "decode" else "naive")
     return _Shape(dtype=p.dtype, weight_dtype=wdt, group_size=group, kv_dtype=p.kv_dtype or p.dtype,
-                  mla_form=form, routing=p.routing, skew=p.routing_skew)
+                  mla_form=form, routing=p.routing, skew=p.routing_skew, kernels=p.kernels)
 
 
 def _lin(name, tokens, k, n, s: _Shape, *, quantised=True):
@@ -133,18 +138,19 @@ def layer_ops(cfg: ModelConfig, *, batch: int, q_len: int, kv_len: int, moe: boo
             ops.append(_lin(f"{prefix}q_proj", t, h, cfg.heads * qk, s))
         ops += [_lin(f"{prefix}kv_a_proj", t, h, cfg.kv_lora_rank + cfg.qk_rope_dim, s),
                 Norm(name=f"{prefix}kv_a_norm", tokens=t, hidden=cfg.kv_lora_rank, dtype=dt),
-                Rope(name=f"{prefix}rope", tokens=t, heads=cfg.heads + 1, rot_dim=cfg.qk_rope_dim, dtype=dt),
+                Rope(name=f"{prefix}rope", tokens=t, heads=cfg.heads + 1, rot_dim=cfg.qk_rope_dim, dtype=dt,
+                     impl=s.kernels),
                 KvWrite(name=f"{prefix}kv_write", batch=batch, new_tokens=q_len, bytes_per_token=kvb),
                 MlaAttention(name=f"{prefix}mla_attention", batch=batch, q_len=q_len, kv_len=kv_len,
                              heads=cfg.heads, qk_nope_dim=cfg.qk_nope_dim, qk_rope_dim=cfg.qk_rope_dim,
                              v_head_dim=cfg.v_head_dim, kv_lora_rank=cfg.kv_lora_rank, form=s.mla_form,
-                             dtype=dt, kv_dtype=s.kv_dtype, causal=q_len > 1)]
+                             impl=s.kernels, dtype=dt, kv_dtype=s.kv_dtype, causal=q_len > 1)]
         attn_out = cfg.heads * cfg.v_head_dim
     else:
         ops.append(_lin(f"{prefix}qkv_proj", t, h, (cfg.heads + 2 * cfg.kv_heads) * cfg.head_dim, s))
         if not cfg.learned_positions:
             ops.append(Rope(name=f"{prefix}rope", tokens=t, heads=cfg.heads + cfg.kv_heads,
-                            rot_dim=cfg.head_dim, dtype=dt))
+                            rot_dim=cfg.head_dim, dtype=dt, impl=s.kernels))
         ops += [KvWrite(name=f"{prefix}kv_write", batch=batch, new_tokens=q_len, bytes_per_token=kvb),
                 Attention(name=f"{prefix}attention", batch=batch, q_len=q_len, kv_len=kv_len, heads=cfg.heads,
                           kv_heads=cfg.kv_heads, head_dim=cfg.head_dim,
@@ -157,7 +163,8 @@ def layer_ops(cfg: ModelConfig, *, batch: int, q_len: int, kv_len: int, moe: boo
         ops += [_lin(f"{prefix}router", t, h, cfg.experts, s, quantised=False),
                 MoeFfn(name=f"{prefix}moe_experts", tokens=t, hidden=h, expert_ffn=cfg.moe_intermediate,
                        experts=cfg.experts, top_k=cfg.experts_per_token, shared_experts=cfg.shared_experts,
-                       routing=s.routing, skew=s.skew, gated=cfg.gated_ffn, dtype=dt,
+                       routing=s.routing, skew=s.skew, gated=cfg.gated_ffn, norm_topk=cfg.norm_topk,
+                       impl=s.kernels, dtype=dt,
                        weight_dtype=s.weight_dtype, group_size=s.group_size)]
     elif cfg.gated_ffn:
         ops += [_lin(f"{prefix}gate_up_proj", t, h, 2 * cfg.intermediate, s),
