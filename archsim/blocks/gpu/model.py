@@ -705,6 +705,17 @@ def predict_mla_attention(spec, op) -> Prediction:
     from archsim.workloads.ops import Attention
     dqk, dv = op._attn_dims()
     att_dtype = op.kv_dtype if op.kv_dtype == "fp8" else op.dtype
+    if op.impl == "torch":
+        # PyTorch's kernels (naive: per-head cache + SDPA; absorbed: batched GEMMs), each by its
+        # core model
+        parts = []
+        for sub, count in op.torch_kernels():
+            if sub.KIND == "gemm":
+                g = _gemm_pred(spec, "mla_attention", sub.m, sub.k, sub.n, count, sub.dtype)
+                parts.append(attrs.evolve(g, details={**g.details, "part": sub.name.rsplit(".", 1)[-1]}))
+            else:
+                parts.append(_kernel(spec, sub))
+        return _sum_parts(spec, "mla_attention", parts, {"form": op.form, "impl": "torch"})
     if op.form == "naive":
         up = _gemm_pred(spec, "mla_attention", op.batch * op.kv_len, op.kv_lora_rank,
                         op.heads * (op.qk_nope_dim + op.v_head_dim), 1, op.dtype)
@@ -714,16 +725,6 @@ def predict_mla_attention(spec, op) -> Prediction:
         return _sum_parts(spec, "mla_attention", [attrs.evolve(up, details={**up.details, "part": "kv_up"}),
                                                   attrs.evolve(att, details={**att.details, "part": "attention"})],
                           {"form": "naive"})
-    if op.impl == "torch":
-        # batched GEMMs as PyTorch runs the absorbed form: each kernel by its core model
-        parts = []
-        for sub, count in op.torch_kernels():
-            if sub.KIND == "gemm":
-                g = _gemm_pred(spec, "mla_attention", sub.m, sub.k, sub.n, count, sub.dtype)
-                parts.append(attrs.evolve(g, details={**g.details, "part": sub.name.rsplit(".", 1)[-1]}))
-            else:
-                parts.append(_kernel(spec, sub))
-        return _sum_parts(spec, "mla_attention", parts, {"form": "absorbed", "impl": "torch"})
     tok = op.batch * op.q_len
     q_abs = _gemm_pred(spec, "mla_attention", tok, op.qk_nope_dim, op.kv_lora_rank, op.heads, op.dtype)
     core = predict_attention(spec, Attention(batch=op.batch, q_len=op.q_len, kv_len=op.kv_len, heads=op.heads,

@@ -130,6 +130,7 @@ def layer_ops(cfg: ModelConfig, *, batch: int, q_len: int, kv_len: int, moe: boo
     ops = [Norm(name=f"{prefix}attn_norm", tokens=t, hidden=h, kind=norm, dtype=dt)]
     if cfg.mla:
         qk = cfg.qk_nope_dim + cfg.qk_rope_dim
+        torch_naive = s.mla_form == "naive" and s.kernels == "torch"   # the op writes its per-head cache
         if cfg.q_lora_rank:
             ops += [_lin(f"{prefix}q_a_proj", t, h, cfg.q_lora_rank, s),
                     Norm(name=f"{prefix}q_a_norm", tokens=t, hidden=cfg.q_lora_rank, dtype=dt),
@@ -140,7 +141,8 @@ def layer_ops(cfg: ModelConfig, *, batch: int, q_len: int, kv_len: int, moe: boo
                 Norm(name=f"{prefix}kv_a_norm", tokens=t, hidden=cfg.kv_lora_rank, dtype=dt),
                 Rope(name=f"{prefix}rope", tokens=t, heads=cfg.heads + 1, rot_dim=cfg.qk_rope_dim, dtype=dt,
                      impl=s.kernels),
-                KvWrite(name=f"{prefix}kv_write", batch=batch, new_tokens=q_len, bytes_per_token=kvb),
+                *([] if torch_naive else
+                  [KvWrite(name=f"{prefix}kv_write", batch=batch, new_tokens=q_len, bytes_per_token=kvb)]),
                 MlaAttention(name=f"{prefix}mla_attention", batch=batch, q_len=q_len, kv_len=kv_len,
                              heads=cfg.heads, qk_nope_dim=cfg.qk_nope_dim, qk_rope_dim=cfg.qk_rope_dim,
                              v_head_dim=cfg.v_head_dim, kv_lora_rank=cfg.kv_lora_rank, form=s.mla_form,
@@ -312,6 +314,10 @@ def memory_needs(cfg: ModelConfig, p: Params, s: _Shape, n_layers: int) -> dict:
     w = M.model_weight_bytes(cfg, weight_dtype=s.weight_dtype, group_size=s.group_size, dtype=s.dtype,
                              layers=scope, first_layer=p.first_layer)
     kv_tok = M.kv_bytes_per_token(cfg, s.kv_dtype, scope)
+    if cfg.mla and s.mla_form == "naive" and s.kernels == "torch":
+        # PyTorch's naive MLA caches per-head K and V (V padded to the K width), not the latent
+        kv_tok = (cfg.layers if scope == 0 else scope) * 2 * cfg.heads * (cfg.qk_nope_dim + cfg.qk_rope_dim) \
+            * DTYPE_BYTES[s.kv_dtype]
     held = p.context + (1 if p.phase == "decode" else (p.output_tokens if p.phase == "request" else 0))
     kv_seq = held * kv_tok + M.local_kv_bytes(cfg, s.kv_dtype)
     whole = n_layers == cfg.layers

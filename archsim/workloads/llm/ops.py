@@ -300,10 +300,25 @@ class MlaAttention:
             return self.qk_nope_dim + self.qk_rope_dim, self.v_head_dim
         return self.kv_lora_rank + self.qk_rope_dim, self.kv_lora_rank
 
+    def cached_per_head(self) -> bool:
+        """naive form as PyTorch (Hugging Face DeepSeek-V2) runs it: the new tokens' latents are
+        decompressed once and the per-head K (nope + rope) and V (padded to the K width) are what
+        the cache holds; the fused naive form caches the latent and decompresses all of it every
+        pass."""
+        return self.form == "naive" and self.impl == "torch"
+
+    def cache_bytes_per_token(self) -> float:
+        """Bytes one token occupies in this layer's cache."""
+        if self.cached_per_head():
+            return 2.0 * self.heads * (self.qk_nope_dim + self.qk_rope_dim) * _nbytes(self.kv_dtype)
+        return (self.kv_lora_rank + self.qk_rope_dim) * _nbytes(self.kv_dtype)
+
     def macs(self) -> float:
         dqk, dv = self._attn_dims()
         core = float(self.batch) * self.heads * self.seen() * (dqk + dv)
-        if self.form == "naive":
+        if self.cached_per_head():
+            extra = float(self.batch) * self.q_len * self.kv_lora_rank * self.heads * (self.qk_nope_dim + self.v_head_dim)
+        elif self.form == "naive":
             extra = float(self.batch) * self.kv_len * self.kv_lora_rank * self.heads * (self.qk_nope_dim + self.v_head_dim)
         else:
             extra = float(self.batch) * self.q_len * self.heads * self.kv_lora_rank * (self.qk_nope_dim + self.v_head_dim)
@@ -313,7 +328,8 @@ class MlaAttention:
         return 2.0 * self.macs()
 
     def latent_bytes(self) -> float:
-        return float(self.batch) * self.kv_len * (self.kv_lora_rank + self.qk_rope_dim) * _nbytes(self.kv_dtype)
+        """The cache this pass reads (the latent; per-head K/V for the torch naive form)."""
+        return float(self.batch) * self.kv_len * self.cache_bytes_per_token()
 
     def min_bytes(self) -> float:
         b = _nbytes(self.dtype)
@@ -324,6 +340,8 @@ class MlaAttention:
     def lower(self):
         b, hq = self.batch, self.heads
         tok = b * self.q_len
+        if self.cached_per_head():
+            return self.torch_kernels()
         if self.form == "naive":
             dqk, dv = self._attn_dims()
             up = Gemm(m=b * self.kv_len, k=self.kv_lora_rank, n=hq * (self.qk_nope_dim + self.v_head_dim),
@@ -359,6 +377,20 @@ class MlaAttention:
         tok, dqk, dv = b * q, self.kv_lora_rank + self.qk_rope_dim, self.kv_lora_rank
         kvd = self.kv_dtype if self.kv_dtype == "fp8" else self.dtype
         n = self.name
+        if self.form == "naive":
+            # new tokens' latents -> per-head K_nope, V; K_nope, the shared RoPE key (broadcast
+            # to every head) and V copied into the per-head cache; [q_nope, q_rope]
+            # concatenated; SDPA over the cache at the K width (V padded to it); V sliced out
+            dq, ab, cb = self.qk_nope_dim + self.qk_rope_dim, _nbytes(self.dtype), _nbytes(self.kv_dtype)
+            return ((Gemm(m=tok, k=self.kv_lora_rank, n=hq * (self.qk_nope_dim + self.v_head_dim), dtype=self.dtype,
+                          name=f"{n}.kv_up"), 1),
+                    (Copy(bytes=tok * hq * self.qk_nope_dim * cb, name=f"{n}.cache_k_nope"), 1),
+                    (Copy(bytes=tok * hq * self.qk_rope_dim * cb, name=f"{n}.cache_k_rope"), 1),
+                    (Copy(bytes=tok * hq * self.v_head_dim * cb, name=f"{n}.cache_v"), 1),
+                    (Copy(bytes=tok * hq * dq * ab, name=f"{n}.q_cat"), 1),
+                    (Attention(batch=b, q_len=q, kv_len=self.kv_len, heads=hq, kv_heads=hq, head_dim=dq,
+                               dtype=kvd, causal=self.causal, name=f"{n}.attn"), 1),
+                    (Copy(bytes=tok * hq * self.v_head_dim * ab, name=f"{n}.out_slice"), 1))
         return ((Gemm(m=tok, k=self.qk_nope_dim, n=self.kv_lora_rank, dtype=self.dtype, name=f"{n}.q_absorb"), hq),
                 (Copy(bytes=tok * hq * dqk * _nbytes(self.dtype), name=f"{n}.q_cat"), 1),
                 (Gemm(m=hq * q, k=dqk, n=self.kv_len, dtype=kvd, name=f"{n}.scores"), b),
