@@ -169,9 +169,12 @@ def layer_ops(cfg: ModelConfig, *, batch: int, q_len: int, kv_len: int, moe: boo
                        impl=s.kernels, dtype=dt,
                        weight_dtype=s.weight_dtype, group_size=s.group_size)]
     elif cfg.gated_ffn:
-        ops += [_lin(f"{prefix}gate_up_proj", t, h, 2 * cfg.intermediate, s),
-                Elementwise(name=f"{prefix}silu_mul", n_elements=t * cfg.intermediate, n_inputs=2,
-                            flops_per_element=5.0, dtype=dt),
+        n_i = t * cfg.intermediate
+        act = ([Elementwise(name=f"{prefix}silu", n_elements=n_i, n_inputs=1, flops_per_element=4.0, dtype=dt),
+                Elementwise(name=f"{prefix}mul", n_elements=n_i, n_inputs=2, flops_per_element=1.0, dtype=dt)]
+               if s.kernels == "torch" else     # F.silu(gate) * up: two kernels in PyTorch eager
+               [Elementwise(name=f"{prefix}silu_mul", n_elements=n_i, n_inputs=2, flops_per_element=5.0, dtype=dt)])
+        ops += [_lin(f"{prefix}gate_up_proj", t, h, 2 * cfg.intermediate, s), *act,
                 _lin(f"{prefix}down_proj", t, cfg.intermediate, h, s)]
     else:
         ops += [_lin(f"{prefix}fc_in", t, h, cfg.intermediate, s),
