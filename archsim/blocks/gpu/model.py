@@ -636,6 +636,21 @@ def _kernel(spec, sub) -> Prediction:
     return attrs.evolve(p, details={**p.details, "part": sub.name.rsplit(".", 1)[-1] if "." in sub.name else sub.name})
 
 
+def predict_grouped_gemm(spec, rows: list[int], k: int, n: int, dtype: str) -> Prediction:
+    """One grouped GEMM kernel (torch._grouped_mm / CUTLASS grouped) over len(rows) groups of
+    rows x k @ k x n, each group with its own weights, preceded by its prepare kernel: the
+    groups' tiles as one batched GEMM at the mean group height (padded tiles timed, useful
+    FLOPs counted), all groups' weights read once."""
+    rows = [r for r in rows if r > 0]
+    if not rows:
+        return _stream(spec, "gemm", 64.0, 32.0, 0.0, "fp32")
+    m = math.ceil(sum(rows) / len(rows))
+    g = _weight_gemm(spec, "gemm", m, k, n, len(rows), dtype, float(len(rows)) * k * n * DTYPE_BYTES[dtype],
+                     part="grouped_gemm", rows=sum(rows))
+    prep = _stream(spec, "gemm", 64.0 * len(rows), 32.0 * len(rows), 0.0, "fp32")
+    return _sum_parts(spec, "gemm", [attrs.evolve(prep, details={**prep.details, "part": "prepare"}), g])
+
+
 def predict_moe_ffn(spec, op) -> Prediction:
     """`moe_ffn` as grouped GEMMs (one kernel per GEMM over all active experts), up(+gate) over
     the active experts' tokens, the activation, down. Weight bytes: the expected active experts
