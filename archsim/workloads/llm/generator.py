@@ -19,6 +19,8 @@ A pass over the model is: [embedding] -> per layer (norm, QKV or MLA projections
 KV-cache write, attention, o_proj, residual add, norm, dense FFN or router + MoE experts,
 residual add) -> [final norm, LM head]. Identical layers are one op each with `repeat` = the
 number of such layers (DeepSeek: the dense first-k layers, then the MoE layers), in a chain.
+`kernels` (torch | fused) picks the kernel sequences the ops describe (archsim.workloads.llm.ops
+KernelImpl: PyTorch eager as measured on the H100, or a serving stack's fused kernels).
 Prefill attention is causal (counted once); `chunk` > 0 splits the prompt into chunks that
 attend to the chunks before them (chunked prefill). A request is the prefill followed by
 `output_tokens - 1` decode steps, expanded as one decode step at the steps' mean context with

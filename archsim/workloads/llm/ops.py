@@ -3,12 +3,15 @@
 | op | fields |
 |---|---|
 | `linear` | `tokens in_features out_features dtype weight_dtype group_size` — a projection y = x W with W stored at `weight_dtype` (int4/int8/fp8 with one fp16 scale per `group_size` weights; 0 = per output channel), computed at the activation `dtype` |
-| `moe_ffn` | `tokens hidden expert_ffn experts top_k shared_experts routing skew gated dtype weight_dtype group_size` — routed experts (each token to `top_k` of `experts`) + `shared_experts` every token uses; weights read only for the experts the batch activates (expected count under `uniform` or Zipf-`skewed` routing) |
-| `mla_attention` | `batch q_len kv_len heads qk_nope_dim qk_rope_dim v_head_dim kv_lora_rank form dtype kv_dtype causal` — multi-head latent attention from the cached latent (`kv_lora_rank + qk_rope_dim` values per token) to per-head outputs: `naive` decompresses the cached latent to per-head K/V every step; `absorbed` folds W_UK into the query and W_UV into the output and attends over the latent directly (MQA-like) |
+| `moe_ffn` | `tokens hidden expert_ffn experts top_k shared_experts routing skew gated norm_topk impl dtype weight_dtype group_size` — routed experts (each token to `top_k` of `experts`) + `shared_experts` every token uses; weights read only for the experts the batch activates (expected count under `uniform` or Zipf-`skewed` routing) |
+| `mla_attention` | `batch q_len kv_len heads qk_nope_dim qk_rope_dim v_head_dim kv_lora_rank form impl dtype kv_dtype causal` — multi-head latent attention from the cached latent (`kv_lora_rank + qk_rope_dim` values per token) to per-head outputs: `naive` decompresses the cached latent to per-head K/V every step; `absorbed` folds W_UK into the query and W_UV into the output and attends over the latent directly (MQA-like) |
 | `kv_write` | `batch new_tokens bytes_per_token` — append the new tokens' K/V (or latent) of one layer to the cache |
 | `embedding` | `tokens vocab hidden dtype` — token embedding lookup (a row gather) |
 | `norm` | `tokens hidden kind dtype` — RMSNorm (`rms`) or LayerNorm (`layer`) |
-| `rope` | `tokens heads rot_dim dtype` — rotary position embedding of `heads` (query + key) heads |
+| `rope` | `tokens heads rot_dim impl dtype` — rotary position embedding of `heads` (query + key) heads |
+
+`impl` (KernelImpl below): the kernel sequence of the implementation (torch: PyTorch eager as
+measured on the H100; fused: a serving stack's fused kernels).
 
 Every op gives `flops()`, `min_bytes()` (compulsory DRAM traffic) and `lower()`: the same work
 as core ops (`gemm`, `attention`, `elementwise`, `copy`), each with a count of independent
