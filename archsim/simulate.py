@@ -75,13 +75,15 @@ def evaluate_ops(arch: ArchSpec, workload: Workload) -> list[OpResult]:
 
 def schedule_results(results, workload: Workload) -> Timeline:
     """The timeline of evaluated ops under the workload's dependencies."""
+    pls = [r.placement for r in results]
+    placed = [p for p in pls if p is not None]
     return schedule_arrays(
         [r.latency_s for r in results], [r.resource for r in results], workload.dep_arrays,
-        chunks=[r.placement.chunks if r.placement is not None else 1 for r in results],
-        prologue_s=[r.placement.prologue_s if r.placement is not None else 0.0 for r in results],
-        interleave=[r.placement is not None and r.placement.interleave for r in results],
-        channel=[r.placement.channel if r.placement is not None else "" for r in results],
-        channel_s=[r.placement.channel_s if r.placement is not None else 0.0 for r in results])
+        chunks=[p.chunks if p is not None else 1 for p in pls] if placed else None,
+        prologue_s=[p.prologue_s if p is not None else 0.0 for p in pls] if placed else None,
+        interleave=[p is not None and p.interleave for p in pls] if any(p.interleave for p in placed) else None,
+        channel=[p.channel if p is not None else "" for p in pls] if any(p.channel for p in placed) else None,
+        channel_s=[p.channel_s if p is not None else 0.0 for p in pls] if any(p.channel for p in placed) else None)
 
 
 def simulate(arch: ArchSpec, workload: Workload, *, baseline: ArchSpec | None = None) -> Report:
