@@ -64,6 +64,11 @@ class Params:
         "auto", doc="MLA form; auto = naive for prefill, weight-absorbed for decode")
     routing: Literal["uniform", "skewed"] = field("uniform", doc="MoE routing for the expected active experts")
     routing_skew: float = field(1.0, ge=0.0, le=10.0, doc="Zipf exponent of expert popularity (skewed)")
+    # multi-device splits: archsim/workloads/parallel.py
+    tensor_parallel: int = field(1, ge=1, le=4096, doc="Megatron-style tensor parallelism (devices per layer)")
+    pipeline_parallel: int = field(1, ge=1, le=4096, doc="GPipe-style pipeline stages")
+    expert_parallel: int = field(1, ge=1, le=4096, doc="expert parallelism (ranks splitting experts and sequences)")
+    micro_batches: int = field(0, ge=0, le=1 << 20, doc="micro-batches per step; 0 = pipeline_parallel")
 
 
 def resolve_model(model: str, source) -> Path:
@@ -260,6 +265,9 @@ def expand(p: Params, *, seed: int = 0, source=None) -> OpGraph:
     if p.layers > cfg.layers:
         raise ConfigError(source or "<workload>", "params.layers",
                           f"must be <= the model's {cfg.layers} layers (0 = all); got {p.layers}")
+    if p.tensor_parallel * p.pipeline_parallel * p.expert_parallel * max(1, p.micro_batches) > 1:
+        from archsim.workloads.parallel import split
+        return split(p, expand, cfg, seed=seed, source=source)
     n_layers = p.layers or cfg.layers
     s = _shape(cfg, p, p.phase)
     if cfg.token_decoder is not None:
