@@ -1,0 +1,209 @@
+"""Multi-device systems (issue 13): presets, the collective link model (hand-worked), the
+transformer splits (TP / PP / EP) on the scheduler, per-device memory."""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import attrs
+import pytest
+
+import archsim
+from archsim.blocks.interconnect import collective_time
+from archsim.blocks.interconnect.spec import Spec as LinkSpec
+from archsim.errors import ConfigError, ModelError
+from archsim.workloads.load import load_workload
+
+ROOT = Path(__file__).resolve().parents[1]
+NV8 = ROOT / "arch_configs/multi/h100-x8-nvlink.toml"
+
+
+def _arch(n=8, path=NV8, **over):
+    return archsim.load_arch(path, {"system.devices": n, **over})
+
+
+class _Op:
+    """An op of a Report with its span on the timeline."""
+    def __init__(self, r, tl, i):
+        self.__dict__.update({k: getattr(r, k) for k in ("name", "op", "component", "resource", "latency_s",
+                                                          "flops", "energy_j", "details")})
+        self.start_s, self.end_s = float(tl.start_s[i]), float(tl.end_s[i])
+
+
+def _ops(rep):
+    return [_Op(o, rep.timeline, i) for i, o in enumerate(rep.ops)]
+
+
+def _wl(model="llama-3-8b", **kw):
+    params = {"model": f"workloads/llm/{model}.json", "phase": "decode", "batch": 8, "context": 1024, **kw}
+    return load_workload({"generator": "transformer", "params": params})
+
+
+# ----------------------------------------------------------------------------- presets
+
+def test_h100_x8_preset_replicates_the_device_and_set_devices():
+    a = archsim.load_arch(NV8)
+    assert a.devices == 8 and [c for c in a.components if c.startswith("gpu")] == [f"gpu{i}" for i in range(8)]
+    assert a.component_kinds["nvswitch"] == "interconnect"
+    assert a.components["nvswitch"].bandwidth_gb_s == 450.0 and a.components["nvswitch"].in_network_reduction
+    two = _arch(2)
+    assert [c for c in two.components if c.startswith("gpu")] == ["gpu0", "gpu1"]
+    for p in sorted((ROOT / "arch_configs/multi").glob("*.toml")):
+        assert archsim.load_arch(p).devices > 1, p
+
+
+def test_system_errors_name_the_key():
+    with pytest.raises(ConfigError, match="system.device"):
+        archsim.load_arch(NV8, {"system.device": "nope"})
+    with pytest.raises(ConfigError, match="system.devices"):
+        archsim.load_arch(NV8, {"system.devices": 0})
+    with pytest.raises(ConfigError, match="system.interconnect"):
+        archsim.load_arch(NV8, {"system.interconnect": "gpu"})
+
+
+# ----------------------------------------------------------------------------- link model
+
+def test_ring_all_reduce_hand_worked():
+    # 8 ranks, 1 GB each, 450 GB/s per direction at full efficiency, 1 us per step:
+    # 2 (N-1)/N x S / B = 2 x 7/8 x 1e9 / 450e9 = 3.888889 ms, + 2 (N-1) = 14 steps x 1 us
+    s = LinkSpec(bandwidth_gb_s=450.0, latency_us=1.0, bandwidth_efficiency=1.0)
+    ct = collective_time(s, "all_reduce", 1e9, 8, "ring")
+    assert ct.time_s == pytest.approx(3.888889e-3 + 14e-6, rel=1e-6) and ct.steps == 14
+    assert ct.wire_bytes == pytest.approx(1.75e9)
+    # at 80 % efficiency the bandwidth term grows by 1 / 0.8
+    s8 = attrs.evolve(s, bandwidth_efficiency=0.8)
+    assert collective_time(s8, "all_reduce", 1e9, 8, "ring").time_s == pytest.approx(3.888889e-3 / 0.8 + 14e-6, rel=1e-6)
+    # double binary tree: 2 S / B + 2 ceil(log2 8) = 6 steps
+    assert collective_time(s, "all_reduce", 1e9, 8, "tree").time_s == pytest.approx(2e9 / 450e9 + 6e-6, rel=1e-9)
+    # switch reduction (NVLS): S / B + 2 steps
+    sw = attrs.evolve(s, in_network_reduction=True)
+    assert collective_time(sw, "all_reduce", 1e9, 8, "in_network").time_s == pytest.approx(1e9 / 450e9 + 2e-6, rel=1e-9)
+    assert collective_time(sw, "all_reduce", 1e9, 8).algorithm == "in_network"         # auto: fastest
+    assert collective_time(s, "all_reduce", 1e3, 8).algorithm == "tree"                 # latency-bound: tree
+    with pytest.raises(ModelError, match="in_network"):
+        collective_time(s, "all_reduce", 1e9, 8, "in_network")
+    # all-gather / reduce-scatter: (N-1)/N S / B + (N-1) steps; send/recv: S / B + 1 step
+    assert collective_time(s, "all_gather", 8e8, 8).time_s == pytest.approx(7e8 / 450e9 + 7e-6, rel=1e-9)
+    assert collective_time(s, "reduce_scatter", 8e8, 8).time_s == pytest.approx(7e8 / 450e9 + 7e-6, rel=1e-9)
+    assert collective_time(s, "send_recv", 9e8).time_s == pytest.approx(2e-3 + 1e-6, rel=1e-9)
+    # all-to-all on a ring crosses N/4 hops on average
+    ring = attrs.evolve(s, topology="ring")
+    assert collective_time(ring, "all_to_all", 8e8, 8).time_s == pytest.approx(7e8 * 2 / 450e9 + 7e-6, rel=1e-9)
+
+
+def test_collective_ops_in_a_trace_run_on_link_resources(tmp_path):
+    f = tmp_path / "t.jsonl"
+    recs = [{"op": "gemm", "name": "g0", "m": 2048, "k": 4096, "n": 4096, "dtype": "bf16", "device": 0},
+            {"op": "gemm", "name": "g1", "m": 2048, "k": 4096, "n": 4096, "dtype": "bf16", "device": 1, "after": []},
+            {"op": "all_reduce", "name": "ar0", "bytes": 1 << 24, "ranks": 2, "algorithm": "ring", "device": 0,
+             "after": ["g0", "g1"]},
+            {"op": "all_reduce", "name": "ar1", "bytes": 1 << 24, "ranks": 2, "algorithm": "ring", "device": 1,
+             "after": ["g0", "g1"]},
+            {"op": "gemm", "name": "h0", "m": 2048, "k": 4096, "n": 4096, "dtype": "bf16", "device": 0, "after": ["g0"]}]
+    f.write_text("\n".join(json.dumps(r) for r in recs) + "\n")
+    w = archsim.load_workload(f)
+    assert w.devices == (0, 1, 0, 1, 0)
+    r = archsim.simulate(_arch(2), w)
+    ops = {o.name: o for o in _ops(r)}
+    assert ops["g1"].resource == "gpu1.sm" and ops["ar1"].resource == "nvswitch.link1"
+    sp = _arch(2).components["nvswitch"]
+    assert ops["ar0"].latency_s == pytest.approx(collective_time(sp, "all_reduce", 1 << 24, 2, "ring").time_s)
+    # the next GEMM on gpu0 runs while the all-reduce is on the link
+    assert ops["h0"].start_s < ops["ar0"].end_s and ops["ar0"].start_s < ops["h0"].end_s
+    assert ops["ar0"].energy_j > 0
+    # the trace form keeps the devices
+    assert [rec.get("device") for rec in w.trace_records()] == [0, 1, 0, 1, 0]
+    with pytest.raises(ConfigError, match="needs 2 devices"):
+        archsim.simulate(_arch(1), w)
+
+
+# ----------------------------------------------------------------------------- splits
+
+def test_tp2_layer_timeline_shows_the_overlap():
+    """One Llama-3-8B decoder layer, TP = 2, two micro-batches: micro-batch 0's all-reduce after
+    o_proj runs on the link while micro-batch 1's o_proj runs on the SMs."""
+    a = _arch(2)
+    w = _wl(layers=1, tensor_parallel=2, micro_batches=2, batch=16)
+    r = archsim.simulate(a, w)
+    kinds = {o.op for o in _ops(r)}
+    assert {"all_reduce"} <= kinds
+    ar = [o for o in _ops(r) if o.op == "all_reduce" and o.resource == "nvswitch.link0"]
+    assert len(ar) == 4      # after attention and after the MLP, per micro-batch
+    comp = [o for o in _ops(r) if o.resource == "gpu0.sm"]
+    overlap = sum(max(0.0, min(a_.end_s, c.end_s) - max(a_.start_s, c.start_s)) for a_ in ar for c in comp)
+    assert overlap > 0.5 * sum(o.latency_s for o in ar)
+    busy = sum(o.latency_s for o in comp) + sum(o.latency_s for o in ar)
+    assert r.latency_s < busy                     # communication partly hidden
+    # without micro-batches the all-reduce is exposed (Megatron: on the critical path)
+    r1 = archsim.simulate(a, _wl(layers=1, tensor_parallel=2, batch=16))
+    ar1 = [o for o in _ops(r1) if o.op == "all_reduce" and o.resource == "nvswitch.link0"]
+    comp1 = [o for o in _ops(r1) if o.resource == "gpu0.sm"]
+    assert sum(max(0.0, min(x.end_s, c.end_s) - max(x.start_s, c.start_s)) for x in ar1 for c in comp1) == 0.0
+    # each rank's projections are half the single-device ones
+    one = archsim.simulate(archsim.load_arch(ROOT / "arch_configs/gpu/h100-sxm.toml"), _wl(layers=1, batch=16))
+    f1 = {o.name: o.flops for o in _ops(one)}
+    f2 = {o.name: o.flops for o in _ops(r1) if o.component == "gpu0"}
+    assert f2["decode.qkv_proj"] == pytest.approx(f1["decode.qkv_proj"] / 2)
+    assert f2["decode.down_proj"] == pytest.approx(f1["decode.down_proj"] / 2)
+
+
+def test_split_the_devices_cannot_hold_is_exit_2(tmp_path):
+    with pytest.raises(ConfigError, match=r"tensor_parallel 4.*needs 4 devices.*has 2"):
+        archsim.simulate(_arch(2), _wl(layers=1, tensor_parallel=4))
+    with pytest.raises(ConfigError, match="not divisible by tensor_parallel 3"):
+        _wl(tensor_parallel=3)
+    with pytest.raises(ConfigError, match="expert_parallel"):
+        _wl(expert_parallel=2)                                     # a dense model
+    f = tmp_path / "w.toml"
+    f.write_text('generator = "transformer"\n[params]\nmodel = "workloads/llm/llama-3-8b.json"\n'
+                 'layers = 1\ntensor_parallel = 8\n')
+    p = subprocess.run([sys.executable, "-m", "archsim", "run", str(NV8), str(f), "--set", "system.devices=2"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and "needs 8 devices" in p.stderr and "has 2" in p.stderr
+
+
+def test_pipeline_parallel_gpipe_and_memory_per_device():
+    a = _arch(4)
+    w = _wl("llama-3-70b", pipeline_parallel=4, batch=8)
+    r = archsim.simulate(a, w)
+    sends = [o for o in _ops(r) if o.op == "send_recv"]
+    assert len(sends) == 4 * 3                          # 4 micro-batches x 3 stage boundaries
+    assert {o.component for o in _ops(r) if o.op == "linear"} == {"gpu0", "gpu1", "gpu2", "gpu3"}
+    # GPipe: the last stage starts micro-batch 0 before the first stage has finished micro-batch 3
+    first_end = max(o.end_s for o in _ops(r) if o.component == "gpu0")
+    last_start = min(o.start_s for o in _ops(r) if o.component == "gpu3")
+    assert last_start < first_end
+    mem = r.memory
+    per = mem["per_device"]
+    assert len(per) == 4 and all(d["fits"] for d in per)
+    assert sum(d["weights"] for d in per) == pytest.approx(mem["weights"], rel=1e-9)
+    assert sum(d["kv_cache"] for d in per) == pytest.approx(mem["kv_cache"], rel=1e-9)
+    # per-device totals sum to the single-device total + buffers + each stage's activations
+    extra = sum(d["comm_buffers"] for d in per) + 3 * mem["activations"]
+    assert sum(d["total"] for d in per) == pytest.approx(mem["total"] + extra, rel=1e-9)
+    assert mem["max_batch"] == min(d["max_batch"] for d in per)
+    # the same model does not fit one H100
+    with pytest.raises(ModelError, match="does not fit"):
+        archsim.simulate(archsim.load_arch(ROOT / "arch_configs/gpu/h100-sxm.toml"), _wl("llama-3-70b"))
+
+
+def test_tensor_parallel_memory_shards_and_replicas():
+    r = archsim.simulate(_arch(4), _wl("llama-3-70b", tensor_parallel=4, batch=8))
+    mem, per = r.memory, r.memory["per_device"]
+    w = sum(d["weights"] for d in per)
+    assert mem["weights"] < w < mem["weights"] * 1.1        # norms / embedding replicated
+    assert sum(d["kv_cache"] for d in per) == pytest.approx(mem["kv_cache"], rel=1e-9)   # 8 KV heads / 4
+    assert per[0]["total"] < 80e9 < mem["total"]
+
+
+def test_expert_parallel_all_to_all_mixtral():
+    r = archsim.simulate(_arch(8), _wl("mixtral-8x7b", expert_parallel=8, batch=64))
+    a2a = [o for o in _ops(r) if o.op == "all_to_all"]
+    assert len(a2a) == 2 * 8                 # dispatch + combine per rank
+    moe = [o for o in _ops(r) if o.op == "moe_ffn"]
+    assert len(moe) == 8 and all(o.details.get("repeat", 1) == 32 for o in moe)
+    per = r.memory["per_device"]
+    assert all(d["fits"] for d in per) and per[0]["weights"] < r.memory["weights"] / 4
