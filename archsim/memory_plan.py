@@ -30,8 +30,8 @@ WEIGHT_KINDS = ("linear", "moe_ffn", "gemm")
 def _device(arch: ArchSpec, workload: Workload, pick) -> str:
     for op in workload.ops:
         if op.KIND in WEIGHT_KINDS:
-            return pick(arch, op)
-    return pick(arch, workload.ops[0])
+            return arch.device_component(pick(arch, op), 0)
+    return arch.device_component(pick(arch, workload.ops[0]), 0)
 
 
 def _gb(x: float) -> str:

@@ -140,8 +140,7 @@ def simulate(arch: ArchSpec, workload: Workload, *, baseline: ArchSpec | None = 
     are checked against the device's memory first (archsim.memory_plan)."""
     original = workload
     check_devices(arch, workload)
-    arch, workload, memory = plan_memory(arch, workload,
-                                         lambda a, op: a.device_component(pick_component(a, op), 0))
+    arch, workload, memory = plan_memory(arch, workload, pick_component)
     results = evaluate_ops(arch, workload)
     timeline = schedule_results(results, workload)
     priced = price_run(arch, results, timeline)

@@ -207,3 +207,39 @@ def test_expert_parallel_all_to_all_mixtral():
     assert len(moe) == 8 and all(o.details.get("repeat", 1) == 32 for o in moe)
     per = r.memory["per_device"]
     assert all(d["fits"] for d in per) and per[0]["weights"] < r.memory["weights"] / 4
+
+
+# ----------------------------------------------------------------------------- serving view
+
+def test_serve_rows_best_split_and_breakdown():
+    from archsim.studies.serving import best_split, serve, splits_of
+    assert sorted(splits_of(4, moe=False)) == sorted([(1, 1, 1, 4), (1, 2, 1, 2), (2, 1, 1, 2), (1, 4, 1, 1),
+                                                      (2, 2, 1, 1), (4, 1, 1, 1)])
+    rows = serve(NV8, "llama-3-8b", devices=2, batches=(1, 8), prompt_tokens=256, output_tokens=64,
+                 workload_params={"layers": 2})
+    by = {(r["split"], r["batch"]): r for r in rows}
+    tp2 = by[("tp2 pp1 ep1", 8)]
+    assert tp2["communication_s"] > 0 and tp2["exposed_communication_s"] <= tp2["communication_s"] + 1e-15
+    assert tp2["tpot_s"] == pytest.approx(tp2["decode_step_s"] + 8 / 64 * tp2["prefill_s"])
+    assert tp2["ttft_s"] == pytest.approx(tp2["prefill_s"] + tp2["tpot_s"])
+    rep = by[("tp1 pp1 ep1 x2", 8)]
+    assert rep["tokens_per_s"] == pytest.approx(2 * 8 / rep["tpot_s"]) and rep["communication_s"] == 0
+    # throughput grows with batch, and the best split under a loose target is the fastest row
+    assert by[("tp2 pp1 ep1", 8)]["tokens_per_s"] > by[("tp2 pp1 ep1", 1)]["tokens_per_s"]
+    assert best_split(rows)["tokens_per_s"] == max(r["tokens_per_s"] for r in rows)
+    assert best_split(rows, tpot_s=1e-9) is None
+
+
+def test_hybrid_moe_bound_limits():
+    from archsim.studies.serving import HostSide, hybrid_moe_bound
+    b1 = hybrid_moe_bound("mixtral-8x7b", gpu_capacity_bytes=24e9, gpu_hbm_gb_s=1008.0, batch=1, context=512)
+    assert 0 < b1["resident_expert_fraction"] < 1 and b1["active_experts_per_layer"] == pytest.approx(2.0)
+    # batch 1: two experts per layer from host memory, read at the host bandwidth (CPU computes them)
+    assert b1["limit"] == "host_memory"
+    assert b1["cpu_s"] == pytest.approx(b1["host_bytes_per_step"] / 307.2e9)
+    # a slow host memory and a fast PCIe: fetching the experts to the GPU wins
+    fast = hybrid_moe_bound("mixtral-8x7b", gpu_capacity_bytes=24e9, gpu_hbm_gb_s=1008.0, batch=1, context=512,
+                            host=HostSide(memory_bandwidth_gb_s=20.0, pcie_gb_s=63.0))
+    assert fast["limit"] == "pcie" and fast["step_s"] == pytest.approx(fast["pcie_s"])
+    big = hybrid_moe_bound("mixtral-8x7b", gpu_capacity_bytes=200e9, gpu_hbm_gb_s=1008.0, batch=1, context=512)
+    assert big["resident_expert_fraction"] == 1.0 and big["limit"] == "gpu_hbm"
