@@ -20,6 +20,11 @@ def add_parser(sub):
     p.add_argument("--overlap", action="store_true", help="two micro-batches per decode step (all-reduce overlap)")
     p.add_argument("--tpot-ms", type=float, help="latency target: TPOT")
     p.add_argument("--ttft-ms", type=float, help="latency target: TTFT")
+    p.add_argument("--hybrid-moe", action="store_true",
+                   help="instead: the CPU-GPU hybrid MoE bound (MoE-Lens) on one device of the arch, per batch")
+    p.add_argument("--host-memory-gb-s", type=float, default=307.2, help="--hybrid-moe: host memory bandwidth")
+    p.add_argument("--cpu-tflops", type=float, default=4.0, help="--hybrid-moe: CPU bf16 TFLOP/s")
+    p.add_argument("--pcie-gb-s", type=float, default=63.0, help="--hybrid-moe: PCIe per direction")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="arch overrides")
     p.add_argument("--json", metavar="FILE", help="write the rows as JSON ('-' for stdout)")
@@ -42,6 +47,8 @@ def cmd_serve(args) -> int:
             splits.append((tp, pp, ep, 1))
     except ValueError:
         raise ConfigError("<command line>", "--batches/--split", "comma-separated integers, e.g. 1,4,16 and 2,1,1") from None
+    if args.hybrid_moe:
+        return _hybrid(args, batches)
     rows = serve(args.arch, args.model, devices=args.devices, prompt_tokens=args.prompt,
                  output_tokens=args.output, batches=batches, splits=splits or None, overlap=args.overlap,
                  overrides=args.overrides or None)
@@ -75,4 +82,34 @@ def cmd_serve(args) -> int:
         from archsim.report.serving_plots import plot_serving
         for p in plot_serving(rows, args.plot):
             print(p, file=sys.stderr)
+    return 0
+
+
+def _hybrid(args, batches) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from archsim.config.arch import load_arch
+    from archsim.errors import ConfigError
+    from archsim.studies.serving import HostSide, hybrid_moe_bound
+
+    arch = load_arch(args.arch, args.overrides or None)
+    dev = next((s for s in arch.components.values() if hasattr(s, "dram_bandwidth_gb_s")), None)
+    if dev is None:
+        raise ConfigError(args.arch, "components", "--hybrid-moe needs a GPU component (dram_bandwidth_gb_s)")
+    host = HostSide(memory_bandwidth_gb_s=args.host_memory_gb_s, cpu_tflops=args.cpu_tflops, pcie_gb_s=args.pcie_gb_s)
+    rows = [hybrid_moe_bound(args.model, gpu_capacity_bytes=dev.dram_capacity_gib * 2**30,
+                             gpu_hbm_gb_s=dev.dram_bandwidth_gb_s, batch=b, context=args.prompt, host=host)
+            for b in batches]
+    if args.json:
+        with open(args.json, "w") as f:
+            f.write(json.dumps(rows, indent=1) + "\n")
+    t = Table(title=f"CPU-GPU hybrid MoE bound: {args.model} on one device of {args.arch}")
+    for c in ("batch", "resident experts", "GPU ms", "CPU ms", "PCIe ms", "step ms", "limit", "tokens/s bound"):
+        t.add_column(c, justify="right", no_wrap=True)
+    for r in rows:
+        t.add_row(str(r["batch"]), f"{r['resident_expert_fraction']:.0%}", f"{r['gpu_s'] * 1e3:.2f}",
+                  f"{r['cpu_s'] * 1e3:.2f}", f"{r['pcie_s'] * 1e3:.2f}", f"{r['step_s'] * 1e3:.2f}", r["limit"],
+                  f"{r['tokens_per_s_bound']:.1f}")
+    Console(width=140).print(t)
     return 0
