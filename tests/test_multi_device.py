@@ -243,3 +243,22 @@ def test_hybrid_moe_bound_limits():
     assert fast["limit"] == "pcie" and fast["step_s"] == pytest.approx(fast["pcie_s"])
     big = hybrid_moe_bound("mixtral-8x7b", gpu_capacity_bytes=200e9, gpu_hbm_gb_s=1008.0, batch=1, context=512)
     assert big["resident_expert_fraction"] == 1.0 and big["limit"] == "gpu_hbm"
+
+
+def test_serve_cli_json_plots_and_hybrid(tmp_path):
+    out = tmp_path / "s.json"
+    p = subprocess.run([sys.executable, "-m", "archsim", "serve", str(NV8), "llama-3-8b", "--split", "2,1,1",
+                        "--batches", "1,4", "--prompt", "256", "--output", "64", "--tpot-ms", "1000",
+                        "--json", str(out), "--plot", str(tmp_path / "plots")],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    rows = json.loads(out.read_text())
+    assert [r["batch"] for r in rows] == [1, 4] and rows[0]["split"] == "tp2 pp1 ep1"
+    assert "best: tp2 pp1 ep1 at batch 4" in p.stdout
+    assert {f.name for f in (tmp_path / "plots").iterdir()} >= {"serving_frontier.png", "serving_breakdown.png",
+                                                               "serving_memory.png"}
+    h = subprocess.run([sys.executable, "-m", "archsim", "serve", str(ROOT / "arch_configs/gpu/rtx3090.toml"),
+                        "mixtral-8x7b", "--hybrid-moe", "--batches", "1", "--prompt", "256", "--json",
+                        str(tmp_path / "h.json")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert h.returncode == 0, h.stderr
+    assert json.loads((tmp_path / "h.json").read_text())[0]["limit"] == "host_memory"
