@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import attrs
 
-from archsim.blocks.base import EvalContext, OpResult
+from archsim.blocks.base import EvalContext, OpResult, Placement
 from archsim.config.arch import ArchSpec
 from archsim.energy.model import price_run
 from archsim.errors import ConfigError, ModelError
@@ -71,19 +71,25 @@ def evaluate_op(arch: ArchSpec, op, seed: int = 0, device: int = 0) -> OpResult:
 
 
 def _relabel(r: OpResult, arch: ArchSpec, device: int) -> OpResult:
-    """A result evaluated on device 0 moved to device `device`: the replica's component and
-    resources (`gpu0.sm` -> `gpu3.sm`); a component that is not replicated (the interconnect)
-    gets the index on its resource (`nvswitch.link` -> `nvswitch.link3`)."""
+    """A result evaluated on device 0 moved to device `device`: the replica's component,
+    resources and DRAM channel (`gpu0.sm` -> `gpu3.sm`); a component that is not replicated
+    (the interconnect) gets the index on its resource (`nvswitch.link` -> `nvswitch.link3`)."""
     t = arch.system.device
     res = r.resource
-    if r.component == f"{t}0":
+    pl = r.placement
+    ch = pl.channel if pl is not None else ""
+    if r.component == f"{t}0":                     # a replica: rename the prefix
         comp = f"{t}{device}"
-        res = comp + res[len(r.component):] if res.startswith(r.component) else res
+
+        def move(name):
+            return comp + name[len(r.component):] if name.startswith(r.component) else name
+        res, ch = move(res), move(ch) if ch else ch
     else:
         comp, res = r.component, f"{res}{device}"
-    pl = attrs.evolve(r.placement, resource=res) if r.placement is not None else None
-    if pl is None and res != comp:
-        from archsim.blocks.base import Placement
+        ch = f"{ch}{device}" if ch else ch
+    if pl is not None:
+        pl = attrs.evolve(pl, resource=res, channel=ch)
+    elif res != comp:
         pl = Placement(resource=res)
     return attrs.evolve(r, component=comp, placement=pl)
 

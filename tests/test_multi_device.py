@@ -262,3 +262,17 @@ def test_serve_cli_json_plots_and_hybrid(tmp_path):
                         str(tmp_path / "h.json")], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert h.returncode == 0, h.stderr
     assert json.loads((tmp_path / "h.json").read_text())[0]["limit"] == "host_memory"
+
+
+def test_relabel_moves_resources_and_channels_per_device():
+    from archsim.blocks.base import OpResult, Placement
+    from archsim.simulate import _relabel
+    a = _arch(4)
+    r = OpResult(name="x", op="gemm", component="gpu0", cycles=1, latency_s=1e-6,
+                 placement=Placement(resource="gpu0.sm", chunks=4, channel="gpu0.dram", channel_s=1e-7))
+    m = _relabel(r, a, 3)
+    assert (m.component, m.resource, m.placement.channel, m.placement.chunks) == ("gpu3", "gpu3.sm", "gpu3.dram", 4)
+    link = OpResult(name="y", op="all_reduce", component="nvswitch", cycles=1, latency_s=1e-6,
+                    placement=Placement(resource="nvswitch.link"))
+    assert _relabel(link, a, 2).resource == "nvswitch.link2"
+    assert _relabel(r, a, 0).resource == "gpu0.sm"
