@@ -276,3 +276,18 @@ def test_relabel_moves_resources_and_channels_per_device():
                     placement=Placement(resource="nvswitch.link"))
     assert _relabel(link, a, 2).resource == "nvswitch.link2"
     assert _relabel(r, a, 0).resource == "gpu0.sm"
+
+
+def test_sequence_parallel_uses_reduce_scatter_and_all_gather():
+    a = _arch(4, **{"components.nvswitch.in_network_reduction": False})
+    kw = dict(phase="prefill", batch=1, context=512, layers=2, tensor_parallel=4)
+    plain = archsim.simulate(a, _wl(**kw))
+    sp = archsim.simulate(a, _wl(sequence_parallel=True, **kw))
+    kinds = {o.op for o in sp.ops}
+    assert {"reduce_scatter", "all_gather"} <= kinds and "all_reduce" not in kinds
+    # on a ring, reduce-scatter + all-gather move what the all-reduce moved, in as many steps
+    link = [sum(o.latency_s for o in r.ops if o.resource == "nvswitch.link0") for r in (plain, sp)]
+    assert link[1] == pytest.approx(link[0], rel=1e-9)
+    norms = {o.name: o for o in sp.ops if o.component == "gpu0" and o.op == "norm"}
+    assert norms["prefill.attn_norm"].flops == pytest.approx(
+        next(o.flops for o in plain.ops if o.component == "gpu0" and o.name == "prefill.attn_norm") / 4)

@@ -14,6 +14,10 @@ Devices: TP x PP x EP of them, device = (stage x EP + ep_rank) x TP + tp_rank.
   first, the final norm and LM head with the last), the batch in `micro_batches` micro-batches
   (default: PP); a `send_recv` of the micro-batch's hidden states between stages. A step takes
   (PP + m - 1) micro-batch stage times plus the transfers, as GPipe's bubble says.
+- **Sequence parallelism** (`sequence_parallel = true`, Korthikanti et al. 2022): the norms and
+  residuals work on tokens / TP; a `reduce_scatter` replaces each all-reduce and an
+  `all_gather` comes before the next block's first projection (same bytes on a ring, less
+  activation memory and norm work).
 - **EP** (GShard / DeepSeek-style, with data-parallel attention): the EP ranks each hold
   batch / EP sequences and E / EP experts; an `all_to_all` dispatch before the experts and a
   combine after (tokens x top_k x hidden per rank).
@@ -37,7 +41,7 @@ import attrs
 
 from archsim.errors import ConfigError
 from archsim.units import DTYPE_BYTES
-from archsim.workloads.collective_ops import AllGather, AllReduce, AllToAll, SendRecv
+from archsim.workloads.collective_ops import AllGather, AllReduce, AllToAll, ReduceScatter, SendRecv
 from archsim.workloads.llm import memory as M
 from archsim.workloads.llm.ops import Embedding, KvWrite, Linear, MlaAttention, MoeFfn, Norm, Rope
 from archsim.workloads.load import OpGraph
@@ -52,9 +56,15 @@ def _base(name: str) -> str:
     return name.rsplit(".", 1)[-1]
 
 
-def shard(op, tp: int, ep: int, cfg):
-    """One device's part of `op` under TP (and EP for the experts)."""
+def shard(op, tp: int, ep: int, cfg, sp: bool = False):
+    """One device's part of `op` under TP (and EP for the experts; with sequence parallelism
+    the norms and residuals of the layers work on tokens / TP)."""
     b = _base(op.name)
+    if sp and tp > 1:
+        if isinstance(op, Norm) and b in ("attn_norm", "ffn_norm"):
+            return attrs.evolve(op, tokens=math.ceil(op.tokens / tp))
+        if isinstance(op, Elementwise) and b in ("attn_residual", "ffn_residual"):
+            return attrs.evolve(op, n_elements=math.ceil(op.n_elements / tp))
     if isinstance(op, Linear) and tp > 1:
         if b in COLUMN:
             return attrs.evolve(op, out_features=math.ceil(op.out_features / tp))
@@ -83,8 +93,9 @@ def shard(op, tp: int, ep: int, cfg):
     return op
 
 
-def _comms_after(op, tp: int, cfg) -> list:
-    """Collectives (TP group) that follow `op` on every rank."""
+def _comms_after(op, tp: int, cfg, sp: bool = False) -> list:
+    """Collectives (TP group) that follow `op` on every rank (with sequence parallelism a
+    reduce-scatter instead of the all-reduce; the all-gather comes before the next projection)."""
     if tp == 1:
         return []
     b = _base(op.name)
@@ -93,6 +104,9 @@ def _comms_after(op, tp: int, cfg) -> list:
     db = DTYPE_BYTES[op.dtype]
     if b in ROW or isinstance(op, MoeFfn):
         t = op.tokens
+        if sp:
+            return [ReduceScatter(name=f"{op.name}.reduce_scatter", bytes=max(1, int(t * cfg.hidden * db)), ranks=tp,
+                                  repeat=op.repeat)]
         return [AllReduce(name=f"{op.name}.all_reduce", bytes=max(1, int(t * cfg.hidden * db)), ranks=tp,
                           repeat=op.repeat)]
     if b == "lm_head":
@@ -195,7 +209,8 @@ def split(p, expand, cfg, *, seed: int = 0, source=None) -> OpGraph:
     micro = expand(attrs.evolve(p, batch=mb_batch, **one), seed=seed, source=source)
     n_layers = p.layers or cfg.layers
     db = DTYPE_BYTES[p.dtype]
-    stages = [[shard(o, tp, ep, cfg) for o in stage_ops(micro.ops, cfg, n_layers, pp, s)] for s in range(pp)]
+    sp = bool(getattr(p, "sequence_parallel", False)) and tp > 1
+    stages = [[shard(o, tp, ep, cfg, sp) for o in stage_ops(micro.ops, cfg, n_layers, pp, s)] for s in range(pp)]
 
     ops, after, devices = [], [], []
 
@@ -221,6 +236,16 @@ def split(p, expand, cfg, *, seed: int = 0, source=None) -> OpGraph:
         op each rank's chain waits for (None = nothing), updated as ops are emitted."""
         for op in op_list:
             op = attrs.evolve(op, name=f"{tag}{op.name}") if tag else op
+            if sp and last.get("gather") and isinstance(op, Linear):
+                # sequence parallelism: gather the sequence-sharded hidden states before the
+                # block's first projection
+                nb = max(1, int(op.tokens * cfg.hidden * db))
+                grp = by(last, lambda e, t: e)
+                last.update({(e, t): emit(AllGather(name=f"{op.name}.all_gather", bytes=nb, ranks=tp,
+                                                    repeat=op.repeat), dev_of(s, e, t), grp[e]) for e, t in ranks})
+                last["gather"] = False
+            if sp and isinstance(op, Norm) and _base(op.name) in ("attn_norm", "ffn_norm"):
+                last["gather"] = True
             if isinstance(op, MoeFfn) and ep > 1:
                 nb = max(1, int(op.tokens * op.top_k * cfg.hidden * db))
                 grp = by(last, lambda e, t: t)
@@ -232,7 +257,7 @@ def split(p, expand, cfg, *, seed: int = 0, source=None) -> OpGraph:
                                           dev_of(s, e, t), grp[t]) for e, t in ranks})
             else:
                 last.update({(e, t): emit(op, dev_of(s, e, t), [last[(e, t)]]) for e, t in ranks})
-            for c in _comms_after(op, tp, cfg):
+            for c in _comms_after(op, tp, cfg, sp):
                 grp = by(last, lambda e, t: e)
                 last.update({(e, t): emit(c, dev_of(s, e, t), grp[e]) for e, t in ranks})
 

@@ -69,6 +69,7 @@ class Params:
     pipeline_parallel: int = field(1, ge=1, le=4096, doc="GPipe-style pipeline stages")
     expert_parallel: int = field(1, ge=1, le=4096, doc="expert parallelism (ranks splitting experts and sequences)")
     micro_batches: int = field(0, ge=0, le=1 << 20, doc="micro-batches per step; 0 = pipeline_parallel")
+    sequence_parallel: bool = field(False, doc="Megatron sequence parallelism with TP: reduce-scatter + all-gather")
 
 
 def resolve_model(model: str, source) -> Path:
