@@ -77,9 +77,9 @@ def shard(op, tp: int, ep: int, cfg, sp: bool = False):
         return attrs.evolve(op, heads=op.heads // tp)
     if isinstance(op, Rope) and tp > 1:
         return attrs.evolve(op, heads=math.ceil(op.heads / tp))
-    if isinstance(op, KvWrite) and tp > 1 and not cfg.mla:
+    if isinstance(op, KvWrite) and tp > 1 and not cfg.mla:      # MLA's latent is replicated
         return attrs.evolve(op, bytes_per_token=math.ceil(op.bytes_per_token / min(tp, cfg.kv_heads)))
-    if isinstance(op, Elementwise) and tp > 1 and b in ("silu_mul", "gelu"):
+    if isinstance(op, Elementwise) and tp > 1 and b in ("silu_mul", "silu", "mul", "gelu"):
         return attrs.evolve(op, n_elements=math.ceil(op.n_elements / tp))
     if isinstance(op, MoeFfn):
         if tp > 1:
@@ -125,11 +125,12 @@ def _stage_layers(n_layers: int, pp: int) -> list[range]:
     return out
 
 
-def _runs(cfg, n_layers: int) -> list[tuple[int, int]]:
-    """(first layer, count) of each run of consecutive layers of one kind."""
+def _runs(cfg, n_layers: int, first: int = 0) -> list[tuple[int, int]]:
+    """(first layer, count) of each run of consecutive layers of one kind, layers counted from
+    the first in scope."""
     runs = []
     for i in range(n_layers):
-        k = cfg.is_moe_layer(i)
+        k = cfg.is_moe_layer(first + i)
         if runs and runs[-1][0] == k:
             runs[-1][2] += 1
         else:
@@ -147,13 +148,13 @@ def _run_of(name: str, n_runs: int) -> int:
     return 0
 
 
-def stage_ops(ops, cfg, n_layers: int, pp: int, stage: int) -> list:
+def stage_ops(ops, cfg, n_layers: int, pp: int, stage: int, first: int = 0) -> list:
     """The ops of pipeline stage `stage`: its layers' share of each layer op's repeat, the
     embedding on the first stage, the final norm and LM head on the last."""
     if pp == 1:
         return list(ops)
     rng = _stage_layers(n_layers, pp)[stage]
-    runs = _runs(cfg, n_layers)
+    runs = _runs(cfg, n_layers, first)
     out = []
     for op in ops:
         b = _base(op.name)
@@ -210,7 +211,7 @@ def split(p, expand, cfg, *, seed: int = 0, source=None) -> OpGraph:
     n_layers = p.layers or cfg.layers
     db = DTYPE_BYTES[p.dtype]
     sp = bool(getattr(p, "sequence_parallel", False)) and tp > 1
-    stages = [[shard(o, tp, ep, cfg, sp) for o in stage_ops(micro.ops, cfg, n_layers, pp, s)] for s in range(pp)]
+    stages = [[shard(o, tp, ep, cfg, sp) for o in stage_ops(micro.ops, cfg, n_layers, pp, s, getattr(p, "first_layer", 0))] for s in range(pp)]
 
     ops, after, devices = [], [], []
 
@@ -307,7 +308,9 @@ def per_device_memory(needs: dict, cfg, p, n_layers: int, mb_batch: int) -> list
     scope["lm_head"] = pc["lm_head"] if whole else 0.0
     total_params = sum(scope.values()) or 1.0
     bpp = needs["weights"] / total_params
-    kv_div = 1 if cfg.mla else min(tp, max(1, cfg.kv_heads))
+    naive = p.mla_form == "naive" or (p.mla_form == "auto" and p.phase != "decode")
+    per_head_mla = cfg.mla and naive and getattr(p, "kernels", "fused") == "torch"   # per-head K/V cache
+    kv_div = (tp if per_head_mla else 1) if cfg.mla else min(tp, max(1, cfg.kv_heads))
     db = DTYPE_BYTES[p.dtype]
     tokens = mb_batch * (1 if p.phase == "decode" else (p.chunk if 0 < p.chunk < p.context else p.context))
     msg = tokens * cfg.hidden * db
