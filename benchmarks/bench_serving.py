@@ -7,7 +7,9 @@ Cases: Llama-3-70B (TP 2 / 4 / 8; decode batch 16 and prefill batch 1, context 2
 H100 and H200 x8 NVLink presets, Mixtral-8x7B and DeepSeek-V2-Lite (EP 2 / 4 / 8, decode batch
 32, context 2048) on H100 x8. The peers run in their own environment (benchmarks/serving_peers.py)
 with archsim's model shapes, each GPU's spec-sheet numbers and the preset's link bandwidth
-(450 GB/s), their default efficiencies. `floor` is device 0's physical bound: the bytes its ops
+(450 GB/s), their default efficiencies. archsim runs the generator's default kernel sequences
+(`kernels = torch`: PyTorch eager as measured on the H100) and, in the `fused` column, a serving
+stack's fused kernels (`kernels = fused`, not measured). `floor` is device 0's physical bound: the bytes its ops
 must move / peak HBM bandwidth (decode) or max(FLOPs / peak, bytes / bandwidth) (prefill),
 communication excluded. DeepSeek-V2-Lite's MLA reaches the peers as plain attention (their
 model configs have no MLA). Nothing here is tuned to the peers; no device measured these cases
@@ -68,10 +70,13 @@ def main(argv=None) -> int:
                 rep = archsim.simulate(arch, w)
                 lat, note = rep.latency_s, ""
                 comm = sum(o.latency_s for o in rep.ops if o.resource.endswith("link0"))
+                fused = archsim.simulate(arch, workload(model, phase, batch, ctx, tensor_parallel=tp,
+                                                        expert_parallel=ep, kernels="fused")).latency_s
             except (ModelError, ConfigError) as exc:
                 lat, note, comm = None, "does not fit" if "does not fit" in str(exc) else str(exc)[:60], None
+                fused = None
         rows.append({"id": cid, "model": model, "gpu": gname, "phase": phase, "batch": batch, "context": ctx,
-                     "tp": tp, "ep": ep, "archsim_s": lat, "archsim_comm_s": comm, "archsim_note": note,
+                     "tp": tp, "ep": ep, "archsim_s": lat, "archsim_fused_s": fused, "archsim_comm_s": comm, "archsim_note": note,
                      "floor_s": floor_s(w, arch), "archsim_wall_s": time.perf_counter() - t0})
         gpu = gpu_numbers(arch)
         cases.append({"id": cid, "model_name": model, "model": model_shape(model), "gpu": gpu, "phase": phase,
@@ -86,11 +91,11 @@ def main(argv=None) -> int:
         else:
             print("peers failed:", p.stderr[-2000:], file=sys.stderr)
     print(f"{'model':17s} {'gpu':15s} {'phase':7s} {'b':>3s} {'TP':>2s} {'EP':>2s} | {'floor ms':>9s} | "
-          f"{'archsim':>9s} {'(comm)':>9s} {'GenZ':>9s} {'llm-an.':>9s} | notes")
+          f"{'archsim':>9s} {'(comm)':>9s} {'fused':>9s} {'GenZ':>9s} {'llm-an.':>9s} | notes")
     for r in rows:
         pr = got.get(r["id"], {})
         r.update({k: pr.get(k) for k in ("genz_s", "llm_analysis_s", "genz_error", "llm_analysis_error")})
-        notes = [f"{lab}<floor" for k, lab in (("archsim_s", "archsim"), ("genz_s", "GenZ"), ("llm_analysis_s", "llm-analysis"))
+        notes = [f"{lab}<floor" for k, lab in (("archsim_s", "archsim"), ("archsim_fused_s", "archsim fused"), ("genz_s", "GenZ"), ("llm_analysis_s", "llm-analysis"))
                  if r[k] is not None and r[k] < r["floor_s"] * (1 - 1e-9)]
         if r["archsim_note"]:
             notes.append(f"archsim: {r['archsim_note']}")
@@ -98,7 +103,7 @@ def main(argv=None) -> int:
             if r[k]:
                 notes.append(f"{lab} refused ({r[k][:50]})")
         print(f"{r['model']:17s} {r['gpu']:15s} {r['phase']:7s} {r['batch']:3d} {r['tp']:2d} {r['ep']:2d} | "
-              f"{fmt_ms(r['floor_s'])} | {fmt_ms(r['archsim_s'])} {fmt_ms(r['archsim_comm_s'])} {fmt_ms(r['genz_s'])} "
+              f"{fmt_ms(r['floor_s'])} | {fmt_ms(r['archsim_s'])} {fmt_ms(r['archsim_comm_s'])} {fmt_ms(r['archsim_fused_s'])} {fmt_ms(r['genz_s'])} "
               f"{fmt_ms(r['llm_analysis_s'])} | {'; '.join(notes)}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
