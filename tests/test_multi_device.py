@@ -291,3 +291,11 @@ def test_sequence_parallel_uses_reduce_scatter_and_all_gather():
     norms = {o.name: o for o in sp.ops if o.component == "gpu0" and o.op == "norm"}
     assert norms["prefill.attn_norm"].flops == pytest.approx(
         next(o.flops for o in plain.ops if o.component == "gpu0" and o.name == "prefill.attn_norm") / 4)
+
+
+def test_split_request_reports_ttft_at_the_end_of_the_prefill():
+    r = archsim.simulate(_arch(2), _wl(phase="request", context=256, output_tokens=8, layers=2, tensor_parallel=2))
+    ops = _ops(r)
+    last_pre = max(o.end_s for o in ops if o.name.startswith("prefill."))
+    assert r.llm["ttft_s"] == pytest.approx(last_pre)
+    assert r.llm["tpot_s"] == pytest.approx((r.latency_s - last_pre) / 7)

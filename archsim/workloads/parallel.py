@@ -262,6 +262,7 @@ def split(p, expand, cfg, *, seed: int = 0, source=None) -> OpGraph:
                 grp = by(last, lambda e, t: e)
                 last.update({(e, t): emit(c, dev_of(s, e, t), grp[e]) for e, t in ranks})
 
+    pre_end = 0
     if pp > 1:
         for i in range(m):
             recv = {r: None for r in ranks}
@@ -276,11 +277,17 @@ def split(p, expand, cfg, *, seed: int = 0, source=None) -> OpGraph:
                         recv[(e, t)] = k
     else:
         lasts = [{r: None for r in ranks} for _ in range(m)]
-        for op in stages[0]:
+        n_pre = micro.meta.get("llm", {}).get("prefill_ops", 0)
+        pre_end = 0
+        for j, op in enumerate(stages[0]):
             for i in range(m):
                 run_stage(0, f"mb{i}." if m > 1 else "", lasts[i], [op])
+            if j == n_pre - 1:
+                pre_end = len(ops)      # a request's prefill ends with this op (all ranks)
     meta = dict(whole.meta)
     llm = dict(meta.get("llm", {}))
+    if p.phase == "request" and pp == 1 and pre_end:
+        llm["prefill_ops"] = pre_end
     llm.update({"tensor_parallel": tp, "pipeline_parallel": pp, "expert_parallel": ep, "micro_batches": m,
                 "devices": tp * pp * ep})
     meta["llm"] = llm
