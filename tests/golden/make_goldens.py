@@ -25,6 +25,8 @@ VLLM_GPU = "workloads/video_llm/frame-40k-flexgen.toml"
 VLLM_GPU_SERVER = "workloads/video_llm/frame-40k-flexgen-server.toml"   # CPU-memory offload (A100, Tab. I)
 LLM = "workloads/llm/llama-3-8b-decode.toml"
 LLM_OFFLOAD = "workloads/llm/llama-3-70b-decode.toml"
+LLM_TP8 = "workloads/llm/llama-3-70b-decode-tp8.toml"     # multi-device presets (issue 13)
+LLM_TP4 = "workloads/llm/llama-3-8b-decode-tp4.toml"
 
 # preset -> its example workload
 CASES = {
@@ -48,6 +50,11 @@ CASES = {
     "arch_configs/ngpc/ngpc-64.toml": NERF,
     "arch_configs/vrex/vrex8-edge.toml": VLLM,
     "arch_configs/vrex/vrex48-server.toml": VLLM,
+    "arch_configs/multi/h100-x8-nvlink.toml": LLM_TP8,
+    "arch_configs/multi/h200-x8-nvlink.toml": LLM_TP8,
+    "arch_configs/multi/h100-x8-pcie.toml": LLM_TP8,
+    "arch_configs/multi/tpu-v4-llm-x4-ici.toml": LLM_TP4,
+    "arch_configs/multi/vrex48-x4-pcie.toml": LLM_TP4,
 }
 
 OP_FIELDS = ("name", "op", "component", "resource", "cycles", "latency_s", "start_s", "end_s",
