@@ -369,7 +369,7 @@ def test_run_and_reproduce_agree_on_ngpc8_nerf_1080p(tmp_path):
     assert fitted["frame_s"] == pytest.approx(d["totals"]["latency_s"], rel=1e-3)
     assert fitted["energy_j"] == pytest.approx(d["totals"]["energy_j"], rel=1e-3)
     # the run folder holds the GPU preset the NGPC arch extends
-    names = {p.name for p in (tmp_path / "run" / "inputs").iterdir()}
+    names = {p.name for p in (tmp_path / "run" / "inputs").rglob("*") if p.is_file()}
     assert {"ngpc-8.toml", "base.toml", "rtx3090.toml", "nerf_hashgrid_1080p.toml"} <= names
 
 
@@ -461,8 +461,15 @@ def test_reproduce_quick_has_every_required_row(roofline_gpu, tmp_path):
                     assert (q, app, enc, n, "1080p") in keyed
             assert ("gpu_encoding_mlp_share_pct", app, enc, 0, "1080p") in keyed
     for r in rows:
-        assert set(r["params"]) == {"app", "encoding", "n_nfp", "resolution", "gpu"}
+        assert set(r["params"]) - {"fitted"} == {"app", "encoding", "n_nfp", "resolution", "gpu", "assumptions"}
         assert r["study"] == "ngpc" and (r["value"] is None or math.isfinite(r["value"]))
+    # both preset sets are written, row for row
+    sets = {a: [(r["quantity"], tuple(sorted((k, v) for k, v in r["params"].items() if k not in ("assumptions", "fitted"))))
+                for r in rows if r["params"]["assumptions"] == a] for a in ("default", "paper")}
+    assert sets["default"] and sets["default"] == sets["paper"]
+    assert all(r["params"].get("fitted") is not False for r in rows if r["quantity"] == "gpu_mlp_share_pct"
+               and r["params"]["app"] == "mean" and r["params"]["assumptions"] == "paper")
+    rows = [r for r in rows if r["params"]["assumptions"] == "default"]
     paired = {(r["quantity"], r["params"]["app"], r["params"]["encoding"]): r for r in rows
               if r["paper_value"] is not None}
     # the calibration targets hold on the stand-in GPU
@@ -481,5 +488,5 @@ def test_reproduce_quick_has_every_required_row(roofline_gpu, tmp_path):
     for (q, *_k), v in val.items():
         if q == "dram_bandwidth_gb_s":
             assert v <= 936.0 * (1 + 1e-9)
-    assert len(res.plots) == 12 and all(Path(p).is_file() for p in res.plots)
+    assert len(res.plots) == 24 and all(Path(p).is_file() for p in res.plots)
     assert any("calibrated" in n for n in res.notes)

@@ -77,6 +77,9 @@ class Structure:
     # A block that is not built by us (a GPU) gives its own figures instead:
     fixed_area_mm2: float | None = None
     fixed_leakage_power_w: float | None = None
+    # ... and its power with everything busy (a GPU: its TDP, the board's power cap), the
+    # structural maximum archsim.energy.activity.full_activity_power_w reports for it
+    fixed_full_activity_power_w: float | None = None
     notes: Mapping[str, str] = attrs.field(factory=dict)   # provenance of structural numbers
 
 

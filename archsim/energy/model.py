@@ -507,6 +507,11 @@ class ComponentSummary:
     energy_j: float | None = None
     utilization: float | None = None       # busiest of its resources: busy time / makespan, 0..1
     breakdown: Mapping[str, Any] = attrs.field(factory=dict)   # e.g. area per sub-part
+    # Two powers, each named for what it is (archsim.energy.activity): the block with every
+    # unit and SRAM port busy every cycle (a synthesis report's figure; a GPU: its TDP), and
+    # its energy over this run's makespan (the average over the workload, idle time included).
+    full_activity_power_w: float | None = None
+    avg_power_w: float | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -681,6 +686,7 @@ def price_run(arch, results, timeline=None) -> PricedRun:
     trace = power_trace(ops, timeline.start_s, timeline.end_s, static_w)
     util = {u.name: u.utilization for u in timeline.resources}
 
+    from archsim.energy.activity import full_activity_power_w
     comps = []
     for n in names:
         mine = [o for o in ops if o.component == n]
@@ -696,6 +702,8 @@ def price_run(arch, results, timeline=None) -> PricedRun:
             name=n, kind=arch.component_kinds[n], area_mm2=areas[n]["total"],
             leakage_power_w=leaks[n]["total"], energy_j=dyn + leak_j,
             utilization=max(own, default=0.0),
+            full_activity_power_w=full_activity_power_w(structs[n], ledger=led)["total"],
+            avg_power_w=(dyn + leak_j) / makespan if makespan > 0 else None,
             breakdown={"area_mm2": {k: v for k, v in areas[n].items() if k != "total"},
                        "energy_j": by_class,
                        "leakage_power_w": {k: v for k, v in leaks[n].items() if k != "total"}}))

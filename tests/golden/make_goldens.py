@@ -48,6 +48,13 @@ CASES = {
     "arch_configs/ngpc/ngpc-64.toml": NERF,
     "arch_configs/vrex/vrex8-edge.toml": VLLM,
     "arch_configs/vrex/vrex48-server.toml": VLLM,
+    # paper-assumption presets (issue 11): reproduce's "paper" column
+    "arch_configs/ngpc/paper/ngpc-8.toml": NERF,
+    "arch_configs/ngpc/paper/ngpc-16.toml": NERF,
+    "arch_configs/ngpc/paper/ngpc-32.toml": NERF,
+    "arch_configs/ngpc/paper/ngpc-64.toml": NERF,
+    "arch_configs/vrex/paper/vrex8-edge.toml": VLLM,
+    "arch_configs/vrex/paper/vrex48-server.toml": VLLM,
 }
 
 OP_FIELDS = ("name", "op", "component", "resource", "cycles", "latency_s", "start_s", "end_s",
@@ -55,7 +62,10 @@ OP_FIELDS = ("name", "op", "component", "resource", "cycles", "latency_s", "star
 
 
 def case_id(arch: str, workload: str) -> str:
-    return f"{Path(arch).stem}__{Path(workload).stem}"
+    stem = Path(arch).stem
+    if Path(arch).parent.name == "paper":        # paper-assumption presets beside their defaults
+        stem = f"paper-{stem}"
+    return f"{stem}__{Path(workload).stem}"
 
 
 def golden_of(report: dict) -> dict:

@@ -12,6 +12,7 @@ def structure(spec: Spec) -> Structure:
         dram=DramInterface(technology=spec.dram_technology, bandwidth_gb_s=spec.dram_bandwidth_gb_s,
                            capacity_gib=0.0),
         fixed_area_mm2=spec.die_area_mm2, fixed_leakage_power_w=spec.idle_power_w,
+        fixed_full_activity_power_w=spec.tdp_w,
         notes=_provenance(spec))
 
 
