@@ -49,6 +49,8 @@ class DramInterface:
     technology: str                 # key into the tech table's [dram.*]: lpddr5, hbm2e, hbm3, hbm3e, gddr6x, ddr4
     bandwidth_gb_s: float
     capacity_gib: float = 0.0       # 0 = not counted in the chip's power/area (e.g. the GPU's own)
+    owns_phy: bool = True           # False = the block uses another chip's DRAM interface (an NGPC
+                                    # on the GPU's): no PHY area of its own, bandwidth still bounds it
 
 
 @attrs.frozen(kw_only=True)

@@ -19,12 +19,15 @@ from __future__ import annotations
 
 from typing import Mapping
 
+import warnings
+
 import attrs
 
 from archsim.blocks.base import Structure
 from archsim.energy import dram as dram_mod
 from archsim.energy.model import (_ledger, _logic_cost, _Ledger, leakage_breakdown_w,
                                   resolve_tech)
+from archsim.energy.scaling import ScalingWarning
 from archsim.energy.sram import sram_cost
 from archsim.energy.tables import LOGIC_OPS
 from archsim.units import DTYPE_BYTES, J_PER_PJ
@@ -85,8 +88,10 @@ def full_activity_power_w(structure: Structure, tech=None, *, ledger: _Ledger | 
             parts["rf"] += n * ob * (2 * table.rf_read_pj_per_byte + table.rf_write_pj_per_byte) \
                 * t.logic_energy_factor * J_PER_PJ * f_hz
         for inst in structure.srams:
-            c = sram_cost(capacity_bytes=inst.capacity_bytes, width_bits=inst.width_bits, banks=inst.banks,
-                          ports=inst.ports, node_nm=t.node_nm, vdd_v=t.vdd_v, table=table)
+            with warnings.catch_warnings():     # price_run has warned about these numbers already
+                warnings.simplefilter("ignore", ScalingWarning)
+                c = sram_cost(capacity_bytes=inst.capacity_bytes, width_bits=inst.width_bits, banks=inst.banks,
+                              ports=inst.ports, node_nm=t.node_nm, vdd_v=t.vdd_v, table=table)
             parts["sram"] += (inst.count * inst.banks * inst.ports * max(c.read_pj, c.write_pj)
                               * J_PER_PJ * f_hz)
         d = structure.dram
@@ -103,8 +108,10 @@ def full_activity_power_w(structure: Structure, tech=None, *, ledger: _Ledger | 
                                                     length_mm=li.length_mm, vdd_v=t.vdd_v)
         if structure.kind == "ssd":     # an offload SSD reading or writing at its active power
             parts["ssd"] += max(table.ssd.read_power_w, table.ssd.write_power_w)
-        parts["leakage"] += leakage_breakdown_w(attrs.evolve(structure, children=(), count=1),
-                                                ledger=led)["total"]
+        with warnings.catch_warnings():     # price_run has warned about these numbers already
+            warnings.simplefilter("ignore", ScalingWarning)
+            parts["leakage"] += leakage_breakdown_w(attrs.evolve(structure, children=(), count=1),
+                                                    ledger=led)["total"]
     for c in structure.children:
         sub = full_activity_power_w(c, ledger=led)
         for k in parts:
@@ -118,7 +125,7 @@ def full_activity_power_w(structure: Structure, tech=None, *, ledger: _Ledger | 
 def energy_ranges(tech=None) -> dict[str, tuple[float, float]]:
     """The tech table's (min, max) energy per action at the tech's node and Vdd, over what the
     table holds: "mac_pj" (every MAC dtype), "sram_pj_per_bit" (reads and writes of every
-    fitted capacity at 32-1024-bit ports, 1-16 banks), "dram_pj_per_bit" (every DRAM
+    fitted capacity at 32-1024-bit ports, 1-16 banks, 1-4 ports), "dram_pj_per_bit" (every DRAM
     technology), "link_pj_per_bit" (every PCIe generation)."""
     t = resolve_tech(tech)
     table = t.table
@@ -128,9 +135,10 @@ def energy_ranges(tech=None) -> dict[str, tuple[float, float]]:
     for cap in (q.fit_capacity_bytes[0], q.fit_capacity_bytes[-1]):
         for w in (q.fit_width_min_bits, q.fit_width_max_bits):
             for banks in (1, int(q.fit_banks_max_count)):
-                c = sram_cost(capacity_bytes=cap, width_bits=int(w), banks=banks, ports=1,
-                              node_nm=t.node_nm, vdd_v=t.vdd_v, table=table)
-                per_bit += [c.read_pj / c.width_bits, c.write_pj / c.width_bits]
+                for ports in (1, int(q.fit_ports_max_count)):
+                    c = sram_cost(  # noqa: the fit's own corners: no extrapolation warningcapacity_bytes=cap, width_bits=int(w), banks=banks, ports=ports,
+                                  node_nm=t.node_nm, vdd_v=t.vdd_v, table=table)
+                    per_bit += [c.read_pj / c.width_bits, c.write_pj / c.width_bits]
     drams = [d.energy_pj_per_bit for d in table.dram.values()]
     links = [p.energy_pj_per_bit for p in table.pcie.values()]
     return {"mac_pj": (min(macs), max(macs)), "sram_pj_per_bit": (min(per_bit), max(per_bit)),

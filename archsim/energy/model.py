@@ -440,7 +440,7 @@ def area_breakdown(structure: Structure, tech=None, *, ledger: _Ledger | None = 
                 led.use("logic.overhead.overhead_factor")
             parts["overhead"] = (logic + sram_total) * (t.overhead_factor - 1.0)
         d = structure.dram
-        if d is not None and d.bandwidth_gb_s > 0:
+        if d is not None and d.bandwidth_gb_s > 0 and d.owns_phy:
             led.use(f"dram.{d.technology}.phy_area_mm2", f"dram.{d.technology}.bandwidth_gb_s")
             parts["dram_phy"] = dram_mod.dram_phy_area_mm2(table=table, technology=d.technology,
                                                            bandwidth_gb_s=d.bandwidth_gb_s)
