@@ -136,7 +136,7 @@ def energy_ranges(tech=None) -> dict[str, tuple[float, float]]:
         for w in (q.fit_width_min_bits, q.fit_width_max_bits):
             for banks in (1, int(q.fit_banks_max_count)):
                 for ports in (1, int(q.fit_ports_max_count)):
-                    c = sram_cost(  # noqa: the fit's own corners: no extrapolation warningcapacity_bytes=cap, width_bits=int(w), banks=banks, ports=ports,
+                    c = sram_cost(capacity_bytes=cap, width_bits=int(w), banks=banks, ports=ports,
                                   node_nm=t.node_nm, vdd_v=t.vdd_v, table=table)
                     per_bit += [c.read_pj / c.width_bits, c.write_pj / c.width_bits]
     drams = [d.energy_pj_per_bit for d in table.dram.values()]
