@@ -17,7 +17,7 @@ from archsim.version import __version__
 
 # Subcommand modules, in the order `archsim --help` lists them.
 SUBCOMMANDS = ("run", "validate", "sweep", "report", "scalesim", "trace", "reproduce", "calibrate",
-               "compare", "schema", "roofline")
+               "compare", "schema", "roofline", "sensitivity")
 
 
 def build_parser() -> argparse.ArgumentParser:
