@@ -70,7 +70,7 @@ class Structure:
     name: str
     kind: str
     clock_ghz: float
-    units: Mapping[str, int] = attrs.field(factory=dict)
+    units: Mapping[str, int] = attrs.field(factory=dict)     # + "reg_bits": register bits (area only)
     srams: tuple[SramInstance, ...] = ()
     dram: DramInterface | None = None
     links: tuple[LinkInterface, ...] = ()

@@ -4,9 +4,12 @@ node, and the power-density limit the physical-sanity checks use.
 `full_activity_power_w(structure, tech)` is what a synthesis report with every unit toggling
 gives: every functional unit of `Structure.units` does one operation per cycle of the
 structure's clock, every SRAM bank port does one access (the dearer of a read and a write) per
-cycle, the pipeline registers of every unit take its operands in and out once per cycle, every
-DRAM / PCIe / on-chip interface moves data at its full bandwidth (both directions for PCIe), an
-offload SSD reads at its active power, and the static power (leakage, DRAM background) is on.
+cycle, every DRAM / PCIe / on-chip interface moves data at its full bandwidth (both directions
+for PCIe), an offload SSD reads at its active power, and the static power (leakage, DRAM
+background) is on. Register files and pipeline registers (`reg_bits` units: area only) are
+priced from the rf.* actions ops emit; the "operand_register_bound" part (not in the total)
+bounds that traffic: every unit's two operands in and one result out per cycle at register-file
+prices.
 Children add, `count` multiplies. A block that gives its own figures (a GPU) states its
 structural maximum as `Structure.fixed_full_activity_power_w` (the GPU's TDP: its power cap).
 
@@ -61,14 +64,15 @@ def _unit_operand_bytes(key: str) -> float:
 
 
 def full_activity_power_w(structure: Structure, tech=None, *, ledger: _Ledger | None = None) -> dict[str, float]:
-    """{part: W} of a structure at full activity (module docstring): "logic", "rf", "sram",
-    "dram", "link", "ssd", "leakage", "fixed" (self-described blocks), "on_chip_dynamic"
-    (logic + rf + SRAM) and "total". Children and `count` included."""
+    """{part: W} of a structure at full activity (module docstring): "logic", "sram", "dram",
+    "link", "ssd", "leakage", "fixed" (self-described blocks), "on_chip_dynamic" (logic +
+    SRAM), "total", and "operand_register_bound" (not in the total). Children and `count`
+    included."""
     led = _ledger(tech, ledger)
     t = led.tech
     table = t.table
-    parts = {"logic": 0.0, "rf": 0.0, "sram": 0.0, "dram": 0.0, "link": 0.0, "ssd": 0.0,
-             "leakage": 0.0, "fixed": 0.0}
+    parts = {"logic": 0.0, "sram": 0.0, "dram": 0.0, "link": 0.0, "ssd": 0.0,
+             "leakage": 0.0, "fixed": 0.0, "operand_register_bound": 0.0}
     f_hz = structure.clock_ghz * 1e9
     fixed = getattr(structure, "fixed_full_activity_power_w", None)
     if fixed is not None:
@@ -76,6 +80,8 @@ def full_activity_power_w(structure: Structure, tech=None, *, ledger: _Ledger | 
     else:
         for key, n in structure.units.items():
             p = key.split(".")
+            if key == "reg_bits":      # area only: register traffic is priced from rf.* actions
+                continue
             if key == "xor_popcount_bits":
                 pj = table.xor_popcount_energy_pj_per_bit
             elif p[0] in LOGIC_OPS and len(p) == 2:
@@ -83,9 +89,11 @@ def full_activity_power_w(structure: Structure, tech=None, *, ledger: _Ledger | 
             else:
                 continue
             parts["logic"] += n * pj * t.logic_energy_factor * J_PER_PJ * f_hz
-            # the unit's operand registers: two operands in, one result out per cycle
+            # bound on operand-register traffic (two operands in, one result out per cycle, at
+            # register-file prices): not part of the total, an allowance for blocks that emit rf.*
+            # actions without declaring their registers (physical-sanity checks)
             ob = _unit_operand_bytes(key)
-            parts["rf"] += n * ob * (2 * table.rf_read_pj_per_byte + table.rf_write_pj_per_byte) \
+            parts["operand_register_bound"] += n * ob * (2 * table.rf_read_pj_per_byte + table.rf_write_pj_per_byte) \
                 * t.logic_energy_factor * J_PER_PJ * f_hz
         for inst in structure.srams:
             with warnings.catch_warnings():     # price_run has warned about these numbers already
@@ -117,8 +125,8 @@ def full_activity_power_w(structure: Structure, tech=None, *, ledger: _Ledger | 
         for k in parts:
             parts[k] += sub[k]
     parts = {k: v * structure.count for k, v in parts.items()}
-    parts["on_chip_dynamic"] = parts["logic"] + parts["rf"] + parts["sram"]
-    parts["total"] = float(sum(v for k, v in parts.items() if k != "on_chip_dynamic"))
+    parts["on_chip_dynamic"] = parts["logic"] + parts["sram"]
+    parts["total"] = float(sum(v for k, v in parts.items() if k not in ("on_chip_dynamic", "operand_register_bound")))
     return parts
 
 

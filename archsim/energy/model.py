@@ -412,8 +412,11 @@ def _unit_area_um2(table: TechTable, key: str, led: _Ledger) -> float:
     if key == "xor_popcount_bits":
         led.use("logic.xor_popcount.area_um2_per_bit")
         return table.xor_popcount_area_um2_per_bit
+    if key == "reg_bits":          # register (flip-flop) bits: scratchpad register files, pipeline registers
+        led.use("logic.register.area_um2_per_bit")
+        return table.register_area_um2_per_bit
     raise ModelError(f"Structure.units key {key!r} is not a functional unit the tech table prices; "
-                     "allowed: mac.<dtype>, add.<dtype>, mul.<dtype>, cmp.<dtype>, xor_popcount_bits")
+                     "allowed: mac.<dtype>, add.<dtype>, mul.<dtype>, cmp.<dtype>, xor_popcount_bits, reg_bits")
 
 
 def area_breakdown(structure: Structure, tech=None, *, ledger: _Ledger | None = None) -> dict[str, float]:
