@@ -132,33 +132,90 @@ def _op(raw: dict):
     return parse_op(dict(raw), file=MEAS, key="op")
 
 
+#: Sustained loads at the power cap: (group, preset, measurement files). The H200's run 1
+#: (measure.py's power section: energy counter, median clock over the load) and the H100's runs
+#: a / a2 (measure_llm.py's power_clock section: steady-state means after the settle time).
+SUSTAINED = (("gpu.sustained", "h200.toml", ("h200-2026-11-30-run1.json",)),
+             ("gpu.sustained.h100", "h100-sxm.toml", ("h100-2026-12-07-run-a.json", "h100-2026-12-07-run-a2.json")))
+
+
 def gpu_sustained_checks() -> list[Check]:
-    """Sustained loads at the 700 W cap (run 1) against the power-capped clock model."""
+    """Sustained loads at the 700 W cap against the power-capped clock model (each GPU with its
+    own preset and calibration; nothing fitted to these loads)."""
     from archsim.blocks.gpu.model import evaluate
     from archsim.config.arch import load_arch
-    spec = load_arch(REPO / "arch_configs" / "gpu" / "h200.toml").components["gpu"]
-    data = json.loads((MEAS / "h200-2026-11-30-run1.json").read_text())
-    src = "H200 sustained loads at the 700 W cap (h200-2026-11-30-run1.json: NVML energy counter, median SM clock)"
     out = []
-    for name, ld in data["power"]["loads"].items():
-        if "op" not in ld or not ld.get("time_per_call_s"):
+    for group, preset, files in SUSTAINED:
+        spec = load_arch(REPO / "arch_configs" / "gpu" / preset).components["gpu"]
+        for fname in files:
+            path = MEAS / fname
+            if path.is_file():
+                out += _sustained(group, spec, path, evaluate)
+    return out
+
+
+def _sustained(group, spec, path, evaluate) -> list[Check]:
+    data = json.loads(path.read_text())
+    src = (f"{spec.device_name} sustained loads at the {spec.tdp_w:g} W cap ({path.name}: NVML power, SM clock, "
+           "achieved rate)")
+    out = []
+    tag = path.stem.split("-")[-1]
+    for name, ld in (data.get("power", {}).get("loads") or {}).items():
+        t_meas = ld.get("steady_time_per_call_s") or ld.get("time_per_call_s") if isinstance(ld, dict) else None
+        if not isinstance(ld, dict) or "op" not in ld or not t_meas:
             continue
         op = _op(ld["op"])
         r = evaluate(spec, op)
-        p_meas = ld.get("energy_counter_power_w") or ld["mean_power_w"]
-        t_meas = ld["time_per_call_s"]
+        p_meas = ld.get("mean_steady_power_w") or ld.get("energy_counter_power_w") or ld["mean_power_w"]
+        clk = ld.get("mean_steady_sm_mhz") or ld.get("median_sm_clock_mhz")
+        name = f"{name}@{tag}" if group != "gpu.sustained" else name
         out += [
-            Check(group="gpu.sustained", id=f"{name}/power_w", quantity="board_power_w", unit="W",
+            Check(group=group, id=f"{name}/power_w", quantity="board_power_w", unit="W",
                   reference=p_meas, archsim=r.energy_j / r.latency_s, tolerance=SUSTAINED_TOL, source=src),
-            Check(group="gpu.sustained", id=f"{name}/sm_clock_ghz", quantity="sm_clock_ghz", unit="GHz",
-                  reference=ld["median_sm_clock_mhz"] / 1e3, archsim=r.details["sm_clock_ghz"],
-                  tolerance=SUSTAINED_TOL, source=src),
-            Check(group="gpu.sustained", id=f"{name}/time_per_call_s", quantity="time_per_call_s", unit="s",
+            Check(group=group, id=f"{name}/sm_clock_ghz", quantity="sm_clock_ghz", unit="GHz",
+                  reference=clk / 1e3, archsim=r.details["sm_clock_ghz"], tolerance=SUSTAINED_TOL, source=src),
+            Check(group=group, id=f"{name}/time_per_call_s", quantity="time_per_call_s", unit="s",
                   reference=t_meas, archsim=r.latency_s, tolerance=SUSTAINED_TOL, source=src),
-            Check(group="gpu.sustained", id=f"{name}/energy_per_call_j", quantity="energy_per_call_j", unit="J",
+            Check(group=group, id=f"{name}/energy_per_call_j", quantity="energy_per_call_j", unit="J",
                   reference=p_meas * t_meas, archsim=r.energy_j, tolerance=SUSTAINED_TOL, source=src,
                   note="measured: board power x time per call"),
         ]
+    return out
+
+
+ATTN_IMPL = {"sdpa:default": "default", "sdpa:flash": "flash", "sdpa:efficient": "efficient",
+             "sdpa:cudnn": "cudnn", "sdpa:math": "math", "flash_attn.flash_attn_func": "flash_attn"}
+ATTN_GQA = {"gqa_native": "native", "gqa_expanded": "expanded", "gqa_expand_per_call": "expand_per_call"}
+
+
+def gpu_attn_impl_checks() -> list[Check]:
+    """Every attention implementation x GQA mode the H100 runs measured (device time, L2 cold,
+    dispatch hidden) against the model with `kernels.attention` / `kernels.gqa` set to it, on
+    the H100 preset. The fused implementations' rates were fitted on these records (median
+    ratio: `fitted`); the math path and the GQA expansions are modelled, not fitted."""
+    from archsim.blocks.gpu.model import predict
+    from archsim.config.arch import load_arch
+    out = []
+    specs: dict = {}
+    for path in sorted(MEAS.glob("h100-2026-12-07-run-*.json")):
+        data = json.loads(path.read_text())
+        for i, r in enumerate(data.get("results", [])):
+            if r.get("section") != "attn_impl" or not r.get("times_s") or r.get("error") or r.get("skipped"):
+                continue
+            impl, gqa = ATTN_IMPL.get(r.get("impl")), ATTN_GQA.get(r.get("variant"))
+            if impl is None or gqa is None:
+                continue
+            if (impl, gqa) not in specs:
+                specs[(impl, gqa)] = load_arch(REPO / "arch_configs" / "gpu" / "h100-sxm.toml", {
+                    "components.gpu.kernels.attention": impl, "components.gpu.kernels.gqa": gqa}).components["gpu"]
+            p = predict(specs[(impl, gqa)], _op(r["op"]))
+            d = {k: v for k, v in r["op"].items() if k not in ("name", "repeat", "op")}
+            fitted = impl in ("flash", "efficient", "cudnn") and gqa == "native"
+            out.append(Check(group=f"gpu.attn_impl.{impl}", id=f"{gqa} {json.dumps(d, sort_keys=True)} {path.stem[-2:]}#{i}",
+                             quantity="kernel_time_s", unit="s", reference=r["times_s"]["median"],
+                             archsim=p.latency_s, tolerance=GPU_TOL, basis="fitted" if fitted else "prediction",
+                             source=f"H100 attention implementations ({path.name}, section attn_impl: device time, "
+                                    "L2 cold, dispatch hidden)", note=f"gqa {gqa}"))
     return out
 
 
@@ -268,7 +325,7 @@ def run(*, quick: bool = False, out_dir=None, rows_by_study: dict | None = None,
         if want("systolic"):
             checks += scalesim_checks()
         if want("gpu"):
-            checks += gpu_kernel_checks() + gpu_sustained_checks() + gpu_energy_checks()
+            checks += gpu_kernel_checks() + gpu_sustained_checks() + gpu_energy_checks() + gpu_attn_impl_checks()
         studies = [s for s in ("ngpc", "vrex") if want(s)]
         if studies:
             rows = dict(rows_by_study or {})

@@ -161,15 +161,18 @@ class KernelChoice:
                         doc="'eager': PyTorch eager, a multi-kernel op is floored by the host's issue rate "
                             "(efficiency.host_dispatch_us per call); 'cuda_graph': replayed from a CUDA "
                             "graph, no host floor and graph_launch_overhead_us per kernel")
-    graph_launch_overhead_us: float = field(1.0, ge=0.0, doc="fixed time of one kernel replayed from a CUDA "
-                                            "graph (prior, unverified: to be fitted on the graph-chain "
-                                            "measurements, benchmarks/gpu/measure_llm.py section graph)")
-    # tensor rate of each fused attention implementation relative to the calibrated 'default'
-    # (priors, unverified: flash = SDPA's FlashAttention-2 = the library; memory-efficient ~0.6x;
-    # cuDNN ~1.1x on Hopper; to be fitted on the attn_impl measurements of
-    # benchmarks/gpu/measure_llm.py). 'math' is not a rate: it is modelled as its kernels.
+    graph_launch_overhead_us: float = field(1.2, ge=0.0, doc="fixed time of one kernel replayed from a CUDA "
+                                            "graph (H100, benchmarks/gpu/measurements/h100-2026-12-07-run-a*: "
+                                            "graph-replayed chains of 64-256 one-element kernels take 1.18-1.19 us "
+                                            "per kernel back to back; eager ones 6.8-9.6 us, host-bound)")
+    # tensor rate of each fused attention implementation relative to SDPA's default choice (the
+    # kernel the calibrations measured). Fitted: median over the H100's 162 native-GQA shapes of
+    # (default time / implementation time), h100-2026-12-07-run-a/b, section attn_impl: cuDNN
+    # 1.0 (SDPA's default on Hopper), flash 0.875, memory-efficient 0.32; flash_attn (the
+    # FlashAttention-2 library, not importable on the lent machine) taken as SDPA's flash.
+    # 'math' is not a rate: it is modelled as its kernels.
     attn_impl_rate: Mapping[str, float] = attrs.field(
-        factory=lambda: {"default": 1.0, "flash": 1.0, "flash_attn": 1.0, "efficient": 0.6, "cudnn": 1.1})
+        factory=lambda: {"default": 1.0, "flash": 0.875, "flash_attn": 0.875, "efficient": 0.32, "cudnn": 1.0})
 
 
 @attrs.frozen(kw_only=True)
