@@ -686,32 +686,84 @@ def predict_linear(spec, op) -> Prediction:
     return _weight_gemm(spec, "linear", op.tokens, op.in_features, op.out_features, 1, op.dtype, op.weight_bytes())
 
 
+def _kernel(spec, sub) -> Prediction:
+    """One kernel of an LLM op's kernel sequence, by the core op's own model."""
+    p = MODELS[sub.KIND](spec, sub)
+    return attrs.evolve(p, details={**p.details, "part": sub.name.rsplit(".", 1)[-1] if "." in sub.name else sub.name})
+
+
+def predict_grouped_gemm(spec, rows: list[int], k: int, n: int, dtype: str) -> Prediction:
+    """One grouped GEMM kernel (torch._grouped_mm / CUTLASS grouped) over len(rows) groups of
+    rows x k @ k x n, each group with its own weights, preceded by its prepare kernel: the
+    groups' tiles as one batched GEMM at the mean group height (padded tiles timed, useful
+    FLOPs counted), all groups' weights read once."""
+    rows = [r for r in rows if r > 0]
+    if not rows:
+        return _stream(spec, "gemm", 64.0, 32.0, 0.0, "fp32")
+    m = math.ceil(sum(rows) / len(rows))
+    g = _weight_gemm(spec, "gemm", m, k, n, len(rows), dtype, float(len(rows)) * k * n * DTYPE_BYTES[dtype],
+                     part="grouped_gemm", rows=sum(rows))
+    prep = _stream(spec, "gemm", 64.0 * len(rows), 32.0 * len(rows), 0.0, "fp32")
+    return _sum_parts(spec, "gemm", [attrs.evolve(prep, details={**prep.details, "part": "prepare"}), g])
+
+
 def predict_moe_ffn(spec, op) -> Prediction:
-    """`moe_ffn` as grouped GEMMs (one kernel per GEMM over all active experts, vLLM fused-MoE
-    style): up(+gate) over the active experts' tokens, the activation, down; the shared experts
-    the same over all tokens. Weight bytes: the expected active experts only."""
+    """`moe_ffn` as grouped GEMMs (one kernel per GEMM over all active experts), up(+gate) over
+    the active experts' tokens, the activation, down. Weight bytes: the expected active experts
+    only; each active expert's rows padded to whole GEMM tiles (per-group tile quantisation).
+    impl torch (the torch._grouped_mm sequence measured on the H100): the routing kernels
+    (softmax, top-k, renormalisation, the sort / scan dispatch index, the row gather), a
+    prepare kernel before each grouped GEMM, SiLU and multiply as two kernels, the combine
+    (weights gathered, cast, multiplied, index_add into a zeroed output) and the shared experts
+    as one dense FFN + add. impl fused: the grouped GEMMs and one activation kernel per group
+    (routed, shared)."""
+    torch_impl = op.impl == "torch"
     b = DTYPE_BYTES[op.dtype]
     ffn_in = (2 if op.gated else 1) * op.expert_ffn
     w_up = op.hidden * ffn_in / op.expert_params()
     per_expert = op.weight_bytes() / max(op.active_experts() + op.shared_experts, 1e-9)
-    parts = []
+    parts = [_kernel(spec, k) for k in op.route_kernels()]
     n_act = op.active_experts()
     routed = op.tokens * op.top_k
-    groups = (("routed", n_act, routed), ("shared", float(op.shared_experts), op.tokens * op.shared_experts))
+    groups = [("routed", n_act, routed)]
+    if not torch_impl:
+        groups.append(("shared", float(op.shared_experts), op.tokens * op.shared_experts))
     for tag, n, total_rows in groups:
         if n <= 0:
             continue
         nb = max(1, min(total_rows, round(n)))
         m = math.ceil(total_rows / nb)            # rows per expert tile (padded)
+        prep = (_stream(spec, "moe_ffn", 64.0 * op.experts, 32.0 * op.experts, 0.0, "fp32")
+                if torch_impl else None)
+        if prep is not None:
+            parts.append(attrs.evolve(prep, details={**prep.details, "part": f"{tag}.up_prepare"}))
         parts.append(_weight_gemm(spec, "moe_ffn", m, op.hidden, ffn_in, nb, op.dtype,
                                   n * per_expert * w_up, part=f"{tag}.up", rows=total_rows))
-        a = _stream(spec, "moe_ffn", total_rows * op.expert_ffn * b * (3 if op.gated else 2),
-                    total_rows * op.expert_ffn * b * (2 if op.gated else 1),
-                    float(total_rows * op.expert_ffn) * (5.0 if op.gated else 8.0), op.dtype)
-        parts.append(attrs.evolve(a, details={**a.details, "part": f"{tag}.act"}))
+        act_kernels = 2 if (torch_impl and op.gated) else 1
+        for i in range(act_kernels):
+            if act_kernels == 1:
+                nbytes, rd = (total_rows * op.expert_ffn * b * (3 if op.gated else 2),
+                              total_rows * op.expert_ffn * b * (2 if op.gated else 1))
+                fl = float(total_rows * op.expert_ffn) * (5.0 if op.gated else 8.0)
+            else:       # silu(gate), then * up
+                nbytes, rd = total_rows * op.expert_ffn * b * (2 + i), total_rows * op.expert_ffn * b * (1 + i)
+                fl = float(total_rows * op.expert_ffn) * (4.0 if i == 0 else 1.0)
+            a = _stream(spec, "moe_ffn", nbytes, rd, fl, op.dtype)
+            parts.append(attrs.evolve(a, details={**a.details, "part": f"{tag}.act{i if act_kernels > 1 else ''}"}))
+        if prep is not None:
+            parts.append(attrs.evolve(prep, details={**prep.details, "part": f"{tag}.down_prepare"}))
         parts.append(_weight_gemm(spec, "moe_ffn", m, op.expert_ffn, op.hidden, nb, op.dtype,
                                   n * per_expert * (1 - w_up), part=f"{tag}.down", rows=total_rows))
-    return _sum_parts(spec, "moe_ffn", parts, {"active_experts": n_act,
+    parts += [_kernel(spec, k) for k in op.combine_kernels()]
+    for k in op.shared_kernels():
+        if k.KIND == "gemm":        # the shared experts' weights at their stored bytes
+            wb = per_expert * op.shared_experts * (w_up if k.name.endswith("gate_up") else 1 - w_up)
+            g = (_gemm_pred(spec, "moe_ffn", k.m, k.k, k.n, 1, op.dtype) if op.weight_dtype == op.dtype else
+                 _weight_gemm(spec, "moe_ffn", k.m, k.k, k.n, 1, op.dtype, wb))
+            parts.append(attrs.evolve(g, details={**g.details, "part": k.name.rsplit(".", 1)[-1]}))
+        else:
+            parts.append(_kernel(spec, k))
+    return _sum_parts(spec, "moe_ffn", parts, {"active_experts": n_act, "impl": op.impl,
                                                "tokens_per_active_expert": op.tokens_per_active_expert()})
 
 
@@ -724,6 +776,17 @@ def predict_mla_attention(spec, op) -> Prediction:
     from archsim.workloads.ops import Attention
     dqk, dv = op._attn_dims()
     att_dtype = op.kv_dtype if op.kv_dtype == "fp8" else op.dtype
+    if op.impl == "torch":
+        # PyTorch's kernels (naive: per-head cache + SDPA; absorbed: batched GEMMs), each by its
+        # core model
+        parts = []
+        for sub, count in op.torch_kernels():
+            if sub.KIND == "gemm":
+                g = _gemm_pred(spec, "mla_attention", sub.m, sub.k, sub.n, count, sub.dtype)
+                parts.append(attrs.evolve(g, details={**g.details, "part": sub.name.rsplit(".", 1)[-1]}))
+            else:
+                parts.append(_kernel(spec, sub))
+        return _sum_parts(spec, "mla_attention", parts, {"form": op.form, "impl": "torch"})
     if op.form == "naive":
         up = _gemm_pred(spec, "mla_attention", op.batch * op.kv_len, op.kv_lora_rank,
                         op.heads * (op.qk_nope_dim + op.v_head_dim), 1, op.dtype)
@@ -763,7 +826,10 @@ def predict_embedding(spec, op) -> Prediction:
 
 
 def predict_norm_like(spec, op) -> Prediction:
-    """`norm` and `rope`: one streaming kernel (read, write) at the vector rate."""
+    """`norm`: one streaming kernel (read, write) at the vector rate. `rope`: its kernel
+    sequence (impl torch: rotate_half, 5 streaming kernels per tensor; fused: one)."""
+    if op.KIND == "rope" and op.impl == "torch":
+        return _sum_parts(spec, "rope", [_kernel(spec, k) for k in op.kernels()], {"impl": "torch"})
     return _stream(spec, op.KIND, op.min_bytes(), op.min_bytes() / 2, op.flops(), op.dtype)
 
 
