@@ -55,6 +55,13 @@ CASES = {
     "arch_configs/multi/h100-x8-pcie.toml": LLM_TP8,
     "arch_configs/multi/tpu-v4-llm-x4-ici.toml": LLM_TP4,
     "arch_configs/multi/vrex48-x4-pcie.toml": LLM_TP4,
+    # paper-assumption presets (issue 11): reproduce's "paper" column
+    "arch_configs/ngpc/paper/ngpc-8.toml": NERF,
+    "arch_configs/ngpc/paper/ngpc-16.toml": NERF,
+    "arch_configs/ngpc/paper/ngpc-32.toml": NERF,
+    "arch_configs/ngpc/paper/ngpc-64.toml": NERF,
+    "arch_configs/vrex/paper/vrex8-edge.toml": VLLM,
+    "arch_configs/vrex/paper/vrex48-server.toml": VLLM,
 }
 
 OP_FIELDS = ("name", "op", "component", "resource", "cycles", "latency_s", "start_s", "end_s",
@@ -62,7 +69,10 @@ OP_FIELDS = ("name", "op", "component", "resource", "cycles", "latency_s", "star
 
 
 def case_id(arch: str, workload: str) -> str:
-    return f"{Path(arch).stem}__{Path(workload).stem}"
+    stem = Path(arch).stem
+    if Path(arch).parent.name == "paper":        # paper-assumption presets beside their defaults
+        stem = f"paper-{stem}"
+    return f"{stem}__{Path(workload).stem}"
 
 
 def golden_of(report: dict) -> dict:
