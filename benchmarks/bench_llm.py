@@ -17,7 +17,7 @@ prefill >= max(FLOPs / peak, bytes / bandwidth). A prediction below it is flagge
 workloads/llm/<name>.json, or a path), "phase": "decode" | "prefill", "batch": 8, "context":
 4096, "layers": 1 (decoder layers timed; 0 = whole model), "mode": "eager" | "cuda_graph",
 "latency_s": 0.00123 (median of one forward over those layers), optional "dtype",
-"weight_dtype", "kv_dtype", "mla_form", "latency_p10_s", "latency_p90_s"}]}; it prints archsim
+"weight_dtype", "kv_dtype", "mla_form", "first_layer", "latency_p10_s", "latency_p90_s"}]}; it prints archsim
 vs measured per record and the error summary per mode and per model.
 """
 from __future__ import annotations
@@ -151,7 +151,10 @@ def compare_peers(args):
 PRESET_BY_NAME = (("H200", "h200"), ("H100", "h100-sxm"), ("A100", "a100-80gb"), ("RTX 3090", "rtx3090"))
 
 
-def compare_measured(path):
+GRAPH_SAVING_US = 1.0   # fitted: eager - graph per kernel on run a's chains (graph_launch.py: 0.996 us)
+
+
+def compare_measured(path, graph_saving_us: float = GRAPH_SAVING_US):
     data = json.loads(Path(path).read_text())
     preset = data.get("preset")
     if not preset:
@@ -162,18 +165,25 @@ def compare_measured(path):
                              + ", ".join(k for k, _ in PRESET_BY_NAME))
         preset = f"arch_configs/gpu/{name}.toml"
     arch = archsim.load_arch(ROOT / preset)
-    print(f"\narchsim ({arch.name}) vs measured ({data.get('device', '?')}), {len(data['records'])} records")
+    # CUDA-graph replay: every kernel's fixed launch time lowered by the per-kernel saving
+    # measured on kernel chains (benchmarks/gpu/graph_launch.py; fitted on run a, not on these)
+    gname, gspec = next((n, c) for n, c in arch.components.items() if hasattr(c, "launch_overhead_us"))
+    graph_launch = max(0.0, gspec.launch_overhead_us - graph_saving_us)
+    arch_graph = archsim.load_arch(ROOT / preset, {f"components.{gname}.launch_overhead_us": graph_launch})
+    print(f"\narchsim ({arch.name}) vs measured ({data.get('device', '?')}), {len(data['records'])} records; "
+          f"cuda_graph records at launch_overhead_us {gspec.launch_overhead_us:.2f} - {graph_saving_us:.2f} "
+          f"= {graph_launch:.2f}")
     print(f"{'model':18s} {'phase':7s} {'b':>4s} {'ctx':>6s} {'L':>3s} {'mode':10s} | {'measured ms':>11s} "
           f"{'archsim ms':>11s} {'error':>8s}")
     errs: dict = {}
     out = []
     for rec in data["records"]:
-        extra = {k: rec[k] for k in ("dtype", "weight_dtype", "kv_dtype", "mla_form") if k in rec}
+        extra = {k: rec[k] for k in ("dtype", "weight_dtype", "kv_dtype", "mla_form", "first_layer") if k in rec}
         meas = rec["latency_s"] if "latency_s" in rec else rec["latency_ms"] / 1e3
         w = workload(rec["model"], rec["phase"], rec["batch"], rec["context"], rec.get("layers", 0), **extra)
-        lat, note = run_archsim(arch, w)
-        err = None if lat is None else lat / meas - 1
         mode = rec.get("mode", "eager")
+        lat, note = run_archsim(arch_graph if mode == "cuda_graph" else arch, w)
+        err = None if lat is None else lat / meas - 1
         out.append({**rec, "archsim_s": lat, "error": err})
         if err is not None:
             for key in (f"mode={mode}", f"model={rec['model']}", f"phase={rec['phase']}", "all"):
@@ -193,6 +203,8 @@ def main(argv=None) -> int:
     ap.add_argument("--peers-python", default=str(ROOT / ".venv-bench" / "bin" / "python"),
                     help="python of the environment with genz-llm and llm-analysis")
     ap.add_argument("--no-peers", action="store_true", help="skip the peer comparison")
+    ap.add_argument("--graph-saving-us", type=float, default=GRAPH_SAVING_US,
+                    help="per-kernel launch time CUDA-graph replay saves (cuda_graph records; 0 = price them as eager)")
     ap.add_argument("--measured", metavar="FILE", help="device measurements (format in the module docstring)")
     ap.add_argument("--json", metavar="FILE", help="write every row as JSON")
     args = ap.parse_args(argv)
@@ -200,7 +212,7 @@ def main(argv=None) -> int:
     if not (args.measured and args.no_peers):
         result["peers"] = compare_peers(args)
     if args.measured:
-        result["measured"] = compare_measured(args.measured)
+        result["measured"] = compare_measured(args.measured, args.graph_saving_us)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2, default=str))
     return 0

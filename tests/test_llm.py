@@ -111,7 +111,7 @@ def test_prefill_causal_attention_counted_once():
 def test_mla_forms_same_cache_different_work():
     kw = dict(batch=8, q_len=1, kv_len=4096, heads=128, qk_nope_dim=128, qk_rope_dim=64, v_head_dim=128,
               kv_lora_rank=512)
-    naive, absorbed = MlaAttention(form="naive", **kw), MlaAttention(form="absorbed", **kw)
+    naive, absorbed = MlaAttention(form="naive", impl="fused", **kw), MlaAttention(form="absorbed", **kw)
     assert naive.latent_bytes() == absorbed.latent_bytes() == 8 * 4096 * 576 * 2
     # decode: decompressing every cached token costs far more than absorbing into the query
     assert naive.flops() > 10 * absorbed.flops()
@@ -321,3 +321,36 @@ def test_bench_llm_reads_measurements(tmp_path):
     rows = json.loads(out.read_text())["measured"]
     assert len(rows) == 2 and all(r["archsim_s"] > 0 and r["error"] is not None for r in rows)
     assert "mode=cuda_graph" in p.stdout and "median |err|" in p.stdout
+
+
+def test_torch_kernel_sequences():
+    """kernels = torch: the op lists say what PyTorch eager launched on the H100 (run b's
+    llm_profile records): rotate_half RoPE, the MoE routing / dispatch / combine around
+    torch._grouped_mm, HF-style naive MLA caching per-head K/V, absorbed MLA as bmm."""
+    from archsim.workloads.llm.ops import MoeFfn, Rope
+    assert len(Rope(tokens=4, heads=40, rot_dim=128).kernels()) == 10
+    assert len(Rope(tokens=4, heads=40, rot_dim=128, impl="fused").kernels()) == 1
+    moe = MoeFfn(tokens=8, hidden=2048, expert_ffn=1408, experts=64, top_k=6, shared_experts=2)
+    # cast + softmax, topk + sort, the 12 dispatch-index kernels, the gather
+    assert len(moe.route_kernels()) == 2 + 2 + 12 + 1
+    assert len(MoeFfn(tokens=8, hidden=4096, expert_ffn=14336, experts=8, top_k=2, norm_topk=True)
+               .route_kernels()) == 2 + 2 + 2 + 12 + 1
+    assert len(moe.combine_kernels()) == 5 and len(moe.shared_kernels()) == 5
+    # the lowering keeps the MACs (routed GEMMs + the shared experts as one dense FFN)
+    macs = sum(o.m * o.k * o.n * c for o, c in moe.lower() if o.KIND == "gemm")
+    assert macs == moe.macs()
+    kw = dict(batch=8, q_len=1, kv_len=4097, heads=16, qk_nope_dim=128, qk_rope_dim=64, v_head_dim=128,
+              kv_lora_rank=512)
+    naive = MlaAttention(form="naive", **kw)
+    assert naive.cached_per_head() and naive.cache_bytes_per_token() == 2 * 16 * 192 * 2
+    assert [o.KIND for o, _ in naive.lower()] == ["gemm", "copy", "copy", "copy", "copy", "attention", "copy"]
+    assert next(o for o, _ in naive.lower() if o.KIND == "gemm").m == 8      # the new tokens only
+    absorbed = MlaAttention(form="absorbed", **kw)
+    assert [o.name.split(".")[-1] for o, _ in absorbed.lower()] == [
+        "q_absorb", "q_cat", "scores", "softmax", "pv", "v_absorb", "out_transpose"]
+    w = wl("deepseek-v2-lite", phase="decode", batch=4, context=1024, layers=1, first_layer=1, mla_form="naive")
+    assert not any(o.KIND == "kv_write" for o in w.ops)           # the MLA op writes its per-head cache
+    assert any(o.KIND == "moe_ffn" for o in w.ops)                # layer 1 is DeepSeek-V2-Lite's first MoE layer
+    assert w.meta["memory_needs"]["kv_per_token"] == 2 * 16 * 192 * 2
+    wf = wl("deepseek-v2-lite", phase="decode", batch=4, context=1024, layers=1, kernels="fused", mla_form="naive")
+    assert wf.meta["memory_needs"]["kv_per_token"] == 576 * 2 and not any(o.KIND == "moe_ffn" for o in wf.ops)

@@ -24,18 +24,31 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from archsim.config.arch import load_arch                 # noqa: E402
-from archsim.blocks.gpu.model import predict               # noqa: E402
+from archsim.blocks.gpu.model import predict, predict_grouped_gemm   # noqa: E402
 from archsim.workloads.ops import parse_op                 # noqa: E402
 
 
-def predicted_ops_s(spec, ops) -> tuple[float, dict]:
-    """Sum of per-op latencies (x repeat) and the per-name split."""
+def predicted_ops_s(spec, ops, grouped: bool = False) -> tuple[float, dict]:
+    """Sum of per-op latencies (x repeat) and the per-name split. `grouped` (moe_grouped
+    records): the per-expert GEMMs of one projection (`expertN.gate_up`, `expertN.down`) are
+    what one torch._grouped_mm kernel runs, so they are priced as that kernel (its prepare
+    kernel + one grouped GEMM over the experts' rows, archsim.blocks.gpu.model.predict_grouped_gemm),
+    not as one launch per expert."""
     tot, by = 0.0, {}
+    groups: dict = {}
     for i, raw in enumerate(ops):
         op = parse_op(dict(raw), file="measured", key=f"ops[{i}]")
+        if grouped and op.KIND == "gemm" and op.name.startswith("expert") and "." in op.name:
+            groups.setdefault(op.name.split(".", 1)[1], []).append(op)
+            continue
         t = predict(spec, op).latency_s * op.repeat
         tot += t
         by[op.name] = by.get(op.name, 0.0) + t
+    for proj, gs in groups.items():
+        t = predict_grouped_gemm(spec, [g.m for g in gs for _ in range(g.repeat)], gs[0].k, gs[0].n,
+                                 gs[0].dtype).latency_s
+        tot += t
+        by[f"experts_{proj}"] = by.get(f"experts_{proj}", 0.0) + t
     return tot, by
 
 
@@ -81,7 +94,8 @@ def main(argv=None) -> int:
             continue
         if "times_s" not in r or not r["times_s"] or "error" in r:
             continue
-        pred, by = predicted_ops_s(spec, r["ops"])
+        grouped = "moe_grouped" in str(r.get("impl", ""))
+        pred, by = predicted_ops_s(spec, r["ops"], grouped)
         meas = r["times_s"]["median"]
         c = r.get("case")
         prof = kernels_by_case.get(_case_key(c)) if c else None
@@ -103,7 +117,7 @@ def main(argv=None) -> int:
     for r in results:
         if r.get("section") != "llm_profile" or "profile" not in r or "ops" not in r:
             continue
-        _, by = predicted_ops_s(spec, r["ops"])
+        _, by = predicted_ops_s(spec, r["ops"], r["case"]["ffn"] == "moe_grouped")
         meas = r["profile"]["device_us_by_scope"]
         ffn = r["case"]["ffn"]
         pred_scope = {}

@@ -5,7 +5,8 @@ lists of compare_llm.py) are checked against the device:
     python benchmarks/gpu/llm_measured.py benchmarks/gpu/measurements/h100-2026-12-07-run-b.json > m.json
     python benchmarks/bench_llm.py --measured m.json --no-peers
 
-Layer records time one decoder layer (layers = 1); step records time the case's layers with
+Layer records time one decoder layer (layers = 1; a MoE layer record is the model's first MoE
+layer, `first_layer` = DeepSeek's dense first-k count); step records time the case's layers with
 embedding and LM head (layers = the case's count; where that is every layer of the model the
 generator includes embedding and LM head too, as measured; Mixtral's 8-layer step, which a
 whole 80 GB card cannot hold at 32 layers, is predicted without them: ~2 % of that step). The looped-expert MoE variant is left out: the generator
@@ -15,6 +16,13 @@ from __future__ import annotations
 
 import json
 import sys
+
+
+def _first_moe_layer(model: str) -> int:
+    from pathlib import Path
+    from archsim.workloads.llm.config import load_config
+    cfg = load_config(Path(__file__).resolve().parents[2] / "workloads" / "llm" / f"{model}.json")
+    return next(i for i in range(cfg.layers) if cfg.is_moe_layer(i))
 
 
 def convert(raw: dict) -> dict:
@@ -33,6 +41,10 @@ def convert(raw: dict) -> dict:
                "mode": "cuda_graph" if r.get("variant") == "graph" else "eager",
                "latency_s": r["times_s"]["median"],
                "latency_p10_s": r["times_s"].get("p10"), "latency_p90_s": r["times_s"].get("p90")}
+        if r["section"] == "llm_layer" and c.get("ffn", "").startswith("moe"):
+            # a MoE layer: the generator's first MoE layer (DeepSeek's first_k_dense layers
+            # before it are dense)
+            rec["first_layer"] = _first_moe_layer(c["model"])
         if c.get("attn", "").startswith("mla_"):
             rec["mla_form"] = c["attn"][len("mla_"):]
         recs.append(rec)

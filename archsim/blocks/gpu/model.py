@@ -71,6 +71,18 @@ class Prediction:
             return cap, breakdown, True
         return total, breakdown, False
 
+    def dynamic_parts(self, spec) -> tuple[float, float]:
+        """(on-chip dynamic J: FLOPs + L2 traffic, at the boost clock's voltage; DRAM dynamic J)."""
+        e = spec.energy
+        dyn_flop = 0.0
+        for key, f in self.flops_by_dtype.items():
+            unit, dt = key.split(":")
+            pj = getattr(e.pj_per_flop, dt) if unit == "t" else _vector_pj(spec, dt)
+            dyn_flop += f * pj * e.onchip_scale * 1e-12
+        dyn_l2 = ((self.l2_bytes - self.l2_random_bytes) * e.l2_pj_per_byte
+                  + self.l2_random_bytes * e.l2_random_pj_per_byte) * e.onchip_scale * 1e-12
+        return dyn_flop + dyn_l2, self.dram_bytes * e.dram_pj_per_byte * 1e-12
+
     def error_band(self, spec) -> tuple[float, float]:
         """(lo, hi) relative band of latency_s from the calibration residuals of this op kind
         (p10 and p90 of measured/predicted - 1); widened on GPUs other than the calibration
@@ -117,6 +129,10 @@ def clock_scale(spec) -> float:
 
 
 def launch_s(spec) -> float:
+    """Fixed time of one kernel: as PyTorch eager launches it (the calibration's
+    launch_overhead_us), or replayed from a CUDA graph (kernels.graph_launch_overhead_us)."""
+    if spec.kernels.launch == "cuda_graph":
+        return spec.kernels.graph_launch_overhead_us * 1e-6
     return spec.launch_overhead_us * 1e-6
 
 
@@ -258,7 +274,9 @@ def _seq(spec, kind, parts: list[Prediction], details=None, host_views: float = 
     (`host_views`: framework calls that launch no kernel, e.g. transpose / expand views)."""
     gpu = sum(p.latency_s for p in parts)
     kernels = sum(p.kernels for p in parts)
-    host = (kernels + host_views) * spec.efficiency.host_dispatch_us * 1e-6
+    # eager: the host issues every framework call; a CUDA graph replays them (no host floor)
+    host = 0.0 if spec.kernels.launch == "cuda_graph" else \
+        (kernels + host_views) * spec.efficiency.host_dispatch_us * 1e-6
     # host issue and GPU execution overlap by host_overlap (1 = the slower one alone; 0 = serial)
     lat = gpu + host - spec.efficiency.host_overlap * min(gpu, host)
     flops: dict = {}
@@ -448,6 +466,44 @@ def predict_mlp(spec, op) -> Prediction:
 # ----------------------------------------------------------------------------- attention
 
 def predict_attention(spec, op) -> Prediction:
+    """Attention as the implementation `spec.kernels.attention` runs it: the fused kernels
+    (SDPA's default choice - what the calibration measured -, flash, memory-efficient, cuDNN,
+    the FlashAttention-2 library) by `_fused_attention` at `kernels.attn_impl_rate[impl]` of the
+    calibrated rate; SDPA's 'math' path as its kernels (`_math_attention`). GQA per
+    `kernels.gqa`: native, K/V expanded beforehand (K/V read per query head), or expanded in
+    the call (plus a copy kernel)."""
+    k = spec.kernels
+    if k.attention == "math":
+        p = _math_attention(spec, op)
+    else:
+        p = _fused_attention(spec, op, rate=k.attn_impl_rate.get(k.attention, 1.0),
+                             expanded=op.heads != op.kv_heads and k.gqa != "native")
+    if op.heads != op.kv_heads and k.gqa == "expand_per_call":
+        b = DTYPE_BYTES[op.dtype]
+        g = op.heads // op.kv_heads
+        kv = 2.0 * op.batch * op.kv_len * op.head_dim * b
+        cp = _stream(spec, "attention", kv * (op.kv_heads + op.heads), kv * op.kv_heads, 0.0, "fp32")
+        p = _sum_parts(spec, "attention", [p, attrs.evolve(cp, details={**cp.details, "part": f"repeat_kv x{g}"})],
+                       {**p.details})
+    return attrs.evolve(p, details={**p.details, "attention_impl": k.attention, "gqa": k.gqa})
+
+
+def _math_attention(spec, op) -> Prediction:
+    """SDPA's math path: S = Q K^T (batched GEMM per query head, K/V expanded), softmax over S
+    in fp32 (read and written), O = P V; S and P go through DRAM."""
+    b = DTYPE_BYTES[op.dtype]
+    bh = op.batch * op.heads
+    s_el = float(bh) * op.q_len * op.kv_len
+    qk = _gemm_pred(spec, "attention", op.q_len, op.head_dim, op.kv_len, bh, op.dtype)
+    sm = _stream(spec, "attention", s_el * (4 + 4 + b), s_el * 4, s_el * 5.0, "fp32")
+    pv = _gemm_pred(spec, "attention", op.q_len, op.kv_len, op.head_dim, bh, op.dtype)
+    parts = [attrs.evolve(qk, details={**qk.details, "part": "qk"}),
+             attrs.evolve(sm, details={**sm.details, "part": "softmax"}),
+             attrs.evolve(pv, details={**pv.details, "part": "pv"})]
+    return _sum_parts(spec, "attention", parts, {"phase": "math"})
+
+
+def _fused_attention(spec, op, *, rate: float = 1.0, expanded: bool = False) -> Prediction:
     """FlashAttention-style SDPA: one kernel; tensor rate = attn_fraction x head-dim factor
     hd(128 + h)/(128 (hd + h)) (1 at hd = 128); 128-query CTAs per (batch, head) in waves;
     DRAM traffic = Q, O once per query head and K, V once per KV head (GQA: the query heads of
@@ -458,7 +514,7 @@ def predict_attention(spec, op) -> Prediction:
     peak, unit, used = tensor_peak(spec, op.dtype)
     h = eff.attn_head_dim_half
     hd_factor = op.head_dim * (128.0 + h) / (128.0 * (op.head_dim + h))
-    frac = eff.attn_fraction * hd_factor
+    frac = eff.attn_fraction * hd_factor * rate
     chunked = op.causal and 1 < op.q_len < op.kv_len
     if chunked:       # bottom-right causal mask: an explicit mask, not the flash kernel's causal path
         frac *= eff.attn_chunked_fraction
@@ -473,7 +529,7 @@ def predict_attention(spec, op) -> Prediction:
     q_o = 2.0 * op.batch * op.heads * op.q_len * op.head_dim * b
     # chunked prefill goes through SDPA's masked (memory-efficient) path, which streams K/V per
     # query head: no GQA sharing (measured on the H200: 4x the K/V traffic at 32/8 heads)
-    kv_streams = op.heads if chunked else op.kv_heads
+    kv_streams = op.heads if (chunked or expanded) else op.kv_heads
     kv = 2.0 * op.batch * kv_streams * op.kv_len * op.head_dim * b
     t_m = dram_time(spec, q_o + kv, eff.attn_bw_fraction)
     t = smax(t_c, t_m, eff.smoothmax_p) + eff.attn_fixed_us * 1e-6 * clock_scale(spec)
@@ -630,32 +686,84 @@ def predict_linear(spec, op) -> Prediction:
     return _weight_gemm(spec, "linear", op.tokens, op.in_features, op.out_features, 1, op.dtype, op.weight_bytes())
 
 
+def _kernel(spec, sub) -> Prediction:
+    """One kernel of an LLM op's kernel sequence, by the core op's own model."""
+    p = MODELS[sub.KIND](spec, sub)
+    return attrs.evolve(p, details={**p.details, "part": sub.name.rsplit(".", 1)[-1] if "." in sub.name else sub.name})
+
+
+def predict_grouped_gemm(spec, rows: list[int], k: int, n: int, dtype: str) -> Prediction:
+    """One grouped GEMM kernel (torch._grouped_mm / CUTLASS grouped) over len(rows) groups of
+    rows x k @ k x n, each group with its own weights, preceded by its prepare kernel: the
+    groups' tiles as one batched GEMM at the mean group height (padded tiles timed, useful
+    FLOPs counted), all groups' weights read once."""
+    rows = [r for r in rows if r > 0]
+    if not rows:
+        return _stream(spec, "gemm", 64.0, 32.0, 0.0, "fp32")
+    m = math.ceil(sum(rows) / len(rows))
+    g = _weight_gemm(spec, "gemm", m, k, n, len(rows), dtype, float(len(rows)) * k * n * DTYPE_BYTES[dtype],
+                     part="grouped_gemm", rows=sum(rows))
+    prep = _stream(spec, "gemm", 64.0 * len(rows), 32.0 * len(rows), 0.0, "fp32")
+    return _sum_parts(spec, "gemm", [attrs.evolve(prep, details={**prep.details, "part": "prepare"}), g])
+
+
 def predict_moe_ffn(spec, op) -> Prediction:
-    """`moe_ffn` as grouped GEMMs (one kernel per GEMM over all active experts, vLLM fused-MoE
-    style): up(+gate) over the active experts' tokens, the activation, down; the shared experts
-    the same over all tokens. Weight bytes: the expected active experts only."""
+    """`moe_ffn` as grouped GEMMs (one kernel per GEMM over all active experts), up(+gate) over
+    the active experts' tokens, the activation, down. Weight bytes: the expected active experts
+    only; each active expert's rows padded to whole GEMM tiles (per-group tile quantisation).
+    impl torch (the torch._grouped_mm sequence measured on the H100): the routing kernels
+    (softmax, top-k, renormalisation, the sort / scan dispatch index, the row gather), a
+    prepare kernel before each grouped GEMM, SiLU and multiply as two kernels, the combine
+    (weights gathered, cast, multiplied, index_add into a zeroed output) and the shared experts
+    as one dense FFN + add. impl fused: the grouped GEMMs and one activation kernel per group
+    (routed, shared)."""
+    torch_impl = op.impl == "torch"
     b = DTYPE_BYTES[op.dtype]
     ffn_in = (2 if op.gated else 1) * op.expert_ffn
     w_up = op.hidden * ffn_in / op.expert_params()
     per_expert = op.weight_bytes() / max(op.active_experts() + op.shared_experts, 1e-9)
-    parts = []
+    parts = [_kernel(spec, k) for k in op.route_kernels()]
     n_act = op.active_experts()
     routed = op.tokens * op.top_k
-    groups = (("routed", n_act, routed), ("shared", float(op.shared_experts), op.tokens * op.shared_experts))
+    groups = [("routed", n_act, routed)]
+    if not torch_impl:
+        groups.append(("shared", float(op.shared_experts), op.tokens * op.shared_experts))
     for tag, n, total_rows in groups:
         if n <= 0:
             continue
         nb = max(1, min(total_rows, round(n)))
         m = math.ceil(total_rows / nb)            # rows per expert tile (padded)
+        prep = (_stream(spec, "moe_ffn", 64.0 * op.experts, 32.0 * op.experts, 0.0, "fp32")
+                if torch_impl else None)
+        if prep is not None:
+            parts.append(attrs.evolve(prep, details={**prep.details, "part": f"{tag}.up_prepare"}))
         parts.append(_weight_gemm(spec, "moe_ffn", m, op.hidden, ffn_in, nb, op.dtype,
                                   n * per_expert * w_up, part=f"{tag}.up", rows=total_rows))
-        a = _stream(spec, "moe_ffn", total_rows * op.expert_ffn * b * (3 if op.gated else 2),
-                    total_rows * op.expert_ffn * b * (2 if op.gated else 1),
-                    float(total_rows * op.expert_ffn) * (5.0 if op.gated else 8.0), op.dtype)
-        parts.append(attrs.evolve(a, details={**a.details, "part": f"{tag}.act"}))
+        act_kernels = 2 if (torch_impl and op.gated) else 1
+        for i in range(act_kernels):
+            if act_kernels == 1:
+                nbytes, rd = (total_rows * op.expert_ffn * b * (3 if op.gated else 2),
+                              total_rows * op.expert_ffn * b * (2 if op.gated else 1))
+                fl = float(total_rows * op.expert_ffn) * (5.0 if op.gated else 8.0)
+            else:       # silu(gate), then * up
+                nbytes, rd = total_rows * op.expert_ffn * b * (2 + i), total_rows * op.expert_ffn * b * (1 + i)
+                fl = float(total_rows * op.expert_ffn) * (4.0 if i == 0 else 1.0)
+            a = _stream(spec, "moe_ffn", nbytes, rd, fl, op.dtype)
+            parts.append(attrs.evolve(a, details={**a.details, "part": f"{tag}.act{i if act_kernels > 1 else ''}"}))
+        if prep is not None:
+            parts.append(attrs.evolve(prep, details={**prep.details, "part": f"{tag}.down_prepare"}))
         parts.append(_weight_gemm(spec, "moe_ffn", m, op.expert_ffn, op.hidden, nb, op.dtype,
                                   n * per_expert * (1 - w_up), part=f"{tag}.down", rows=total_rows))
-    return _sum_parts(spec, "moe_ffn", parts, {"active_experts": n_act,
+    parts += [_kernel(spec, k) for k in op.combine_kernels()]
+    for k in op.shared_kernels():
+        if k.KIND == "gemm":        # the shared experts' weights at their stored bytes
+            wb = per_expert * op.shared_experts * (w_up if k.name.endswith("gate_up") else 1 - w_up)
+            g = (_gemm_pred(spec, "moe_ffn", k.m, k.k, k.n, 1, op.dtype) if op.weight_dtype == op.dtype else
+                 _weight_gemm(spec, "moe_ffn", k.m, k.k, k.n, 1, op.dtype, wb))
+            parts.append(attrs.evolve(g, details={**g.details, "part": k.name.rsplit(".", 1)[-1]}))
+        else:
+            parts.append(_kernel(spec, k))
+    return _sum_parts(spec, "moe_ffn", parts, {"active_experts": n_act, "impl": op.impl,
                                                "tokens_per_active_expert": op.tokens_per_active_expert()})
 
 
@@ -668,6 +776,17 @@ def predict_mla_attention(spec, op) -> Prediction:
     from archsim.workloads.ops import Attention
     dqk, dv = op._attn_dims()
     att_dtype = op.kv_dtype if op.kv_dtype == "fp8" else op.dtype
+    if op.impl == "torch":
+        # PyTorch's kernels (naive: per-head cache + SDPA; absorbed: batched GEMMs), each by its
+        # core model
+        parts = []
+        for sub, count in op.torch_kernels():
+            if sub.KIND == "gemm":
+                g = _gemm_pred(spec, "mla_attention", sub.m, sub.k, sub.n, count, sub.dtype)
+                parts.append(attrs.evolve(g, details={**g.details, "part": sub.name.rsplit(".", 1)[-1]}))
+            else:
+                parts.append(_kernel(spec, sub))
+        return _sum_parts(spec, "mla_attention", parts, {"form": op.form, "impl": "torch"})
     if op.form == "naive":
         up = _gemm_pred(spec, "mla_attention", op.batch * op.kv_len, op.kv_lora_rank,
                         op.heads * (op.qk_nope_dim + op.v_head_dim), 1, op.dtype)
@@ -707,7 +826,10 @@ def predict_embedding(spec, op) -> Prediction:
 
 
 def predict_norm_like(spec, op) -> Prediction:
-    """`norm` and `rope`: one streaming kernel (read, write) at the vector rate."""
+    """`norm`: one streaming kernel (read, write) at the vector rate. `rope`: its kernel
+    sequence (impl torch: rotate_half, 5 streaming kernels per tensor; fused: one)."""
+    if op.KIND == "rope" and op.impl == "torch":
+        return _sum_parts(spec, "rope", [_kernel(spec, k) for k in op.kernels()], {"impl": "torch"})
     return _stream(spec, op.KIND, op.min_bytes(), op.min_bytes() / 2, op.flops(), op.dtype)
 
 
@@ -726,6 +848,73 @@ def predict(spec, op) -> Prediction:
     """The prediction for one execution of `op` (repeat is applied by the simulator)."""
     fn = MODELS.get(op.KIND, predict_generic)
     return fn(spec, op)
+
+
+# ----------------------------------------------------------------------------- power cap
+
+def time_at_clock(spec, p: Prediction, x: float) -> float:
+    """The op's time with the SM clock at x times the boost clock: its compute part stretches by
+    1/x, its memory part does not (the HBM clock is its own), overlapped as the model overlaps them."""
+    if x >= 1.0:
+        return p.latency_s
+    t_c, t_m = p.details.get("compute_s", 0.0), p.details.get("memory_s", 0.0)
+    if t_c <= 0.0:
+        return p.latency_s
+    q = spec.efficiency.smoothmax_p
+    return p.latency_s - smax(t_c, t_m, q) + smax(t_c / x, t_m, q)
+
+
+def capped_clock(spec, p: Prediction) -> dict:
+    """The clock the power cap allows for this op's activity, and the op at that clock.
+
+    At clock fraction x of the boost clock (voltage V(x) = a + (1 - a) x, a =
+    power_cap.voltage_floor_fraction): time t(x) (time_at_clock), on-chip dynamic energy (FLOPs,
+    L2) x V(x)^2, DRAM dynamic energy unchanged, board power P(x) = idle + dynamic / t(x). If
+    P(1) <= tdp_w the op runs at boost; else x solves P(x) = tdp_w (bisection; P falls with x),
+    not below power_cap.min_clock_fraction. Returns {x, clock_ghz, latency_s, energy_j,
+    breakdown, power_w, capped}."""
+    pc = spec.power_cap
+    onchip, dram = p.dynamic_parts(spec)
+    a = pc.voltage_floor_fraction
+
+    def at(x):
+        t = time_at_clock(spec, p, x)
+        v2 = (a + (1.0 - a) * x) ** 2
+        br = {"static": spec.idle_power_w * t, "compute": 0.0, "l2": 0.0, "dram": dram}
+        tot_on = onchip * v2
+        return t, br, tot_on
+
+    def power(x):
+        t, br, on = at(x)
+        return (br["static"] + br["dram"] + on) / t
+    x = 1.0
+    capped = power(1.0) > spec.tdp_w
+    if capped:
+        lo, hi = pc.min_clock_fraction, 1.0
+        if power(lo) >= spec.tdp_w:
+            x = lo
+        else:
+            for _ in range(60):
+                mid = 0.5 * (lo + hi)
+                if power(mid) > spec.tdp_w:
+                    hi = mid
+                else:
+                    lo = mid
+            x = lo
+    t, br, on = at(x)
+    # split the on-chip energy between FLOPs and L2 as at the boost clock
+    full_on = onchip
+    flop_share = 1.0
+    if full_on > 0:
+        e = spec.energy
+        l2 = ((p.l2_bytes - p.l2_random_bytes) * e.l2_pj_per_byte
+              + p.l2_random_bytes * e.l2_random_pj_per_byte) * e.onchip_scale * 1e-12
+        flop_share = 1.0 - l2 / full_on
+    br["compute"] = on * flop_share
+    br["l2"] = on * (1.0 - flop_share)
+    energy = sum(br.values())
+    return {"x": x, "clock_ghz": x * spec.boost_clock_ghz, "latency_s": t, "energy_j": energy,
+            "breakdown": br, "power_w": energy / t if t > 0 else 0.0, "capped": capped}
 
 
 # ----------------------------------------------------------------------------- protocol
@@ -756,7 +945,14 @@ def supports(spec: Spec, op) -> bool:
 def evaluate(spec: Spec, op, ctx: EvalContext | None = None) -> OpResult:
     name = ctx.component_name if ctx is not None else "gpu"
     p = predict(spec, op)
-    energy, breakdown, capped = p.energy(spec)
+    clock = spec.boost_clock_ghz
+    if spec.power_cap.mode == "sustained":
+        c = capped_clock(spec, p)
+        energy, breakdown, capped, clock = c["energy_j"], c["breakdown"], c["capped"], c["clock_ghz"]
+        if capped:
+            p = attrs.evolve(p, latency_s=c["latency_s"])
+    else:
+        energy, breakdown, capped = p.energy(spec)
     actions = {f"mac.{d}": f / 2.0 for d, f in p.flops_by_dtype.items() if f > 0}
     if p.dram_bytes:
         actions["dram.read_bytes"] = p.dram_read_bytes
@@ -769,6 +965,7 @@ def evaluate(spec: Spec, op, ctx: EvalContext | None = None) -> OpResult:
         actions=actions,
         details={**p.details, "l2_bytes": p.l2_bytes, "kernels": p.kernels,
                  "power_capped": capped, "avg_power_w": energy / p.latency_s,
+                 "sm_clock_ghz": clock, "power_cap_mode": spec.power_cap.mode,
                  "calibration_device": spec.calibration.device or "uncalibrated priors"},
         energy_j=energy, energy_breakdown_j=breakdown, latency_error_band=band,
         placement=Placement(resource=f"{name}.sm"))

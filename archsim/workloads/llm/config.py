@@ -62,6 +62,7 @@ class ModelConfig:
     moe_intermediate: int = 0
     first_k_dense: int = 0
     moe_layer_freq: int = 1
+    norm_topk: bool = False       # top-k routing weights renormalised to sum 1 (Mixtral; norm_topk_prob)
     # Block Transformer
     block_length: int = 0
     token_decoder: "ModelConfig | None" = None
@@ -151,11 +152,12 @@ def parse_config(data: Mapping[str, Any], *, file="<config>", name: str = "") ->
                       shared_experts=_get(data, file, "n_shared_experts", default=0),
                       moe_intermediate=_get(data, file, "moe_intermediate_size"),
                       first_k_dense=_get(data, file, "first_k_dense_replace", default=0),
-                      moe_layer_freq=_get(data, file, "moe_layer_freq", default=1))
+                      moe_layer_freq=_get(data, file, "moe_layer_freq", default=1),
+                      norm_topk=bool(data.get("norm_topk_prob", False)))
     elif fam == "mixtral":
         kw.update(experts=_get(data, file, "num_local_experts"),
                   experts_per_token=_get(data, file, "num_experts_per_tok"),
-                  moe_intermediate=_get(data, file, "intermediate_size"))
+                  moe_intermediate=_get(data, file, "intermediate_size"), norm_topk=True)
     act = str(data.get("hidden_act", "silu"))
     return ModelConfig(name=name, family=fam, hidden=h, layers=_get(data, file, "num_hidden_layers"),
                        heads=heads, kv_heads=kv_heads, head_dim=head_dim,

@@ -11,12 +11,16 @@ batch = 8
 context = 4096        # decode: tokens already cached; prefill / request: prompt length
 layers = 32           # optional: the first N decoder layers only (no embedding / LM head
                       # unless N is the whole model); 0 or omitted = the whole model
+first_layer = 0       # optional: the layers in scope start at this one (e.g. 1 with layers = 1:
+                      # DeepSeek-V2-Lite's first MoE layer after its dense first layer)
 ```
 
 A pass over the model is: [embedding] -> per layer (norm, QKV or MLA projections, RoPE,
 KV-cache write, attention, o_proj, residual add, norm, dense FFN or router + MoE experts,
 residual add) -> [final norm, LM head]. Identical layers are one op each with `repeat` = the
 number of such layers (DeepSeek: the dense first-k layers, then the MoE layers), in a chain.
+`kernels` (torch | fused) picks the kernel sequences the ops describe (archsim.workloads.llm.ops
+KernelImpl: PyTorch eager as measured on the H100, or a serving stack's fused kernels).
 Prefill attention is causal (counted once); `chunk` > 0 splits the prompt into chunks that
 attend to the chunks before them (chunked prefill). A request is the prefill followed by
 `output_tokens - 1` decode steps, expanded as one decode step at the steps' mean context with
@@ -55,6 +59,7 @@ class Params:
     output_tokens: int = field(128, ge=1, le=1 << 24, doc="request: tokens generated (the first by the prefill)")
     chunk: int = field(0, ge=0, le=1 << 24, doc="prefill chunk (tokens); 0 = the whole prompt in one pass")
     layers: int = field(0, ge=0, le=1 << 16, doc="first N decoder layers only; 0 = the whole model")
+    first_layer: int = field(0, ge=0, le=1 << 16, doc="index of the first decoder layer in scope (with layers > 0)")
     dtype: Literal["bf16", "fp16", "fp8"] = field("bf16", doc="activation (and compute) dtype")
     weight_dtype: Literal["", "bf16", "fp16", "fp8", "int8", "int4"] = field(
         "", doc="stored weights; '' = the checkpoint's (fp8 for DeepSeek-V3, else dtype)")
@@ -64,6 +69,16 @@ class Params:
         "auto", doc="MLA form; auto = naive for prefill, weight-absorbed for decode")
     routing: Literal["uniform", "skewed"] = field("uniform", doc="MoE routing for the expected active experts")
     routing_skew: float = field(1.0, ge=0.0, le=10.0, doc="Zipf exponent of expert popularity (skewed)")
+    kernels: Literal["torch", "fused"] = field(
+        "torch", doc="kernel sequences of RoPE, MoE and absorbed MLA: torch = PyTorch eager as measured "
+                     "on the H100 (rotate_half, softmax/topk routing + sort dispatch + torch._grouped_mm "
+                     "+ index_add combine, batched-GEMM MLA); fused = one RoPE kernel, fused MoE, FlashMLA-style")
+    # multi-device splits: archsim/workloads/parallel.py
+    tensor_parallel: int = field(1, ge=1, le=4096, doc="Megatron-style tensor parallelism (devices per layer)")
+    pipeline_parallel: int = field(1, ge=1, le=4096, doc="GPipe-style pipeline stages")
+    expert_parallel: int = field(1, ge=1, le=4096, doc="expert parallelism (ranks splitting experts and sequences)")
+    micro_batches: int = field(0, ge=0, le=1 << 20, doc="micro-batches per step; 0 = pipeline_parallel")
+    sequence_parallel: bool = field(False, doc="Megatron sequence parallelism with TP: reduce-scatter + all-gather")
 
 
 def resolve_model(model: str, source) -> Path:
@@ -94,6 +109,7 @@ class _Shape:
     mla_form: str
     routing: str
     skew: float
+    kernels: str = "torch"
 
 
 def _shape(cfg: ModelConfig, p: Params, phase: str) -> _Shape:
@@ -103,7 +119,7 @@ def _shape(cfg: ModelConfig, p: Params, phase: str) -> _Shape:
         group = cfg.weight_block[0] * cfg.weight_block[1]
     form = p.mla_form if p.mla_form != "auto" else ("absorbed" if phase == "decode" else "naive")
     return _Shape(dtype=p.dtype, weight_dtype=wdt, group_size=group, kv_dtype=p.kv_dtype or p.dtype,
-                  mla_form=form, routing=p.routing, skew=p.routing_skew)
+                  mla_form=form, routing=p.routing, skew=p.routing_skew, kernels=p.kernels)
 
 
 def _lin(name, tokens, k, n, s: _Shape, *, quantised=True):
@@ -122,6 +138,7 @@ def layer_ops(cfg: ModelConfig, *, batch: int, q_len: int, kv_len: int, moe: boo
     ops = [Norm(name=f"{prefix}attn_norm", tokens=t, hidden=h, kind=norm, dtype=dt)]
     if cfg.mla:
         qk = cfg.qk_nope_dim + cfg.qk_rope_dim
+        torch_naive = s.mla_form == "naive" and s.kernels == "torch"   # the op writes its per-head cache
         if cfg.q_lora_rank:
             ops += [_lin(f"{prefix}q_a_proj", t, h, cfg.q_lora_rank, s),
                     Norm(name=f"{prefix}q_a_norm", tokens=t, hidden=cfg.q_lora_rank, dtype=dt),
@@ -130,18 +147,20 @@ def layer_ops(cfg: ModelConfig, *, batch: int, q_len: int, kv_len: int, moe: boo
             ops.append(_lin(f"{prefix}q_proj", t, h, cfg.heads * qk, s))
         ops += [_lin(f"{prefix}kv_a_proj", t, h, cfg.kv_lora_rank + cfg.qk_rope_dim, s),
                 Norm(name=f"{prefix}kv_a_norm", tokens=t, hidden=cfg.kv_lora_rank, dtype=dt),
-                Rope(name=f"{prefix}rope", tokens=t, heads=cfg.heads + 1, rot_dim=cfg.qk_rope_dim, dtype=dt),
-                KvWrite(name=f"{prefix}kv_write", batch=batch, new_tokens=q_len, bytes_per_token=kvb),
+                Rope(name=f"{prefix}rope", tokens=t, heads=cfg.heads + 1, rot_dim=cfg.qk_rope_dim, dtype=dt,
+                     impl=s.kernels),
+                *([] if torch_naive else
+                  [KvWrite(name=f"{prefix}kv_write", batch=batch, new_tokens=q_len, bytes_per_token=kvb)]),
                 MlaAttention(name=f"{prefix}mla_attention", batch=batch, q_len=q_len, kv_len=kv_len,
                              heads=cfg.heads, qk_nope_dim=cfg.qk_nope_dim, qk_rope_dim=cfg.qk_rope_dim,
                              v_head_dim=cfg.v_head_dim, kv_lora_rank=cfg.kv_lora_rank, form=s.mla_form,
-                             dtype=dt, kv_dtype=s.kv_dtype, causal=q_len > 1)]
+                             impl=s.kernels, dtype=dt, kv_dtype=s.kv_dtype, causal=q_len > 1)]
         attn_out = cfg.heads * cfg.v_head_dim
     else:
         ops.append(_lin(f"{prefix}qkv_proj", t, h, (cfg.heads + 2 * cfg.kv_heads) * cfg.head_dim, s))
         if not cfg.learned_positions:
             ops.append(Rope(name=f"{prefix}rope", tokens=t, heads=cfg.heads + cfg.kv_heads,
-                            rot_dim=cfg.head_dim, dtype=dt))
+                            rot_dim=cfg.head_dim, dtype=dt, impl=s.kernels))
         ops += [KvWrite(name=f"{prefix}kv_write", batch=batch, new_tokens=q_len, bytes_per_token=kvb),
                 Attention(name=f"{prefix}attention", batch=batch, q_len=q_len, kv_len=kv_len, heads=cfg.heads,
                           kv_heads=cfg.kv_heads, head_dim=cfg.head_dim,
@@ -154,12 +173,16 @@ def layer_ops(cfg: ModelConfig, *, batch: int, q_len: int, kv_len: int, moe: boo
         ops += [_lin(f"{prefix}router", t, h, cfg.experts, s, quantised=False),
                 MoeFfn(name=f"{prefix}moe_experts", tokens=t, hidden=h, expert_ffn=cfg.moe_intermediate,
                        experts=cfg.experts, top_k=cfg.experts_per_token, shared_experts=cfg.shared_experts,
-                       routing=s.routing, skew=s.skew, gated=cfg.gated_ffn, dtype=dt,
+                       routing=s.routing, skew=s.skew, gated=cfg.gated_ffn, norm_topk=cfg.norm_topk,
+                       impl=s.kernels, dtype=dt,
                        weight_dtype=s.weight_dtype, group_size=s.group_size)]
     elif cfg.gated_ffn:
-        ops += [_lin(f"{prefix}gate_up_proj", t, h, 2 * cfg.intermediate, s),
-                Elementwise(name=f"{prefix}silu_mul", n_elements=t * cfg.intermediate, n_inputs=2,
-                            flops_per_element=5.0, dtype=dt),
+        n_i = t * cfg.intermediate
+        act = ([Elementwise(name=f"{prefix}silu", n_elements=n_i, n_inputs=1, flops_per_element=4.0, dtype=dt),
+                Elementwise(name=f"{prefix}mul", n_elements=n_i, n_inputs=2, flops_per_element=1.0, dtype=dt)]
+               if s.kernels == "torch" else     # F.silu(gate) * up: two kernels in PyTorch eager
+               [Elementwise(name=f"{prefix}silu_mul", n_elements=n_i, n_inputs=2, flops_per_element=5.0, dtype=dt)])
+        ops += [_lin(f"{prefix}gate_up_proj", t, h, 2 * cfg.intermediate, s), *act,
                 _lin(f"{prefix}down_proj", t, cfg.intermediate, h, s)]
     else:
         ops += [_lin(f"{prefix}fc_in", t, h, cfg.intermediate, s),
@@ -175,15 +198,15 @@ def _rep(ops, times: int):
 
 
 def forward_ops(cfg: ModelConfig, *, batch: int, q_len: int, kv_len: int, n_layers: int, s: _Shape,
-                head_tokens: int, prefix: str = "") -> list:
+                head_tokens: int, prefix: str = "", first: int = 0) -> list:
     """One pass over the first `n_layers` layers (with embedding and LM head when it is the
     whole model); layers of one kind are one template op each, repeated."""
     t = batch * q_len
-    whole = n_layers == cfg.layers
+    whole = n_layers == cfg.layers and first == 0
     ops = []
     if whole:
         ops.append(Embedding(name=f"{prefix}embed", tokens=t, vocab=cfg.vocab, hidden=cfg.hidden, dtype=s.dtype))
-    kinds = [cfg.is_moe_layer(i) for i in range(n_layers)]
+    kinds = [cfg.is_moe_layer(i) for i in range(first, first + n_layers)]
     runs = []                     # consecutive layers of one kind
     for k in kinds:
         if runs and runs[-1][0] == k:
@@ -207,7 +230,7 @@ def _prefill(cfg, p: Params, s: _Shape, n_layers: int, context: int, prefix="pre
         q = min(chunk, context - done)
         tag = f"{prefix}chunk{k}." if chunk < context else prefix
         ops += forward_ops(cfg, batch=p.batch, q_len=q, kv_len=done + q, n_layers=n_layers, s=s,
-                           head_tokens=p.batch if done + q == context else 0, prefix=tag)
+                           head_tokens=p.batch if done + q == context else 0, prefix=tag, first=p.first_layer)
         done += q
         k += 1
     return ops
@@ -215,7 +238,7 @@ def _prefill(cfg, p: Params, s: _Shape, n_layers: int, context: int, prefix="pre
 
 def _decode(cfg, p: Params, s: _Shape, n_layers: int, kv_len: int, steps: int, prefix="decode.") -> list:
     return _rep(forward_ops(cfg, batch=p.batch, q_len=1, kv_len=kv_len, n_layers=n_layers, s=s,
-                            head_tokens=p.batch, prefix=prefix), steps)
+                            head_tokens=p.batch, prefix=prefix, first=p.first_layer), steps)
 
 
 def _block_transformer(cfg: ModelConfig, p: Params, s: _Shape) -> tuple[list, int, int]:
@@ -260,6 +283,13 @@ def expand(p: Params, *, seed: int = 0, source=None) -> OpGraph:
     if p.layers > cfg.layers:
         raise ConfigError(source or "<workload>", "params.layers",
                           f"must be <= the model's {cfg.layers} layers (0 = all); got {p.layers}")
+    if p.first_layer and (p.layers == 0 or p.first_layer + p.layers > cfg.layers):
+        raise ConfigError(source or "<workload>", "params.first_layer",
+                          f"needs layers > 0 and first_layer + layers <= the model's {cfg.layers} layers; "
+                          f"got first_layer {p.first_layer}, layers {p.layers}")
+    if p.tensor_parallel * p.pipeline_parallel * p.expert_parallel * max(1, p.micro_batches) > 1:
+        from archsim.workloads.parallel import split
+        return split(p, expand, cfg, seed=seed, source=source)
     n_layers = p.layers or cfg.layers
     s = _shape(cfg, p, p.phase)
     if cfg.token_decoder is not None:
@@ -282,7 +312,7 @@ def expand(p: Params, *, seed: int = 0, source=None) -> OpGraph:
                 ops = pre + _decode(cfg, p, sd, n_layers, mean_kv, decode_steps)
     needs = memory_needs(cfg, p, s, n_layers)
     llm = {"model": cfg.name, "config_path": str(path), "family": cfg.family, "phase": p.phase, "batch": p.batch, "context": p.context,
-           "layers": n_layers, "whole_model": n_layers == cfg.layers, "prefill_ops": n_prefill,
+           "layers": n_layers, "first_layer": p.first_layer, "whole_model": n_layers == cfg.layers, "prefill_ops": n_prefill,
            "decode_steps": decode_steps, "tokens_per_decode_step": per_pass,
            "prefill_passes": 0 if p.phase == "decode" else (math.ceil(p.context / p.chunk) if 0 < p.chunk < p.context else 1),
            "output_tokens": p.output_tokens if p.phase == "request" else (per_pass if p.phase == "decode" else 1),
@@ -296,8 +326,12 @@ def memory_needs(cfg: ModelConfig, p: Params, s: _Shape, n_layers: int) -> dict:
     """Bytes the run holds on the device (archsim.workloads.llm.memory)."""
     scope = 0 if n_layers == cfg.layers else n_layers
     w = M.model_weight_bytes(cfg, weight_dtype=s.weight_dtype, group_size=s.group_size, dtype=s.dtype,
-                             layers=scope)
+                             layers=scope, first_layer=p.first_layer)
     kv_tok = M.kv_bytes_per_token(cfg, s.kv_dtype, scope)
+    if cfg.mla and s.mla_form == "naive" and s.kernels == "torch":
+        # PyTorch's naive MLA caches per-head K and V (V padded to the K width), not the latent
+        kv_tok = (cfg.layers if scope == 0 else scope) * 2 * cfg.heads * (cfg.qk_nope_dim + cfg.qk_rope_dim) \
+            * DTYPE_BYTES[s.kv_dtype]
     held = p.context + (1 if p.phase == "decode" else (p.output_tokens if p.phase == "request" else 0))
     kv_seq = held * kv_tok + M.local_kv_bytes(cfg, s.kv_dtype)
     whole = n_layers == cfg.layers

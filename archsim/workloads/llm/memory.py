@@ -88,9 +88,9 @@ def _layer_linear_weight_bytes(cfg: ModelConfig, i: int, wdt: str, group: int, a
 
 
 def model_weight_bytes(cfg: ModelConfig, *, weight_dtype: str, group_size: int, dtype: str,
-                       layers: int = 0) -> float:
-    """Weights of the first `layers` decoder layers (0 = the whole model with embeddings,
-    final norm and LM head)."""
+                       layers: int = 0, first_layer: int = 0) -> float:
+    """Weights of `layers` decoder layers from layer `first_layer` on (layers 0 = the whole
+    model with embeddings, final norm and LM head)."""
     if cfg.token_decoder is not None:
         full = layers in (0, cfg.layers)
         w = sum(_layer_linear_weight_bytes(cfg, i, weight_dtype, group_size, dtype) for i in range(cfg.layers))
@@ -101,7 +101,8 @@ def model_weight_bytes(cfg: ModelConfig, *, weight_dtype: str, group_size: int, 
             w += (cfg.vocab * tok.hidden * 2 + cfg.hidden * tok.hidden + cfg.hidden + tok.hidden) * ab
         return w
     n = cfg.layers if layers in (0,) else min(layers, cfg.layers)
-    w = sum(_layer_linear_weight_bytes(cfg, i, weight_dtype, group_size, dtype) for i in range(n))
+    w = sum(_layer_linear_weight_bytes(cfg, i, weight_dtype, group_size, dtype)
+            for i in range(first_layer, min(first_layer + n, cfg.layers)))
     if layers == 0:
         ab = DTYPE_BYTES[dtype]
         pc = param_counts(cfg)

@@ -3,12 +3,15 @@
 | op | fields |
 |---|---|
 | `linear` | `tokens in_features out_features dtype weight_dtype group_size` — a projection y = x W with W stored at `weight_dtype` (int4/int8/fp8 with one fp16 scale per `group_size` weights; 0 = per output channel), computed at the activation `dtype` |
-| `moe_ffn` | `tokens hidden expert_ffn experts top_k shared_experts routing skew gated dtype weight_dtype group_size` — routed experts (each token to `top_k` of `experts`) + `shared_experts` every token uses; weights read only for the experts the batch activates (expected count under `uniform` or Zipf-`skewed` routing) |
-| `mla_attention` | `batch q_len kv_len heads qk_nope_dim qk_rope_dim v_head_dim kv_lora_rank form dtype kv_dtype causal` — multi-head latent attention from the cached latent (`kv_lora_rank + qk_rope_dim` values per token) to per-head outputs: `naive` decompresses the cached latent to per-head K/V every step; `absorbed` folds W_UK into the query and W_UV into the output and attends over the latent directly (MQA-like) |
+| `moe_ffn` | `tokens hidden expert_ffn experts top_k shared_experts routing skew gated norm_topk impl dtype weight_dtype group_size` — routed experts (each token to `top_k` of `experts`) + `shared_experts` every token uses; weights read only for the experts the batch activates (expected count under `uniform` or Zipf-`skewed` routing) |
+| `mla_attention` | `batch q_len kv_len heads qk_nope_dim qk_rope_dim v_head_dim kv_lora_rank form impl dtype kv_dtype causal` — multi-head latent attention from the cached latent (`kv_lora_rank + qk_rope_dim` values per token) to per-head outputs: `naive` decompresses the cached latent to per-head K/V every step; `absorbed` folds W_UK into the query and W_UV into the output and attends over the latent directly (MQA-like) |
 | `kv_write` | `batch new_tokens bytes_per_token` — append the new tokens' K/V (or latent) of one layer to the cache |
 | `embedding` | `tokens vocab hidden dtype` — token embedding lookup (a row gather) |
 | `norm` | `tokens hidden kind dtype` — RMSNorm (`rms`) or LayerNorm (`layer`) |
-| `rope` | `tokens heads rot_dim dtype` — rotary position embedding of `heads` (query + key) heads |
+| `rope` | `tokens heads rot_dim impl dtype` — rotary position embedding of `heads` (query + key) heads |
+
+`impl` (KernelImpl below): the kernel sequence of the implementation (torch: PyTorch eager as
+measured on the H100; fused: a serving stack's fused kernels).
 
 Every op gives `flops()`, `min_bytes()` (compulsory DRAM traffic) and `lower()`: the same work
 as core ops (`gemm`, `attention`, `elementwise`, `copy`), each with a count of independent
@@ -23,9 +26,30 @@ from typing import Literal
 import attrs
 
 from archsim.config.load import field
-from archsim.workloads.ops import Attention, Copy, Dtype, Elementwise, Gemm, _nbytes
+from archsim.workloads.ops import Attention, Copy, Dtype, Elementwise, Gather, Gemm, TopK, _nbytes
 
 WeightDtype = Literal["fp32", "bf16", "fp16", "fp8", "int8", "int4"]
+# Kernel sequence of an op's implementation. "torch": the PyTorch-eager sequence timed kernel by
+# kernel on the H100 (benchmarks/gpu/measure_llm.py, run b's llm_profile records): rotate-half
+# RoPE (5 kernels per tensor), MoE with softmax + topk routing, a sort / scan dispatch index,
+# torch._grouped_mm experts and an index_add combine, absorbed MLA as batched GEMMs. "fused":
+# a serving stack's fused kernels (one RoPE kernel, fused-MoE grouped GEMMs, FlashMLA-style
+# latent attention), not measured here.
+KernelImpl = Literal["torch", "fused"]
+
+
+def portable(seq):
+    """A kernel list as core ops every block runs: a top-k as an element-wise pass over its
+    rows, a row gather as a copy of the rows it moves."""
+    out = []
+    for o, c in seq:
+        if o.KIND == "topk":
+            o = Elementwise(n_elements=o.rows * o.n, n_inputs=1, flops_per_element=math.log2(max(o.k, 2)),
+                            dtype=o.dtype, name=o.name)
+        elif o.KIND == "gather":
+            o = Copy(bytes=o.rows * o.row_bytes, name=o.name)
+        out.append((o, c))
+    return tuple(out)
 WEIGHT_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5}
 SCALE_BYTES = 2          # one fp16 scale per quantisation group (GPTQ / AWQ style)
 
@@ -122,6 +146,8 @@ class MoeFfn:
     routing: Literal["uniform", "skewed"] = field("uniform")
     skew: float = field(1.0, ge=0.0, le=10.0, doc="Zipf exponent of expert popularity for routing = skewed")
     gated: bool = True
+    norm_topk: bool = field(False, doc="routing weights renormalised over the top-k (Mixtral; DeepSeek: norm_topk_prob)")
+    impl: KernelImpl = field("torch", doc="kernel sequence (see KernelImpl)")
     dtype: Dtype = field("bf16")
     weight_dtype: WeightDtype = field("bf16")
     group_size: int = field(128, ge=0)
@@ -159,18 +185,77 @@ class MoeFfn:
     def min_bytes(self) -> float:
         return self.act_bytes() + self.weight_bytes()
 
+    def route_kernels(self) -> list:
+        """impl torch: the kernels before the expert GEMMs (the router GEMM is its own `linear`):
+        softmax in fp32 (cast + softmax), top-k (select + sort of the k), the renormalisation
+        (sum + divide) where the model has it, the dispatch index (argsort of the tokens x top_k
+        expert ids: a radix sort, then 11 small index kernels: copies, arange, division, fills,
+        scatter_add counts, scan init + scan, offsets cast), the row gather of the routed copies."""
+        if self.impl != "torch":
+            return []
+        t, e, k, a = self.tokens, self.experts, self.top_k, self.tokens * self.top_k
+        n = self.name
+        ks = [Elementwise(n_elements=t * e, n_inputs=1, flops_per_element=0.0, dtype="fp32", name=f"{n}.router_cast"),
+              Elementwise(n_elements=t * e, n_inputs=1, flops_per_element=5.0, dtype="fp32", name=f"{n}.router_softmax"),
+              TopK(rows=t, n=e, k=k, dtype="fp32", name=f"{n}.router_topk"),
+              Elementwise(n_elements=a, n_inputs=1, flops_per_element=math.log2(max(k, 2)), dtype="fp32",
+                          name=f"{n}.router_topk_sort")]
+        if self.norm_topk:
+            ks += [Elementwise(n_elements=a, n_inputs=1, flops_per_element=1.0, dtype="fp32", name=f"{n}.renorm_sum"),
+                   Elementwise(n_elements=a, n_inputs=2, flops_per_element=1.0, dtype="fp32", name=f"{n}.renorm_div")]
+        # int64 indices: 2 fp32 words each
+        ks.append(Elementwise(n_elements=2 * a, n_inputs=1, flops_per_element=math.log2(max(a, 2)), dtype="fp32",
+                              name=f"{n}.dispatch_sort"))
+        ks += [Elementwise(n_elements=2 * (a if i < 8 else e), n_inputs=1, flops_per_element=1.0, dtype="fp32",
+                           name=f"{n}.dispatch_index{i}") for i in range(11)]
+        b = _nbytes(self.dtype)
+        ks.append(Gather(rows=a, row_bytes=self.hidden * b, table_bytes=t * self.hidden * b, name=f"{n}.dispatch_gather"))
+        return ks
+
+    def combine_kernels(self) -> list:
+        """impl torch: after the expert GEMMs, the routing weights gathered and cast (2 small
+        kernels) and multiplied into the expert outputs, a zero fill of the output and the
+        index_add of every routed copy into its token's row."""
+        if self.impl != "torch":
+            return []
+        t, h, a, n = self.tokens, self.hidden, self.tokens * self.top_k, self.name
+        return [Elementwise(n_elements=a, n_inputs=1, flops_per_element=0.0, dtype="fp32", name=f"{n}.combine_index"),
+                Elementwise(n_elements=a, n_inputs=1, flops_per_element=0.0, dtype=self.dtype, name=f"{n}.combine_cast"),
+                Elementwise(n_elements=a * h, n_inputs=2, flops_per_element=1.0, dtype=self.dtype, name=f"{n}.combine_weight"),
+                Elementwise(n_elements=t * h, n_inputs=0, flops_per_element=0.0, dtype=self.dtype, name=f"{n}.combine_zero"),
+                Elementwise(n_elements=a * h, n_inputs=2, flops_per_element=1.0, dtype=self.dtype,
+                            name=f"{n}.combine_scatter_add")]
+
+    def shared_kernels(self) -> list:
+        """impl torch: the shared experts as one dense gated FFN of shared x expert_ffn width
+        over all tokens (gate_up GEMM, SiLU, multiply, down GEMM) and the add to the routed sum."""
+        if self.impl != "torch" or self.shared_experts == 0:
+            return []
+        t, h, f, n = self.tokens, self.hidden, self.shared_experts * self.expert_ffn, self.name
+        ks = [Gemm(m=t, k=h, n=(2 if self.gated else 1) * f, dtype=self.dtype, name=f"{n}.shared.gate_up")]
+        ks.append(Elementwise(n_elements=t * f, n_inputs=1, flops_per_element=4.0 if self.gated else 8.0,
+                              dtype=self.dtype, name=f"{n}.shared.act"))
+        if self.gated:
+            ks.append(Elementwise(n_elements=t * f, n_inputs=2, flops_per_element=1.0, dtype=self.dtype,
+                                  name=f"{n}.shared.mul"))
+        ks += [Gemm(m=t, k=f, n=h, dtype=self.dtype, name=f"{n}.shared.down"),
+               Elementwise(n_elements=t * h, n_inputs=2, flops_per_element=1.0, dtype=self.dtype,
+                           name=f"{n}.shared_add")]
+        return ks
+
     def lower(self):
         """Grouped GEMMs: the tokens x top_k routed rows spread as evenly as they go over the
         expected active experts (rounded to whole experts; some get one row more, so the MACs
         stay exact), each expert's rows through up(+gate), the activation and down; the shared
-        experts the same over all tokens."""
+        experts the same over all tokens (impl fused) or as one dense FFN (impl torch, with the
+        routing, dispatch and combine kernels around the experts)."""
         ffn_in = (2 if self.gated else 1) * self.expert_ffn
         routed_rows = self.tokens * self.top_k
         n_act = min(routed_rows, max(1, round(self.active_experts())))
         r0, extra = divmod(routed_rows, n_act)
         groups = [("routed", n_act - extra, r0), ("routed_plus1", extra, r0 + 1),
-                  ("shared", self.shared_experts, self.tokens)]
-        out = []
+                  ("shared", 0 if self.impl == "torch" else self.shared_experts, self.tokens)]
+        out = [(o, 1) for o in self.route_kernels()]
         for tag, count, m in groups:
             if count == 0 or m == 0:
                 continue
@@ -180,7 +265,8 @@ class MoeFfn:
                                     name=f"{self.name}.{tag}.act"), count))
             out.append((Gemm(m=m, k=self.expert_ffn, n=self.hidden, dtype=self.dtype,
                              name=f"{self.name}.{tag}.down"), count))
-        return tuple(out)
+        out += [(o, 1) for o in self.combine_kernels() + self.shared_kernels()]
+        return portable(out)
 
 
 @attrs.frozen(kw_only=True)
@@ -204,6 +290,7 @@ class MlaAttention:
     v_head_dim: int = field(ge=1)
     kv_lora_rank: int = field(ge=1)
     form: Literal["naive", "absorbed"] = field("absorbed")
+    impl: KernelImpl = field("torch", doc="absorbed form: torch = batched GEMMs + softmax (as measured); fused = one FlashMLA-style kernel")
     dtype: Dtype = field("bf16")
     kv_dtype: Dtype = field("bf16", doc="dtype of the cached latent")
     causal: bool = True
@@ -221,10 +308,25 @@ class MlaAttention:
             return self.qk_nope_dim + self.qk_rope_dim, self.v_head_dim
         return self.kv_lora_rank + self.qk_rope_dim, self.kv_lora_rank
 
+    def cached_per_head(self) -> bool:
+        """naive form as PyTorch (Hugging Face DeepSeek-V2) runs it: the new tokens' latents are
+        decompressed once and the per-head K (nope + rope) and V (padded to the K width) are what
+        the cache holds; the fused naive form caches the latent and decompresses all of it every
+        pass."""
+        return self.form == "naive" and self.impl == "torch"
+
+    def cache_bytes_per_token(self) -> float:
+        """Bytes one token occupies in this layer's cache."""
+        if self.cached_per_head():
+            return 2.0 * self.heads * (self.qk_nope_dim + self.qk_rope_dim) * _nbytes(self.kv_dtype)
+        return (self.kv_lora_rank + self.qk_rope_dim) * _nbytes(self.kv_dtype)
+
     def macs(self) -> float:
         dqk, dv = self._attn_dims()
         core = float(self.batch) * self.heads * self.seen() * (dqk + dv)
-        if self.form == "naive":
+        if self.cached_per_head():
+            extra = float(self.batch) * self.q_len * self.kv_lora_rank * self.heads * (self.qk_nope_dim + self.v_head_dim)
+        elif self.form == "naive":
             extra = float(self.batch) * self.kv_len * self.kv_lora_rank * self.heads * (self.qk_nope_dim + self.v_head_dim)
         else:
             extra = float(self.batch) * self.q_len * self.heads * self.kv_lora_rank * (self.qk_nope_dim + self.v_head_dim)
@@ -234,7 +336,8 @@ class MlaAttention:
         return 2.0 * self.macs()
 
     def latent_bytes(self) -> float:
-        return float(self.batch) * self.kv_len * (self.kv_lora_rank + self.qk_rope_dim) * _nbytes(self.kv_dtype)
+        """The cache this pass reads (the latent; per-head K/V for the torch naive form)."""
+        return float(self.batch) * self.kv_len * self.cache_bytes_per_token()
 
     def min_bytes(self) -> float:
         b = _nbytes(self.dtype)
@@ -245,6 +348,8 @@ class MlaAttention:
     def lower(self):
         b, hq = self.batch, self.heads
         tok = b * self.q_len
+        if self.cached_per_head():
+            return self.torch_kernels()
         if self.form == "naive":
             dqk, dv = self._attn_dims()
             up = Gemm(m=b * self.kv_len, k=self.kv_lora_rank, n=hq * (self.qk_nope_dim + self.v_head_dim),
@@ -254,6 +359,8 @@ class MlaAttention:
                             head_dim=max(1, (dqk + dv) // 2), dtype=self.dtype, causal=self.causal,
                             name=f"{self.name}.attn")
             return ((up, 1), (att, 1))
+        if self.impl == "torch":
+            return self.torch_kernels()
         dqk, dv = self._attn_dims()
         q_abs = Gemm(m=tok, k=self.qk_nope_dim, n=self.kv_lora_rank, dtype=self.dtype,
                      name=f"{self.name}.q_absorb")
@@ -266,6 +373,40 @@ class MlaAttention:
         v_abs = Gemm(m=tok, k=self.kv_lora_rank, n=self.v_head_dim, dtype=self.dtype,
                      name=f"{self.name}.v_absorb")
         return ((q_abs, hq), (scores, b), (soft, 1), (pv, b), (v_abs, hq))
+
+    def torch_kernels(self):
+        """The absorbed form as PyTorch runs it (one kernel per line, `count` = batched GEMM
+        instances): q_nope @ W_UK^T (bmm over heads), the [q_latent, q_rope] concatenation,
+        scores = q @ latent^T (bmm over the batch: heads x q_len rows against kv_len cached
+        latents, kv_lora_rank + rope wide), softmax, P @ latent (bmm over the batch), @ W_UV
+        (bmm over heads) and the heads-to-hidden transpose. kv_len is the GEMM's n / k as is:
+        an odd length leaves the rows unaligned for 16-byte loads, as on the device."""
+        b, hq, q = self.batch, self.heads, self.q_len
+        tok, dqk, dv = b * q, self.kv_lora_rank + self.qk_rope_dim, self.kv_lora_rank
+        kvd = self.kv_dtype if self.kv_dtype == "fp8" else self.dtype
+        n = self.name
+        if self.form == "naive":
+            # new tokens' latents -> per-head K_nope, V; K_nope, the shared RoPE key (broadcast
+            # to every head) and V copied into the per-head cache; [q_nope, q_rope]
+            # concatenated; SDPA over the cache at the K width (V padded to it); V sliced out
+            dq, ab, cb = self.qk_nope_dim + self.qk_rope_dim, _nbytes(self.dtype), _nbytes(self.kv_dtype)
+            return ((Gemm(m=tok, k=self.kv_lora_rank, n=hq * (self.qk_nope_dim + self.v_head_dim), dtype=self.dtype,
+                          name=f"{n}.kv_up"), 1),
+                    (Copy(bytes=tok * hq * self.qk_nope_dim * cb, name=f"{n}.cache_k_nope"), 1),
+                    (Copy(bytes=tok * hq * self.qk_rope_dim * cb, name=f"{n}.cache_k_rope"), 1),
+                    (Copy(bytes=tok * hq * self.v_head_dim * cb, name=f"{n}.cache_v"), 1),
+                    (Copy(bytes=tok * hq * dq * ab, name=f"{n}.q_cat"), 1),
+                    (Attention(batch=b, q_len=q, kv_len=self.kv_len, heads=hq, kv_heads=hq, head_dim=dq,
+                               dtype=kvd, causal=self.causal, name=f"{n}.attn"), 1),
+                    (Copy(bytes=tok * hq * self.v_head_dim * ab, name=f"{n}.out_slice"), 1))
+        return ((Gemm(m=tok, k=self.qk_nope_dim, n=self.kv_lora_rank, dtype=self.dtype, name=f"{n}.q_absorb"), hq),
+                (Copy(bytes=tok * hq * dqk * _nbytes(self.dtype), name=f"{n}.q_cat"), 1),
+                (Gemm(m=hq * q, k=dqk, n=self.kv_len, dtype=kvd, name=f"{n}.scores"), b),
+                (Elementwise(n_elements=b * hq * q * self.kv_len, n_inputs=1, flops_per_element=5.0,
+                             dtype=self.dtype, name=f"{n}.softmax"), 1),
+                (Gemm(m=hq * q, k=self.kv_len, n=dv, dtype=kvd, name=f"{n}.pv"), b),
+                (Gemm(m=tok, k=self.kv_lora_rank, n=self.v_head_dim, dtype=self.dtype, name=f"{n}.v_absorb"), hq),
+                (Copy(bytes=tok * hq * self.v_head_dim * _nbytes(self.dtype), name=f"{n}.out_transpose"), 1))
 
 
 @attrs.frozen(kw_only=True)
@@ -345,6 +486,7 @@ class Rope:
     tokens: int = field(ge=1)
     heads: int = field(ge=1)
     rot_dim: int = field(ge=1)
+    impl: KernelImpl = field("torch", doc="torch: rotate_half, 5 kernels per tensor (q, k); fused: one kernel")
     dtype: Dtype = field("bf16")
     name: str = ""
     repeat: int = field(1, ge=1)
@@ -352,12 +494,31 @@ class Rope:
     def flops(self) -> float:
         return 3.0 * self.tokens * self.heads * self.rot_dim
 
+    def kernels(self) -> list:
+        """impl torch (HF rotate_half on q and on k, the elements split evenly between them):
+        per tensor neg of one half, cat, x * cos, rotated * sin, add; fused: one kernel."""
+        n = self.tokens * self.heads * self.rot_dim
+        if self.impl != "torch":
+            return [Elementwise(n_elements=n, n_inputs=1, flops_per_element=3.0, dtype=self.dtype, name=self.name)]
+        out = []
+        for part, nt in (("q", n - n // 2), ("k", max(1, n // 2))):
+            out += [Elementwise(n_elements=max(1, nt // 2), n_inputs=1, flops_per_element=1.0, dtype=self.dtype,
+                                name=f"{self.name}.{part}.neg"),
+                    Elementwise(n_elements=nt, n_inputs=1, flops_per_element=0.0, dtype=self.dtype,
+                                name=f"{self.name}.{part}.cat"),
+                    Elementwise(n_elements=nt, n_inputs=2, flops_per_element=1.0, dtype=self.dtype,
+                                name=f"{self.name}.{part}.mul_cos"),
+                    Elementwise(n_elements=nt, n_inputs=2, flops_per_element=1.0, dtype=self.dtype,
+                                name=f"{self.name}.{part}.mul_sin"),
+                    Elementwise(n_elements=nt, n_inputs=2, flops_per_element=1.0, dtype=self.dtype,
+                                name=f"{self.name}.{part}.add")]
+        return out
+
     def min_bytes(self) -> float:
         return 2.0 * self.tokens * self.heads * self.rot_dim * _nbytes(self.dtype)
 
     def lower(self):
-        return ((Elementwise(n_elements=self.tokens * self.heads * self.rot_dim, n_inputs=1,
-                             flops_per_element=3.0, dtype=self.dtype, name=self.name), 1),)
+        return tuple((k, 1) for k in self.kernels())
 
 
 def lower_attention(op: Attention):
