@@ -925,14 +925,76 @@ def case_generic(draw, commands=()):
 
 @st.composite
 def case_other(draw, command: str):
-    """A subcommand this harness does not know (added by another issue): its --help, and
-    argv drawn from files, paths and numbers."""
-    pool = ["{D}/missing", str(REPO / SYSTOLIC[0]), str(REPO / SMALL_WORKLOADS[0]), "{D}",
-            "/proc/x", "nan", "-1", "1e30", "--out", "{D}/o", "--json", "{D}/o.json", "--html"]
-    argv = [command] + draw(st.lists(st.sampled_from(pool), max_size=4))
+    """A subcommand this harness does not know (added by another issue; it may run for minutes
+    on valid input): its --help, an unknown option, or argv of missing files and bad numbers
+    plus an unknown option, which must all end quickly without a traceback."""
+    pool = ["{D}/missing", "{D}", "/proc/x", "nan", "-1", "1e30", "--out", "{D}/o", "--json",
+            "{D}/o.json", "--html", str(REPO / SYSTOLIC[0])]
+    form = draw(st.sampled_from(["help", "bogus", "args"]))
+    if form == "help":
+        return Case(command, (command, "--help"), ())
+    argv = [command] + draw(st.lists(st.sampled_from(pool), max_size=4)) + ["--no-such-option-xyz"]
+    return Case(command, tuple(argv), (), must_fail=True)
+
+
+@st.composite
+def case_serve(draw):
+    files: list = []
+    arch = draw(st.sampled_from([str(REPO / "arch_configs/multi/h100-x8-nvlink.toml"),
+                                 str(REPO / "arch_configs/multi/tpu-v4-llm-x4-ici.toml"), "{D}/missing.toml",
+                                 str(REPO / GPUS[0])]))
+    model = draw(st.sampled_from(["gpt2", "llama-3-8b", "no-such-model", "{D}/garbage.json",
+                                  str(REPO / "workloads/llm/gpt2.json")]))
+    if model == "{D}/garbage.json":
+        files.append(("garbage.json", "bytes", draw(st.binary(max_size=40))))
+    argv = ["serve", arch, model]
+    bad = "missing" in arch or model in ("no-such-model", "{D}/garbage.json")
+    for flag, choices in (("--prompt", [1, 64, 0, -5, 10 ** 9]), ("--output", [1, 16, 0, -1, 10 ** 9]),
+                          ("--devices", [1, 2, 8, 0, -1, 10 ** 6]), ("--batches", ["1", "1,4", "0", "x", "", "1," * 100]),
+                          ("--tpot-ms", [10.0, 0.0, -1.0, float("nan")]), ("--split", ["8,1,1", "0,1,1", "a"])):
+        if draw(st.integers(0, 2)) == 0:
+            v = draw(st.sampled_from(choices))
+            argv += [flag, str(v)]
+            if flag in ("--prompt", "--output"):
+                bad |= not 1 <= v <= 1 << 24
+            elif flag == "--devices":
+                bad |= not 1 <= v <= 1 << 16
+            elif flag == "--batches":
+                bad |= v not in ("1", "1,4")
+            elif flag == "--tpot-ms":
+                bad |= not v > 0
+            else:
+                bad |= v != "8,1,1"
+    if draw(st.integers(0, 3)) == 0:
+        jf, jp, jbad = draw(out_file(allow_stdout=True))
+        files += jf
+        argv += ["--json", jp]
+        bad |= jbad
     if draw(st.integers(0, 5)) == 0:
-        argv = [command, "--help"]
-    return Case(command, tuple(argv), (), must_fail=False)
+        argv.append("--hybrid-moe")
+    if not bad:
+        # a valid serving sweep over every split of 8 devices is many simulations: keep it small
+        argv += ["--batches", "1", "--split", "1,1,1"] if "--batches" not in argv else ["--split", "1,1,1"]
+    return Case("serve", tuple(argv), tuple(files), must_fail=bad)
+
+
+@st.composite
+def case_long_study(draw):
+    """sensitivity / validate-model (minutes on valid input): only command lines that must fail
+    before the work starts."""
+    cmd = draw(st.sampled_from(["sensitivity", "validate-model"]))
+    files = [("odir", "dir", None), ("plain.txt", "text", "x"), ("rows.json", "text", draw(st.sampled_from(
+        ["[1, 2]", "{", "", '{"rows": [{"value": "x"}]}']))), ("base.json", "text", draw(st.sampled_from(["[1]", "{", ""])))]
+    if cmd == "sensitivity":
+        argv = ["sensitivity", draw(st.sampled_from(["ngpc", "vrex"]))]
+        argv += draw(st.sampled_from([["--json", "{D}/odir"], ["--out", "{D}/plain.txt"], ["--json", "/proc/x/y.json"],
+                                      ["--json", ""], ["--out", "/proc/x"]]))
+    else:
+        argv = ["validate-model"] + draw(st.sampled_from([
+            ["--json", "{D}/odir"], ["--markdown", "{D}/plain.txt/x.md"], ["--write-baseline", "/proc/version"],
+            ["--rows", "ngpc={D}/rows.json"], ["--rows", "bogus={D}/rows.json"], ["--baseline", "{D}/base.json"],
+            ["--rows", "vrex={D}/missing.json"], ["--markdown", ""]]))
+    return Case(cmd, tuple(argv), tuple(files), must_fail=True)
 
 
 @st.composite
@@ -1048,7 +1110,7 @@ def case_report_html(draw):
 
 
 KNOWN = ("run", "validate", "sweep", "report", "scalesim", "trace", "reproduce", "calibrate",
-         "compare", "schema", "roofline")
+         "compare", "schema", "roofline", "serve", "sensitivity", "validate-model")
 
 
 def subcommands() -> list[str]:
@@ -1061,10 +1123,10 @@ def cli_cases(weights: dict | None = None):
     `weights` (relative) choose how often each is drawn."""
     w = {"run": 30, "run_extreme": 25, "validate": 10, "sweep": 6, "report": 8, "scalesim": 10,
          "trace": 8, "reproduce": 2, "calibrate": 4, "generic": 4, "compare": 5, "schema": 3,
-         "roofline": 8, "report_html": 2, **(weights or {})}
+         "roofline": 8, "report_html": 2, "serve": 4, "long_study": 2, **(weights or {})}
     gens = {"run": case_run, "run_extreme": case_run_extreme, "validate": case_validate,
             "compare": case_compare, "schema": case_schema, "roofline": case_roofline,
-            "report_html": case_report_html, "sweep": case_sweep, "report": case_report,
+            "report_html": case_report_html, "serve": case_serve, "long_study": case_long_study, "sweep": case_sweep, "report": case_report,
             "scalesim": case_scalesim, "trace": case_trace, "reproduce": case_reproduce,
             "calibrate": case_calibrate}
     others = [c for c in subcommands() if c not in KNOWN]

@@ -74,7 +74,8 @@ def main(argv=None) -> int:
 
 
 #: options that name files or folders: an empty string is an error, never "use the default"
-_PATH_OPTIONS = ("out", "json", "baseline", "config", "topology", "preset", "scheduler", "html", "plot")
+_PATH_OPTIONS = ("out", "json", "baseline", "config", "topology", "preset", "scheduler", "html", "plot",
+                 "markdown", "write_baseline")
 
 
 def _no_empty_paths(args) -> None:

@@ -24,7 +24,11 @@ def cmd_sensitivity(args) -> int:
     from rich.table import Table
 
     from archsim.studies import sensitivity as S
+    from archsim.io_safe import atomic_write_text, check_out_dir, check_out_file, json_text
     out = Path(args.out or f"results/sensitivity-{args.study}")
+    check_out_dir(out, flag="--out")          # destinations before the study computes
+    if args.json and args.json != "-":
+        check_out_file(args.json, flag="--json")
     res = S.run(args.study, out, quick=args.quick, fast=args.quick, knobs=tuple(args.knob))
     console = Console(width=170)
     outputs = [r["quantity"] for r in res.rows if r["params"]["step"] == "base"]
@@ -49,11 +53,10 @@ def cmd_sensitivity(args) -> int:
     for p in res.plots:
         console.print(f"plot: {p}")
     if args.json:
-        text = json.dumps(res.rows, indent=1)
+        text = json_text(res.rows, indent=1)
         if args.json == "-":
             sys.stdout.write(text + "\n")
         else:
-            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.json).write_text(text)
+            atomic_write_text(args.json, text, flag="--json")
             console.print(f"wrote {len(res.rows)} rows to {args.json}")
     return 0

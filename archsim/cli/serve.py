@@ -47,6 +47,7 @@ def cmd_serve(args) -> int:
             splits.append((tp, pp, ep, 1))
     except ValueError:
         raise ConfigError("<command line>", "--batches/--split", "comma-separated integers, e.g. 1,4,16 and 2,1,1") from None
+    _check_args(args, batches, splits)
     if args.hybrid_moe:
         return _hybrid(args, batches)
     rows = serve(args.arch, args.model, devices=args.devices, prompt_tokens=args.prompt,
@@ -57,14 +58,14 @@ def cmd_serve(args) -> int:
         if args.json == "-":
             print(text)
             return 0
-        with open(args.json, "w") as f:
-            f.write(text + "\n")
-    t = Table(title=f"serving {args.model} on {args.arch} (prompt {args.prompt}, output {args.output})")
+        _write_json(args.json, rows)
+    from archsim.cli.text import cell
+    t = Table(title=f"serving {cell(args.model)} on {cell(args.arch)} (prompt {args.prompt}, output {args.output})")
     for c in ("split", "batch", "TTFT ms", "TPOT ms", "tokens/s", "J/token", "compute ms", "comm ms",
               "exposed ms", "mem/dev GB"):
         t.add_column(c, justify="right", no_wrap=True)
     for r in rows:
-        t.add_row(r["split"], str(r["batch"]), f"{r['ttft_s'] * 1e3:.1f}", f"{r['tpot_s'] * 1e3:.2f}",
+        t.add_row(cell(r["split"]), str(r["batch"]), f"{r['ttft_s'] * 1e3:.1f}", f"{r['tpot_s'] * 1e3:.2f}",
                   f"{r['tokens_per_s']:.0f}", f"{r['energy_per_token_j']:.3f}", f"{r['compute_s'] * 1e3:.2f}",
                   f"{r['communication_s'] * 1e3:.2f}", f"{r['exposed_communication_s'] * 1e3:.2f}",
                   f"{r['memory_per_device_bytes'] / 1e9:.1f}")
@@ -85,6 +86,45 @@ def cmd_serve(args) -> int:
     return 0
 
 
+#: sizes `serve` takes: each (split, batch) pair is one simulation of the model
+MAX_TOKENS = 1 << 24
+MAX_BATCH = 1 << 20
+MAX_BATCH_VALUES = 64
+MAX_SPLITS = 256
+
+
+def _check_args(args, batches, splits) -> None:
+    """Numbers and destinations before any simulation (issue 16): counts >= 1 and below the
+    limits above, rates finite and > 0, outputs writable."""
+    import math
+
+    from archsim.errors import ConfigError
+    from archsim.io_safe import check_out_dir, check_out_file
+    for flag, v, hi in (("--prompt", args.prompt, MAX_TOKENS), ("--output", args.output, MAX_TOKENS),
+                        ("--devices", args.devices, 1 << 16)):
+        if v is not None and not 1 <= v <= hi:
+            raise ConfigError(flag, flag.lstrip("-"), f"expected an integer from 1 to {hi}, got {v}")
+    if not batches or len(batches) > MAX_BATCH_VALUES or not all(1 <= b <= MAX_BATCH for b in batches):
+        raise ConfigError("--batches", "batches", f"expected 1 to {MAX_BATCH_VALUES} batch sizes from 1 "
+                          f"to {MAX_BATCH}, got {args.batches!r}")
+    if len(splits) > MAX_SPLITS or any(min(sp) < 1 for sp in splits):
+        raise ConfigError("--split", "split", f"expected at most {MAX_SPLITS} splits TP,PP,EP of integers >= 1")
+    for flag, v in (("--tpot-ms", args.tpot_ms), ("--ttft-ms", args.ttft_ms),
+                    ("--host-memory-gb-s", args.host_memory_gb_s), ("--cpu-tflops", args.cpu_tflops),
+                    ("--pcie-gb-s", args.pcie_gb_s)):
+        if v is not None and not (math.isfinite(v) and 1e-12 <= v <= 1e12):
+            raise ConfigError(flag, flag.lstrip("-"), f"expected a number from 1e-12 to 1e12, got {v!r}")
+    if args.json and args.json != "-":
+        check_out_file(args.json, flag="--json")
+    if args.plot:
+        check_out_dir(args.plot, flag="--plot")
+
+
+def _write_json(dest, rows) -> None:
+    from archsim.io_safe import atomic_write_text, json_text
+    atomic_write_text(dest, json_text(rows, indent=1) + "\n", flag="--json")
+
+
 def _hybrid(args, batches) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -102,14 +142,17 @@ def _hybrid(args, batches) -> int:
                              gpu_hbm_gb_s=dev.dram_bandwidth_gb_s, batch=b, context=args.prompt, host=host)
             for b in batches]
     if args.json:
-        with open(args.json, "w") as f:
-            f.write(json.dumps(rows, indent=1) + "\n")
-    t = Table(title=f"CPU-GPU hybrid MoE bound: {args.model} on one device of {args.arch}")
+        if args.json == "-":
+            print(json.dumps(rows, indent=1))
+            return 0
+        _write_json(args.json, rows)
+    from archsim.cli.text import cell
+    t = Table(title=f"CPU-GPU hybrid MoE bound: {cell(args.model)} on one device of {cell(args.arch)}")
     for c in ("batch", "resident experts", "GPU ms", "CPU ms", "PCIe ms", "step ms", "limit", "tokens/s bound"):
         t.add_column(c, justify="right", no_wrap=True)
     for r in rows:
         t.add_row(str(r["batch"]), f"{r['resident_expert_fraction']:.0%}", f"{r['gpu_s'] * 1e3:.2f}",
-                  f"{r['cpu_s'] * 1e3:.2f}", f"{r['pcie_s'] * 1e3:.2f}", f"{r['step_s'] * 1e3:.2f}", r["limit"],
+                  f"{r['cpu_s'] * 1e3:.2f}", f"{r['pcie_s'] * 1e3:.2f}", f"{r['step_s'] * 1e3:.2f}", cell(r["limit"]),
                   f"{r['tokens_per_s_bound']:.1f}")
     Console(width=140).print(t)
     return 0

@@ -33,15 +33,30 @@ def cmd_validate_model(args) -> int:
 
     from archsim.errors import ConfigError
     from archsim.studies import fidelity as F
+    from archsim.io_safe import atomic_write_text, check_out_file, json_text
+    from archsim.report.check import read_reproduce_json
     rows = {}
     for item in args.rows:
         study, _, path = item.partition("=")
         if study not in ("ngpc", "vrex") or not path:
-            raise ConfigError("<command line>", "--rows", f"got {item!r}; expected ngpc=FILE or vrex=FILE")
+            raise ConfigError("--rows", item, "expected ngpc=FILE or vrex=FILE")
+        doc = read_reproduce_json(path)             # rows checked like a config
+        rows[study] = doc.get("rows") if isinstance(doc, dict) else doc
+    # destinations and the baseline before the checks run (minutes)
+    for flag, dest in (("--json", args.json), ("--markdown", args.markdown),
+                       ("--write-baseline", args.write_baseline)):
+        if dest and dest != "-":
+            check_out_file(dest, flag=flag)
+    base = None
+    if args.baseline:
+        from archsim.config.load import read_text
         try:
-            rows[study] = json.loads(Path(path).read_text())
-        except (OSError, ValueError) as exc:
-            raise ConfigError(path, "<file>", f"cannot read reproduce rows: {exc}") from None
+            base = json.loads(read_text(args.baseline))
+        except ValueError as exc:
+            raise ConfigError(args.baseline, "<syntax>", f"not valid JSON: {exc}; write one with "
+                              "--write-baseline") from None
+        if not isinstance(base, dict):
+            raise ConfigError(args.baseline, "<root>", "expected an object written by --write-baseline")
     checks = F.run(quick=args.quick, rows_by_study=rows, only=tuple(args.only))
     console = Console(width=170)
     t = Table(title="archsim validate-model: reference vs archsim, by block")
@@ -59,7 +74,7 @@ def cmd_validate_model(args) -> int:
         for c in ("group", "check", "reference", "archsim", "ratio", "tolerance", "basis"):
             d.add_column(c, justify="right" if c in ("reference", "archsim", "ratio") else "left")
         for c in shown:
-            d.add_row(c.group, escape(c.id[:110]), f"{c.reference:.4g} {c.unit}", f"{c.archsim:.4g}",
+            d.add_row(escape(c.group), escape(c.id[:110]), f"{c.reference:.4g} {c.unit}", f"{c.archsim:.4g}",
                       f"{c.ratio:.3f}", f"{c.tolerance[0]:.3g}-{c.tolerance[1]:.3g}", c.basis)
         console.print(d)
     o = F.overall(checks)
@@ -67,23 +82,24 @@ def cmd_validate_model(args) -> int:
                   f"tolerance ({100 * o['predictions_within'] / max(o['predictions'], 1):.0f} %), {o['fitted']} "
                   "fitted (not counted as predictions)")
     if args.json:
-        text = json.dumps([c.to_dict() for c in checks], indent=1)
+        text = json_text([c.to_dict() for c in checks], indent=1)
         if args.json == "-":
             sys.stdout.write(text + "\n")
         else:
-            Path(args.json).write_text(text)
+            atomic_write_text(args.json, text, flag="--json")
     if args.markdown:
-        Path(args.markdown).write_text(F.markdown(checks, title="Validation: archsim against every reference "
-                                                                "it can be checked against"))
+        atomic_write_text(args.markdown, F.markdown(checks, title="Validation: archsim against every reference "
+                                                                "it can be checked against"), flag="--markdown")
         console.print(f"wrote {args.markdown}")
     if args.write_baseline:
-        Path(args.write_baseline).write_text(json.dumps(F.baseline_of(checks), indent=1, sort_keys=True) + "\n")
-    if args.baseline:
+        atomic_write_text(args.write_baseline, json.dumps(F.baseline_of(checks), indent=1, sort_keys=True) + "\n",
+                          flag="--write-baseline")
+    if base is not None:
         try:
-            base = json.loads(Path(args.baseline).read_text())
-        except (OSError, ValueError) as exc:
-            raise ConfigError(args.baseline, "<file>", f"cannot read the baseline: {exc}") from None
-        bad = F.regressions(checks, base)
+            bad = F.regressions(checks, base)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(args.baseline, "<root>", f"not a baseline written by --write-baseline "
+                              f"({type(exc).__name__}: {exc})") from None
         for b in bad:
             console.print(f"regression: {b}")
         if bad:
