@@ -762,3 +762,26 @@ def evaluate_points(dataflow, rows, cols, ifmap_sram_words, filter_sram_words,
                        bandwidth_words_per_cycle[p], per_operand_channels[p], fold_overlap[p],
                        caches_f[q], caches_t[q])
     return out
+
+
+# Action slots of `action_counts`: the order of the systolic block's action keys (model.py).
+(A_MAC, A_SRAM_IFMAP_RD, A_SRAM_IFMAP_WR, A_SRAM_FILTER_RD, A_SRAM_FILTER_WR, A_SRAM_OFMAP_WR,
+ A_SRAM_OFMAP_RD, A_DRAM_RD, A_DRAM_WR, N_ACTIONS) = range(10)
+
+
+@njit(cache=True)
+def action_counts(r, word_bytes, out):
+    """The op's action counts (MACs, bytes) from a `simulate_layer` result `r`, into `out`
+    (N_ACTIONS floats). SRAM writes include DRAM fills; ofmap SRAM writes include spilled
+    partial sums coming back, its reads the words read out to DRAM."""
+    wb = np.int64(word_bytes)
+    out[A_MAC] = float(r[MACS])
+    out[A_SRAM_IFMAP_RD] = float(r[SRAM_IFMAP_READS] * wb)
+    out[A_SRAM_IFMAP_WR] = float(r[DRAM_IFMAP_READS] * wb)
+    out[A_SRAM_FILTER_RD] = float(r[SRAM_FILTER_READS] * wb)
+    out[A_SRAM_FILTER_WR] = float(r[DRAM_FILTER_READS] * wb)
+    out[A_SRAM_OFMAP_WR] = float((r[SRAM_OFMAP_WRITES] + r[DRAM_OFMAP_READS]) * wb)
+    out[A_SRAM_OFMAP_RD] = float((r[SRAM_OFMAP_READS] + r[DRAM_OFMAP_WRITES]) * wb)
+    out[A_DRAM_RD] = float((r[DRAM_IFMAP_READS] + r[DRAM_FILTER_READS] + r[DRAM_OFMAP_READS]) * wb)
+    out[A_DRAM_WR] = float(r[DRAM_OFMAP_WRITES] * wb)
+    return out

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 
 from archsim.blocks.base import OpResult
 from archsim.blocks.systolic import kernels as K
 from archsim.blocks.systolic.spec import KIND, Spec
+from archsim.errors import ModelError
 from archsim.units import HZ_PER_GHZ
 from archsim.workloads.ops import Conv2d, Gemm
 
@@ -32,29 +34,85 @@ def layer_geometry(op) -> tuple[int, int, int, int, int, int, int]:
             op.stride)
 
 
-def run_kernel(spec: Spec, op):
-    """The kernel's raw result: dict slot name -> int."""
+def action_keys(spec: Spec) -> tuple[str, ...]:
+    """The block's action keys, in the order of kernels.action_counts' slots."""
+    return (f"mac.{spec.dtype}", "sram.ifmap.read_bytes", "sram.ifmap.write_bytes",
+            "sram.filter.read_bytes", "sram.filter.write_bytes", "sram.ofmap.write_bytes",
+            "sram.ofmap.read_bytes", "dram.read_bytes", "dram.write_bytes")
+
+
+def run_raw(spec: Spec, op, dataflow: str):
+    """The kernel's raw int64 slots for `op` under `dataflow`."""
     si, sf, so = spec.sram_words()
-    raw = K.simulate_layer(K.DATAFLOW_CODES[spec.dataflow], spec.rows, spec.cols,
-                           *layer_geometry(op), si, sf, so,
-                           float(spec.dram_bandwidth_words_per_cycle),
-                           spec.dram_channels == "per_operand")
+    return K.simulate_layer(K.DATAFLOW_CODES[dataflow], spec.rows, spec.cols,
+                            *layer_geometry(op), si, sf, so,
+                            float(spec.dram_bandwidth_words_per_cycle),
+                            spec.dram_channels == "per_operand", spec.fold_overlap)
+
+
+def run_kernel(spec: Spec, op, dataflow: str | None = None):
+    """The kernel's raw result: dict slot name -> int."""
+    raw = run_raw(spec, op, dataflow or spec.dataflow)
     return {name: int(v) for name, v in zip(K.SLOT_NAMES, raw)}
 
 
-def _peak_sram_bw(spec: Spec, r: dict) -> tuple[int, int, int]:
+def actions_of(spec: Spec, raw) -> dict[str, float]:
+    counts = K.action_counts(raw, spec.word_bytes, np.zeros(K.N_ACTIONS))
+    return {k: float(v) for k, v in zip(action_keys(spec), counts)}
+
+
+def mapping_objective(objective: str, cycles: int, latency_s: float, energy_j: float | None) -> float:
+    """The mapper's per-layer score (lower is better)."""
+    if objective == "cycles":
+        return float(cycles)
+    if objective == "energy":
+        return energy_j
+    return energy_j * latency_s
+
+
+def choose_dataflow(spec: Spec, op, ctx) -> tuple[str, dict[str, float]]:
+    """The mapper: every dataflow of `mapping_dataflows` evaluated on the op, the one with the
+    lowest `mapping_objective` kept (ties: the first listed). Energy = the op's dynamic energy
+    as the energy layer prices it + the arch's static power over the op's latency (their sum
+    over a chain of ops is the run's energy). Returns (dataflow, {dataflow: score})."""
+    pricer = getattr(ctx, "pricer", None) if ctx is not None else None
+    if spec.mapping_objective != "cycles" and pricer is None:
+        raise ModelError(f"mapping_objective = {spec.mapping_objective!r} needs the energy layer's "
+                         "prices: evaluate the op through archsim.simulate")
+    hz = spec.clock_ghz * HZ_PER_GHZ
+    best, best_v, scores = None, math.inf, {}
+    for df in spec.mapping_dataflows:
+        raw = run_raw(spec, op, df)
+        cycles = int(raw[K.TOTAL_CYCLES])
+        lat = cycles / hz
+        energy = None
+        if spec.mapping_objective != "cycles":
+            energy = pricer(actions_of(spec, raw)) + pricer.static_w * lat
+        v = mapping_objective(spec.mapping_objective, cycles, lat, energy)
+        scores[df] = v
+        if v < best_v:
+            best, best_v = df, v
+    return best, scores
+
+
+def _peak_sram_bw(spec: Spec, r: dict, dataflow: str) -> tuple[int, int, int]:
     """Peak words per cycle the array moves to/from each SRAM (rows / cols in use)."""
     rows_used = min(spec.rows, r["s_r"])
     cols_used = min(spec.cols, r["s_c"])
-    if spec.dataflow == "os":
+    if dataflow == "os":
         return rows_used, cols_used, cols_used
-    if spec.dataflow == "ws":   # filter preload writes one row of cols_used words per cycle
+    if dataflow == "ws":   # filter preload writes one row of cols_used words per cycle
         return rows_used, cols_used, cols_used
     return cols_used, rows_used, cols_used   # is: ifmap preload one row per cycle
 
 
 def evaluate(spec: Spec, op, ctx) -> OpResult:
-    r = run_kernel(spec, op)
+    scores = None
+    dataflow = spec.dataflow
+    if spec.mapping == "search":
+        dataflow, scores = choose_dataflow(spec, op, ctx)
+    raw = run_raw(spec, op, dataflow)
+    r = {name: int(v) for name, v in zip(K.SLOT_NAMES, raw)}
     wb = spec.word_bytes
     bw = spec.dram_bandwidth_words_per_cycle
     macs = r["macs"]
@@ -67,29 +125,17 @@ def evaluate(spec: Spec, op, ctx) -> OpResult:
             "ofmap": (r["dram_ofmap_writes"] + r["dram_ofmap_reads"]) / bw}
     dram_time = max(busy.values()) if spec.dram_channels == "per_operand" else sum(busy.values())
     bound = "memory" if dram_time > compute else "compute"
-    pk_i, pk_f, pk_o = _peak_sram_bw(spec, r)
+    pk_i, pk_f, pk_o = _peak_sram_bw(spec, r, dataflow)
     folds = r["row_folds"] * r["col_folds"]
-    actions = {
-        f"mac.{spec.dtype}": float(macs),
-        "sram.ifmap.read_bytes": float(r["sram_ifmap_reads"] * wb),
-        "sram.ifmap.write_bytes": float(r["dram_ifmap_reads"] * wb),
-        "sram.filter.read_bytes": float(r["sram_filter_reads"] * wb),
-        "sram.filter.write_bytes": float(r["dram_filter_reads"] * wb),
-        # array writes (+ spilled partial sums coming back from DRAM)
-        "sram.ofmap.write_bytes": float((r["sram_ofmap_writes"] + r["dram_ofmap_reads"]) * wb),
-        # partial-sum read-backs (+ words read out to DRAM)
-        "sram.ofmap.read_bytes": float((r["sram_ofmap_reads"] + r["dram_ofmap_writes"]) * wb),
-        "dram.read_bytes": float(dram_rd * wb),
-        "dram.write_bytes": float(dram_wr * wb),
-    }
+    actions = actions_of(spec, raw)
     m, n, k = r["s_r"], r["s_c"], r["t"]
-    if spec.dataflow == "ws":
+    if dataflow == "ws":
         m, n, k = r["t"], r["s_c"], r["s_r"]
-    elif spec.dataflow == "is":
+    elif dataflow == "is":
         m, n, k = r["s_c"], r["t"], r["s_r"]
     details = {
         "model": "archsim systolic (fold model per SCALE-Sim, fixed memory model; docs/systolic.md)",
-        "dataflow": spec.dataflow, "rows": spec.rows, "cols": spec.cols,
+        "dataflow": dataflow, "mapping": spec.mapping, "rows": spec.rows, "cols": spec.cols,
         "m": m, "n": n, "k": k, "macs": macs,
         "s_r": r["s_r"], "s_c": r["s_c"], "t": r["t"],
         "row_folds": r["row_folds"], "col_folds": r["col_folds"], "folds": folds,
@@ -130,6 +176,11 @@ def evaluate(spec: Spec, op, ctx) -> OpResult:
         "dram_busy_cycles": math.ceil(dram_time - 1e-9),
         "word_bytes": wb,
     }
+    if spec.fold_overlap:
+        details["fold_overlap"] = True
+    if scores is not None:
+        details["mapping_objective"] = spec.mapping_objective
+        details["mapping_candidates"] = scores
     return OpResult(
         name=op.name or op.KIND, op=op.KIND, component=ctx.component_name if ctx else KIND,
         cycles=total, latency_s=total / (spec.clock_ghz * HZ_PER_GHZ), flops=2.0 * macs,
