@@ -20,7 +20,8 @@ import attrs
 
 from archsim.errors import ConfigError
 from archsim.sweep.execute import (EXECUTORS, dask_workers, default_chunk_size, default_jobs,
-                                   evaluate_point, make_context, open_dask, run_dask, run_local)
+                                   evaluate_point, make_context, open_dask, run_chunk, run_dask,
+                                   run_local)
 from archsim.sweep.pareto import Criteria, export
 from archsim.sweep.spec import SweepSpec, load_sweep
 from archsim.sweep.store import Store
@@ -142,10 +143,12 @@ def _run(spec, executor, out, tasks, n_points, crit, *, workers, resume, chunk_s
         picks = sorted({0, *(len(todo) * (i + 1) // (timed_points + 1) for i in range(timed_points))}
                        ) if timed_points and todo else []
         times = []
-        for i in picks:
-            r = evaluate_point(ctx, todo[i])
-            commit([r])
-            times.append(r["eval_s"])
+        if picks:   # the first alone (warm-up), the others as one chunk, as a worker runs them
+            for batch in ([todo[picks[0]]], [todo[i] for i in picks[1:]]):
+                if batch:
+                    rs = run_chunk(ctx, batch)
+                    commit(rs)
+                    times.extend(r["eval_s"] for r in rs)
         n_timed = len(picks)
         picked = set(picks)
         todo = [t for i, t in enumerate(todo) if i not in picked]

@@ -76,6 +76,7 @@ class _Static:
 
 
 _STATIC: dict = {}
+_LEDGERS: dict = {}
 
 
 def _static(arch, cname: str) -> _Static | None:
@@ -88,7 +89,9 @@ def _static(arch, cname: str) -> _Static | None:
     if st is not None:
         return st
     tech = E.resolve_tech(arch.tech, relative_to=arch.source if arch.source and Path(arch.source).exists() else None)
-    led = E._Ledger(tech)
+    led = _LEDGERS.get(tech)          # one per tech: its SRAM costs are shared by every point
+    if led is None:
+        led = _LEDGERS[tech] = E._Ledger(tech)
     struct = E._structure_of(arch, cname)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -108,6 +111,8 @@ def _static(arch, cname: str) -> _Static | None:
             rec_c[a, s] = float(c)
     if len(_STATIC) > 4096:
         _STATIC.clear()
+    from archsim.report.report import _clean
+    areas, leaks = _clean(areas), _clean(leaks)
     st = _STATIC[key] = _Static(areas=areas, leaks=leaks, static_w=float(sum([leaks["total"]])),
                                 area_total=float(sum([areas["total"]])), rec_op=rec_op, rec_c=rec_c)
     return st
@@ -382,8 +387,8 @@ def evaluate_chunk(ctx, tasks, evaluate_point) -> list[dict]:
             rows[n] = {"key": key, "idx": idx, "workload": ctx.workload_names[wi], "params": params,
                        "status": "ok", "error": None,
                        "worker": f"{socket.gethostname()}:{os.getpid()}",
-                       **_clean({"totals": totals, "budget": dict(budget) if budget is not None else None,
-                                 "components": comps, "energy_breakdown": breakdown})}
+                       "totals": _clean(totals), "budget": _clean(dict(budget)) if budget is not None else None,
+                       "components": comps, "energy_breakdown": breakdown}
             done.append(n)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     now = time.time()
