@@ -31,7 +31,8 @@ from typing import Sequence
 
 import attrs
 import numpy as np
-from numba import njit
+from archsim import jit
+from archsim.jit import njit
 
 from archsim.errors import ModelError
 
@@ -241,7 +242,11 @@ def schedule_arrays(duration_s, resource, after, *, chunks=None, prologue_s=None
         raise ModelError(f"op {int(np.argmax(chk < 1))}: chunks must be >= 1")
     ptr, idx = after if isinstance(after, tuple) and len(after) == 2 and isinstance(after[0], np.ndarray) \
         else csr(after)
-    start, end, path, ok = _schedule_kernel(dur, pro, chk, res, ptr, idx, len(names))
+    if n <= 512 and not jit.ready():      # a short graph: cheaper as Python than numba's start-up
+        with jit.interpreted():
+            start, end, path, ok = _schedule_kernel(dur, pro, chk, res, ptr, idx, len(names))
+    else:
+        start, end, path, ok = _schedule_kernel(dur, pro, chk, res, ptr, idx, len(names))
     if not ok:
         raise ModelError(f"a pipelined chain has more than {MAX_PIECES} distinct chunk times; "
                          "give its ops fewer distinct chunk sizes")

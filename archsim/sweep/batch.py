@@ -30,7 +30,7 @@ from pathlib import Path
 
 import attrs
 import numpy as np
-from numba import njit
+from archsim.jit import njit
 
 from archsim.blocks.systolic.kernels import (A_DRAM_RD, A_DRAM_WR, A_MAC, A_SRAM_FILTER_RD,
                                              A_SRAM_FILTER_WR, A_SRAM_IFMAP_RD, A_SRAM_IFMAP_WR,

@@ -44,7 +44,7 @@ per ifmap element to count unique words; nothing grows with the cycle count.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from archsim.jit import njit
 
 DF_OS, DF_WS, DF_IS = 0, 1, 2
 DATAFLOW_CODES = {"os": DF_OS, "ws": DF_WS, "is": DF_IS}

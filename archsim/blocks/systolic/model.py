@@ -11,9 +11,11 @@ layer applied to a batch) and `conv2d` (SCALE-Sim topology semantics: 'valid' co
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
+from archsim import jit
 from archsim.blocks.base import OpResult
 from archsim.blocks.systolic import kernels as K
 from archsim.blocks.systolic.spec import KIND, Spec
@@ -41,13 +43,33 @@ def action_keys(spec: Spec) -> tuple[str, ...]:
             "sram.ofmap.read_bytes", "dram.read_bytes", "dram.write_bytes")
 
 
+# Until numba is loaded, small layers run the kernel as Python (same numbers): a short run
+# (one network on a large array) then finishes before numba would have started (~0.5 s).
+# A process spends at most this much interpreted time; then it loads numba.
+INTERPRET_BUDGET_S = 0.15
+INTERPRET_MAX_FOLDS = 4096
+_interpreted_s = 0.0
+
+
 def run_raw(spec: Spec, op, dataflow: str):
     """The kernel's raw int64 slots for `op` under `dataflow`."""
+    global _interpreted_s
     si, sf, so = spec.sram_words()
-    return K.simulate_layer(K.DATAFLOW_CODES[dataflow], spec.rows, spec.cols,
-                            *layer_geometry(op), si, sf, so,
-                            float(spec.dram_bandwidth_words_per_cycle),
-                            spec.dram_channels == "per_operand", spec.fold_overlap)
+    args = (K.DATAFLOW_CODES[dataflow], spec.rows, spec.cols, *layer_geometry(op), si, sf, so,
+            float(spec.dram_bandwidth_words_per_cycle), spec.dram_channels == "per_operand",
+            spec.fold_overlap)
+    if not jit.ready() and _interpreted_s < INTERPRET_BUDGET_S:
+        g = args[3:10]
+        eh, ew = (g[0] - g[2] + g[6]) // g[6], (g[1] - g[3] + g[6]) // g[6]
+        *_, rf, cf, _fold = K.fold_shape.py_func(args[0], eh * ew, g[5], g[2] * g[3] * g[4],
+                                                  spec.rows, spec.cols)
+        if rf * cf <= INTERPRET_MAX_FOLDS:
+            t0 = time.perf_counter()
+            with jit.interpreted():
+                raw = K.simulate_layer(*args)
+            _interpreted_s += time.perf_counter() - t0
+            return raw
+    return K.simulate_layer(*args)
 
 
 def run_kernel(spec: Spec, op, dataflow: str | None = None):
@@ -57,7 +79,8 @@ def run_kernel(spec: Spec, op, dataflow: str | None = None):
 
 
 def actions_of(spec: Spec, raw) -> dict[str, float]:
-    counts = K.action_counts(raw, spec.word_bytes, np.zeros(K.N_ACTIONS))
+    # nine multiplications: as Python (the same arithmetic), whether or not numba is loaded
+    counts = K.action_counts.py_func(raw, spec.word_bytes, np.zeros(K.N_ACTIONS))
     return {k: float(v) for k, v in zip(action_keys(spec), counts)}
 
 
