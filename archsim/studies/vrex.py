@@ -27,11 +27,12 @@ from pathlib import Path
 import attrs
 
 from archsim.studies.common import StudyResult, row
+from archsim.resources import shipped_root
 
 STUDY = "vrex"
 KV_LENS = (1000, 5000, 10000, 20000, 40000)
 BASELINES = ("flexgen", "infinigen", "infinigenp", "rekv")
-REPO = Path(__file__).resolve().parents[2]
+REPO = shipped_root()          # holds arch_configs/ (the checkout, or the wheel's copy)
 SYSTEMS = {
     "edge": {"vrex": "arch_configs/vrex/vrex8-edge.toml",
              "gpu": "arch_configs/gpu/vrex-paper/jetson-agx-orin-32gb.toml", "batches": (1, 4)},

@@ -44,9 +44,10 @@ from archsim.config.load import field
 from archsim.errors import ConfigError, ModelError
 from archsim.blocks.ngpc import kernels as hg
 from archsim.units import DTYPE_BYTES
+from archsim.resources import shipped_root
 
 KIND = "ngpc"
-SHIPPED_NGPC_DIR = Path(__file__).resolve().parents[3] / "arch_configs" / "ngpc"
+SHIPPED_NGPC_DIR = shipped_root() / "arch_configs" / "ngpc"    # the checkout's or the wheel's
 
 
 @attrs.frozen(kw_only=True)
