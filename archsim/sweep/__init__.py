@@ -102,12 +102,18 @@ def run_sweep(sweep_spec, executor: str = "local", *, out_dir, jobs: int | None 
         raise ConfigError("--jobs", "jobs", f"expected an integer >= 1, got {jobs!r}")
     workers = jobs or (1 if executor == "serial" else default_jobs())
     out = Path(out_dir)
-    tasks, n_points = plan_tasks(spec)
     crit = Criteria.from_spec(spec)
+    tasks, n_points = plan_tasks(spec) if not spec.search else ([], spec.n_points)
     close_dask = None
     if executor == "dask" and client is None:      # connect first: a bad address fails fast
         client, close_dask = open_dask(scheduler, workers)
     try:
+        if spec.search:                            # a sampler picks the points (sweep/search.py)
+            from archsim.sweep.search import run_search
+            return run_search(spec, executor, out, crit,
+                              workers=dask_workers(client) if executor == "dask" else workers,
+                              resume=resume, chunk_size=chunk_size, client=client,
+                              on_plan=on_plan, on_progress=on_progress)
         return _run(spec, executor, out, tasks, n_points, crit, workers=workers, resume=resume,
                     chunk_size=chunk_size, timed_points=timed_points, client=client,
                     on_plan=on_plan, on_progress=on_progress)

@@ -785,3 +785,25 @@ def action_counts(r, word_bytes, out):
     out[A_DRAM_RD] = float((r[DRAM_IFMAP_READS] + r[DRAM_FILTER_READS] + r[DRAM_OFMAP_READS]) * wb)
     out[A_DRAM_WR] = float(r[DRAM_OFMAP_WRITES] * wb)
     return out
+
+
+@njit(cache=True)
+def evaluate_points_flat(dataflow, rows, cols, ifmap_sram_words, filter_sram_words,
+                         ofmap_sram_words, bandwidth_words_per_cycle, per_operand_channels,
+                         fold_overlap, layers, cache_off, cache_len, cache_first, cache_tile):
+    """`evaluate_points` with caller-owned count caches: the caches of (point p, layer l) are
+    cache_first / cache_tile[cache_off[p, l] : + cache_len[p, l]] (-1 = not computed yet), so a
+    caller can keep them across calls (archsim.sweep.batch keeps them per worker process)."""
+    n_p = rows.shape[0]
+    n_l = layers.shape[0]
+    out = np.zeros((n_p, n_l, N_SLOTS), dtype=np.int64)
+    for p in range(n_p):
+        for li in range(n_l):
+            a = cache_off[p, li]
+            b = a + cache_len[p, li]
+            layer_into(out[p, li], dataflow[p, li], rows[p], cols[p], layers[li, 0], layers[li, 1],
+                       layers[li, 2], layers[li, 3], layers[li, 4], layers[li, 5], layers[li, 6],
+                       ifmap_sram_words[p], filter_sram_words[p], ofmap_sram_words[p],
+                       bandwidth_words_per_cycle[p], per_operand_channels[p], fold_overlap[p],
+                       cache_first[a:b], cache_tile[a:b])
+    return out
