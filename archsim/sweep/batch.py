@@ -77,6 +77,8 @@ class _Static:
 
 _STATIC: dict = {}
 _LEDGERS: dict = {}
+_TECHS: dict = {}
+_RECIPES: dict = {}
 
 
 def _static(arch, cname: str) -> _Static | None:
@@ -88,34 +90,58 @@ def _static(arch, cname: str) -> _Static | None:
     st = _STATIC.get(key)
     if st is not None:
         return st
-    tech = E.resolve_tech(arch.tech, relative_to=arch.source if arch.source and Path(arch.source).exists() else None)
+    tk = (arch.tech, arch.source)
+    tech = _TECHS.get(tk)
+    if tech is None:
+        tech = _TECHS[tk] = E.resolve_tech(
+            arch.tech, relative_to=arch.source if arch.source and Path(arch.source).exists() else None)
     led = _LEDGERS.get(tech)          # one per tech: its SRAM costs are shared by every point
     if led is None:
         led = _LEDGERS[tech] = E._Ledger(tech)
     struct = E._structure_of(arch, cname)
+    keys = action_keys(spec)
+    rk = (struct.srams, struct.dram.technology if struct.dram else None, keys, tech)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         areas = E.area_breakdown(struct, ledger=led)
         leaks = E.leakage_breakdown_w(struct, ledger=led)
-        recipes = E.action_recipes(struct, action_keys(spec), ledger=led)
+        if rk not in _RECIPES:
+            _RECIPES[rk] = _recipe_arrays(E.action_recipes(struct, keys, ledger=led), keys, E.MUL, K.N_ACTIONS)
+    rec = _RECIPES[rk]
+    if rec is None:
+        return None
+    rec_op, rec_c = rec
+    if len(_STATIC) > 4096:
+        _STATIC.clear()
+    areas, leaks = _clean_floats(areas), _clean_floats(leaks)
+    st = _STATIC[key] = _Static(areas=areas, leaks=leaks, static_w=float(sum([leaks["total"]])),
+                                area_total=float(sum([areas["total"]])), rec_op=rec_op, rec_c=rec_c)
+    return st
+
+
+def _recipe_arrays(recipes, keys, mul, n_actions):
+    """Recipes as arrays for _price_points: ([n, 4] ops, 0 = * 1 = /, [n, 4] constants)."""
     if recipes is None:
         return None
-    rec_op = np.zeros((K.N_ACTIONS, 4), dtype=np.int64)
-    rec_c = np.ones((K.N_ACTIONS, 4))
-    for a, k in enumerate(action_keys(spec)):
+    rec_op = np.zeros((n_actions, 4), dtype=np.int64)
+    rec_c = np.ones((n_actions, 4))
+    for a, k in enumerate(keys):
         steps = recipes[k]
         if len(steps) > 4:
             return None
         for s, (op, c) in enumerate(steps):
-            rec_op[a, s] = 0 if op == E.MUL else 1
+            rec_op[a, s] = 0 if op == mul else 1
             rec_c[a, s] = float(c)
-    if len(_STATIC) > 4096:
-        _STATIC.clear()
+    return rec_op, rec_c
+
+
+def _clean_floats(d: dict) -> dict:
+    """report._clean of a flat {str: number} dict (the common case: finite numbers, as floats)."""
+    import math
+    if all(isinstance(v, float) and math.isfinite(v) for v in d.values()):
+        return {str(k): float(v) for k, v in d.items()}
     from archsim.report.report import _clean
-    areas, leaks = _clean(areas), _clean(leaks)
-    st = _STATIC[key] = _Static(areas=areas, leaks=leaks, static_w=float(sum([leaks["total"]])),
-                                area_total=float(sum([areas["total"]])), rec_op=rec_op, rec_c=rec_c)
-    return st
+    return _clean(d)
 
 
 # ------------------------------------------------------------------------------ kernels
@@ -271,28 +297,32 @@ def _counts_for(dfl, rows, cols, geoms):
     n_p, n_l = dfl.shape
     off = np.zeros((n_p, n_l), dtype=np.int64)
     ln = np.zeros((n_p, n_l), dtype=np.int64)
-    where: dict = {}
     parts = []
     pos = 0
-    for p in range(n_p):
-        r, c = int(rows[p]), int(cols[p])
-        for li in range(n_l):
-            key = (geoms[li], int(dfl[p, li]), r, c)
-            hit = where.get(key)
-            if hit is None:
-                arrs = _COUNTS.get(key)
-                if arrs is None:
-                    n = int(K.cache_size.py_func(key[1], r, c, *geoms[li]))
-                    if _counts_size + n > _COUNTS_MAX:
-                        _COUNTS.clear()
-                        _counts_size = 0
-                    arrs = _COUNTS[key] = (np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64))
-                    _counts_size += n
-                n = arrs[0].shape[0]
-                hit = where[key] = (pos, n)
-                parts.append((arrs, pos, pos + n))
-                pos += n
-            off[p, li], ln[p, li] = hit
+    # points sharing (rows, cols, dataflow of layer l) share layer l's caches
+    for li in range(n_l):
+        code = (rows * 8192 + cols) * 4 + dfl[:, li]          # rows, cols <= 4096, dataflow < 3
+        uniq, inv = np.unique(code, return_inverse=True)
+        inv = inv.reshape(-1)
+        o = np.empty(len(uniq), dtype=np.int64)
+        n_ = np.empty(len(uniq), dtype=np.int64)
+        for u, cd in enumerate(uniq.tolist()):
+            r, c, d = cd // 4 // 8192, cd // 4 % 8192, cd % 4
+            key = (geoms[li], d, r, c)
+            arrs = _COUNTS.get(key)
+            if arrs is None:
+                n = int(K.cache_size.py_func(d, r, c, *geoms[li]))
+                if _counts_size + n > _COUNTS_MAX:
+                    _COUNTS.clear()
+                    _counts_size = 0
+                arrs = _COUNTS[key] = (np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64))
+                _counts_size += n
+            n = arrs[0].shape[0]
+            parts.append((arrs, pos, pos + n))
+            o[u], n_[u] = pos, n
+            pos += n
+        off[:, li] = o[inv]
+        ln[:, li] = n_[inv]
     flat_f = np.empty(pos, dtype=np.int64)
     flat_t = np.empty(pos, dtype=np.int64)
     for (cf, ct), a, b in parts:
@@ -393,6 +423,46 @@ def evaluate_points_batched(points, workload, cname):
     return out
 
 
+_BASE_ARCH: dict = {}
+
+
+def _fast_arch(ctx, arch_over):
+    """The point's arch built from the sweep's base arch by replacing only the overridden
+    component fields -- each converted by the config loader's own `convert`, the spec rebuilt
+    with its validators and the block's `validate` run, as `arch_from_data` would -- or None
+    (anything else: the caller builds it the full way, which also words any error)."""
+    from archsim.config.arch import arch_from_data
+    from archsim.config.load import _type_hints, convert
+    base = _BASE_ARCH.get(ctx.digest)
+    if base is None:
+        _BASE_ARCH.clear()
+        base = _BASE_ARCH[ctx.digest] = arch_from_data(dict(ctx.arch_data), file=ctx.arch_file)
+    fields: dict = {}
+    for k, v in arch_over.items():
+        parts = k.split(".")
+        if len(parts) != 3 or parts[0] != "components" or parts[1] not in base.components:
+            return None
+        fields.setdefault(parts[1], {})[parts[2]] = v
+    comps = dict(base.components)
+    try:
+        for cname, vals in fields.items():
+            spec = base.components[cname]
+            hints = _type_hints(type(spec))
+            names = {f.name for f in attrs.fields(type(spec)) if f.init}
+            if not set(vals) <= names:
+                return None
+            key = f"components.{cname}"
+            conv = {f: convert(hints[f], v, file=ctx.arch_file, key=f"{key}.{f}") for f, v in vals.items()}
+            new = attrs.evolve(spec, **conv)
+            mod = base.component_module(cname)
+            if hasattr(mod, "validate"):
+                mod.validate(new, file=ctx.arch_file, key=key)
+            comps[cname] = new
+    except Exception:
+        return None
+    return attrs.evolve(base, components=comps)
+
+
 def evaluate_chunk(ctx, tasks, evaluate_point) -> list[dict]:
     """A chunk of sweep tasks: the batchable points in batch, the rest through
     `evaluate_point` (simulate). Rows as `evaluate_point` writes them."""
@@ -410,8 +480,10 @@ def evaluate_chunk(ctx, tasks, evaluate_point) -> list[dict]:
         key, idx, wi, params = task
         arch_over, wl_over = split_params(params)
         try:
-            arch = arch_from_data(apply_overrides(dict(ctx.arch_data), arch_over, file=ctx.arch_file),
-                                  file=ctx.arch_file)
+            arch = _fast_arch(ctx, arch_over)
+            if arch is None:
+                arch = arch_from_data(apply_overrides(dict(ctx.arch_data), arch_over, file=ctx.arch_file),
+                                      file=ctx.arch_file)
             wl = st.workload(wi, wl_over)
         except ConfigError as exc:
             rows[n] = _error_row(task, ctx, f"ConfigError: {exc}")
