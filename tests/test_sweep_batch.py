@@ -68,6 +68,7 @@ seed = {seed}
 "components.sa.mapping" = {{ choice = ["fixed", "search"] }}
 "components.sa.mapping_objective" = {{ choice = ["cycles", "energy", "edp"] }}
 "components.sa.fold_overlap" = {{ choice = [true, false] }}
+"components.sa.mapping_transpose" = {{ choice = [true, false] }}
 "components.sa.sram_banks" = {{ choice = [1, 4] }}
 "tech.node_nm" = {{ choice = [7, 16, 28] }}
 "budget.power_w" = {{ choice = [2.0, 50.0] }}

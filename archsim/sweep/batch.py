@@ -173,8 +173,11 @@ def _op_energy(counts, rec_op, rec_c, e):
 
 
 @njit(cache=True)
-def _price_points(raw, ncand, objective, repeat, word_bytes, hz, rec_op, rec_c, static_w):
-    """raw[c, p, l, slot]: kernel results of candidate dataflow c. Returns (chosen [P, L],
+def _price_points(raw, rank, cand_tr, trans_ok, objective, repeat, word_bytes, hz, rec_op, rec_c,
+                  static_w):
+    """raw[c, p, l, slot]: kernel results of canonical candidate c (a dataflow, on the GEMM or
+    its transpose: cand_tr[c]); rank[p, c] its tie-break place in point p's candidate list (-1:
+    not a candidate of p); trans_ok[l]: layer l may run transposed. Returns (chosen [P, L],
     per-point results [P, N_R]) -- the same arithmetic, in the same order, as
     systolic.model.evaluate / choose_dataflow, simulate.scale_result, schedule (a chain) and
     energy.model.price_run."""
@@ -187,12 +190,21 @@ def _price_points(raw, ncand, objective, repeat, word_bytes, hz, rec_op, rec_c, 
     start = np.zeros(n_l)
     energy = np.zeros(n_l)
     for p in range(n_p):
-        # ---- the mapper's choice per layer (ties: the first candidate)
+        # ---- the mapper's choice per layer (lowest score; ties: the earlier candidate)
         for li in range(n_l):
-            best = 0
-            if ncand[p] > 1:
+            n_ok = 0
+            only = 0
+            for c in range(n_c):
+                if rank[p, c] >= 0 and (not cand_tr[c] or trans_ok[li]):
+                    n_ok += 1
+                    only = c
+            best = only
+            if n_ok > 1:
                 best_v = np.inf
-                for c in range(ncand[p]):
+                best_r = 1 << 30
+                for c in range(n_c):
+                    if rank[p, c] < 0 or (cand_tr[c] and not trans_ok[li]):
+                        continue
                     cyc = raw[c, p, li, TOTAL_CYCLES]
                     lat = cyc / hz[p]
                     if objective[p] == 0:
@@ -201,8 +213,9 @@ def _price_points(raw, ncand, objective, repeat, word_bytes, hz, rec_op, rec_c, 
                         action_counts(raw[c, p, li], word_bytes[p], counts)
                         en = _op_energy(counts, rec_op[p], rec_c[p], e) + static_w[p] * lat
                         v = en if objective[p] == 1 else en * lat
-                    if v < best_v:
+                    if v < best_v or (v == best_v and rank[p, c] < best_r):
                         best_v = v
+                        best_r = rank[p, c]
                         best = c
             chosen[p, li] = best
         # ---- ops: latency, energy, chain schedule, sums
@@ -344,7 +357,7 @@ def evaluate_points_batched(points, workload, cname):
     """[(arch, payload)] on one batchable workload -> [(payload, totals, budget, components,
     energy_breakdown) or (payload, None...) for points to run through simulate]."""
     from archsim.blocks.systolic import kernels as K
-    from archsim.blocks.systolic.model import layer_geometry
+    from archsim.blocks.systolic.model import layer_geometry, transposable, transposed_geometry
     from archsim.energy.model import check_budget
     from archsim.units import HZ_PER_GHZ
     ops = workload.ops
@@ -362,35 +375,50 @@ def evaluate_points_batched(points, workload, cname):
     good = [good[i] for i in order]
     specs = [specs[i] for i in order]
     n_p, n_l = len(good), len(ops)
-    cands = [s.mapping_dataflows if s.mapping == "search" else (s.dataflow,) for s in specs]
-    n_c = max(len(c) for c in cands)
+    canon = [(df, tr) for df in ("os", "ws", "is") for tr in (False, True)]
+    rank = np.full((n_p, len(canon)), -1, dtype=np.int64)
+    for p, sp in enumerate(specs):
+        if sp.mapping == "search":
+            order = [(df, tr) for df in sp.mapping_dataflows
+                     for tr in ((False, True) if sp.mapping_transpose else (False,))]
+        else:
+            order = [(sp.dataflow, False)]
+        for r, cand in enumerate(order):
+            rank[p, canon.index(cand)] = r
+    trans_ok = np.array([transposable(op) for op in ops], dtype=np.bool_)
+    layers_t = np.array([transposed_geometry(op) if ok else layer_geometry(op)
+                         for op, ok in zip(ops, trans_ok)], dtype=np.int64)
     words = np.array([s.sram_words() for s in specs], dtype=np.int64)
     rows = np.array([s.rows for s in specs], dtype=np.int64)
     cols = np.array([s.cols for s in specs], dtype=np.int64)
     bw = np.array([float(s.dram_bandwidth_words_per_cycle) for s in specs])
     po = np.array([s.dram_channels == "per_operand" for s in specs], dtype=np.bool_)
     fo = np.array([bool(s.fold_overlap) for s in specs], dtype=np.bool_)
-    raw = np.zeros((n_c, n_p, n_l, K.N_SLOTS), dtype=np.int64)
-    geoms = [tuple(int(x) for x in g) for g in layers]
-    for c in range(n_c):
-        df = np.array([K.DATAFLOW_CODES[cd[min(c, len(cd) - 1)]] for cd in cands], dtype=np.int64)
-        dfl = np.repeat(df[:, None], n_l, axis=1)
-        off, ln, flat_f, flat_t, parts = _counts_for(dfl, rows, cols, geoms)
-        raw[c] = K.evaluate_points_flat(dfl, rows, cols, words[:, 0].copy(), words[:, 1].copy(),
-                                        words[:, 2].copy(), bw, po, fo, layers, off, ln, flat_f,
-                                        flat_t)
+    raw = np.zeros((len(canon), n_p, n_l, K.N_SLOTS), dtype=np.int64)
+    for c, (dfname, tr) in enumerate(canon):
+        sub = np.flatnonzero(rank[:, c] >= 0)
+        if sub.size == 0:
+            continue
+        lay = layers_t if tr else layers
+        geoms = [tuple(int(x) for x in g) for g in lay]
+        dfl = np.full((sub.size, n_l), K.DATAFLOW_CODES[dfname], dtype=np.int64)
+        off, ln, flat_f, flat_t, parts = _counts_for(dfl, rows[sub], cols[sub], geoms)
+        raw[c, sub] = K.evaluate_points_flat(dfl, rows[sub], cols[sub], words[sub, 0].copy(),
+                                             words[sub, 1].copy(), words[sub, 2].copy(), bw[sub],
+                                             po[sub], fo[sub], lay, off, ln, flat_f, flat_t)
         for (cf, ct), a, b in parts:          # keep what this call counted for the next one
             cf[:] = flat_f[a:b]
             ct[:] = flat_t[a:b]
+    cand_tr = np.array([tr for _, tr in canon], dtype=np.bool_)
     statics = [st for _, _, st in good]
-    ncand = np.array([len(c) for c in cands], dtype=np.int64)
     objective = np.array([_OBJECTIVES[s.mapping_objective] for s in specs], dtype=np.int64)
     wb = np.array([s.word_bytes for s in specs], dtype=np.int64)
     hz = np.array([s.clock_ghz * HZ_PER_GHZ for s in specs])
     rec_op = np.stack([st.rec_op for st in statics])
     rec_c = np.stack([st.rec_c for st in statics])
     static_w = np.array([st.static_w for st in statics])
-    _, res = _price_points(raw, ncand, objective, repeat, wb, hz, rec_op, rec_c, static_w)
+    _, res = _price_points(raw, rank, cand_tr, trans_ok, objective, repeat, wb, hz, rec_op, rec_c,
+                           static_w)
     kind = KIND
     for i, (arch, payload, st) in enumerate(good):
         r = res[i]

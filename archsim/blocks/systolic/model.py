@@ -36,6 +36,33 @@ def layer_geometry(op) -> tuple[int, int, int, int, int, int, int]:
             op.stride)
 
 
+def transposable(op) -> bool:
+    """Whether the op's im2col windows do not overlap, so its GEMM can run transposed (the
+    memory model then treats both operands alike)."""
+    h, w, fh, fw, ch, nf, s = layer_geometry(op)
+    eh, ew = (h - fh + s) // s, (w - fw + s) // s
+    return not ((eh > 1 and fh > s) or (ew > 1 and fw > s))
+
+
+def transposed_geometry(op) -> tuple[int, int, int, int, int, int, int]:
+    """The transposed GEMM ofmap^T[N, M] = filter^T[N, K] @ ifmap^T[K, M] in the kernel's GEMM
+    form (ifmap N x K, filter 1 x K, M 'filters'): the weights stream as the 'ifmap' operand."""
+    h, w, fh, fw, ch, nf, s = layer_geometry(op)
+    m = ((h - fh + s) // s) * ((w - fw + s) // s)
+    k = fh * fw * ch
+    return (nf, k, 1, k, 1, m, 1)
+
+
+def candidates(spec: Spec, op) -> list[tuple[str, bool]]:
+    """The mapper's (dataflow, transposed) candidates for op, in tie-break order."""
+    out = []
+    for df in spec.mapping_dataflows:
+        out.append((df, False))
+        if spec.mapping_transpose and transposable(op):
+            out.append((df, True))
+    return out
+
+
 def action_keys(spec: Spec) -> tuple[str, ...]:
     """The block's action keys, in the order of kernels.action_counts' slots."""
     return (f"mac.{spec.dtype}", "sram.ifmap.read_bytes", "sram.ifmap.write_bytes",
@@ -51,11 +78,12 @@ INTERPRET_MAX_FOLDS = 4096
 _interpreted_s = 0.0
 
 
-def run_raw(spec: Spec, op, dataflow: str):
-    """The kernel's raw int64 slots for `op` under `dataflow`."""
+def run_raw(spec: Spec, op, dataflow: str, transposed: bool = False):
+    """The kernel's raw int64 slots for `op` under `dataflow` (on its transposed GEMM)."""
     global _interpreted_s
     si, sf, so = spec.sram_words()
-    args = (K.DATAFLOW_CODES[dataflow], spec.rows, spec.cols, *layer_geometry(op), si, sf, so,
+    geom = transposed_geometry(op) if transposed else layer_geometry(op)
+    args = (K.DATAFLOW_CODES[dataflow], spec.rows, spec.cols, *geom, si, sf, so,
             float(spec.dram_bandwidth_words_per_cycle), spec.dram_channels == "per_operand",
             spec.fold_overlap)
     if not jit.ready() and _interpreted_s < INTERPRET_BUDGET_S:
@@ -93,29 +121,34 @@ def mapping_objective(objective: str, cycles: int, latency_s: float, energy_j: f
     return energy_j * latency_s
 
 
-def choose_dataflow(spec: Spec, op, ctx) -> tuple[str, dict[str, float]]:
-    """The mapper: every dataflow of `mapping_dataflows` evaluated on the op, the one with the
-    lowest `mapping_objective` kept (ties: the first listed). Energy = the op's dynamic energy
-    as the energy layer prices it + the arch's static power over the op's latency (their sum
-    over a chain of ops is the run's energy). Returns (dataflow, {dataflow: score})."""
+def candidate_name(df: str, transposed: bool) -> str:
+    return f"{df}-t" if transposed else df
+
+
+def choose_dataflow(spec: Spec, op, ctx) -> tuple[str, bool, dict[str, float]]:
+    """The mapper: every candidate of `candidates` (each dataflow of `mapping_dataflows`, and
+    its transposed GEMM where allowed) evaluated on the op, the one with the lowest
+    `mapping_objective` kept (ties: the first listed). Energy = the op's dynamic energy as the
+    energy layer prices it + the arch's static power over the op's latency (their sum over a
+    chain of ops is the run's energy). Returns (dataflow, transposed, {candidate: score})."""
     pricer = getattr(ctx, "pricer", None) if ctx is not None else None
     if spec.mapping_objective != "cycles" and pricer is None:
         raise ModelError(f"mapping_objective = {spec.mapping_objective!r} needs the energy layer's "
                          "prices: evaluate the op through archsim.simulate")
     hz = spec.clock_ghz * HZ_PER_GHZ
     best, best_v, scores = None, math.inf, {}
-    for df in spec.mapping_dataflows:
-        raw = run_raw(spec, op, df)
+    for df, tr in candidates(spec, op):
+        raw = run_raw(spec, op, df, tr)
         cycles = int(raw[K.TOTAL_CYCLES])
         lat = cycles / hz
         energy = None
         if spec.mapping_objective != "cycles":
             energy = pricer(actions_of(spec, raw)) + pricer.static_w * lat
         v = mapping_objective(spec.mapping_objective, cycles, lat, energy)
-        scores[df] = v
+        scores[candidate_name(df, tr)] = v
         if v < best_v:
-            best, best_v = df, v
-    return best, scores
+            best, best_v = (df, tr), v
+    return best[0], best[1], scores
 
 
 def _peak_sram_bw(spec: Spec, r: dict, dataflow: str) -> tuple[int, int, int]:
@@ -131,10 +164,10 @@ def _peak_sram_bw(spec: Spec, r: dict, dataflow: str) -> tuple[int, int, int]:
 
 def evaluate(spec: Spec, op, ctx) -> OpResult:
     scores = None
-    dataflow = spec.dataflow
+    dataflow, transposed = spec.dataflow, False
     if spec.mapping == "search":
-        dataflow, scores = choose_dataflow(spec, op, ctx)
-    raw = run_raw(spec, op, dataflow)
+        dataflow, transposed, scores = choose_dataflow(spec, op, ctx)
+    raw = run_raw(spec, op, dataflow, transposed)
     r = {name: int(v) for name, v in zip(K.SLOT_NAMES, raw)}
     wb = spec.word_bytes
     bw = spec.dram_bandwidth_words_per_cycle
@@ -156,6 +189,8 @@ def evaluate(spec: Spec, op, ctx) -> OpResult:
         m, n, k = r["t"], r["s_c"], r["s_r"]
     elif dataflow == "is":
         m, n, k = r["s_c"], r["t"], r["s_r"]
+    if transposed:              # the kernel ran ofmap^T: its M is the op's N
+        m, n = n, m
     details = {
         "model": "archsim systolic (fold model per SCALE-Sim, fixed memory model; docs/systolic.md)",
         "dataflow": dataflow, "mapping": spec.mapping, "rows": spec.rows, "cols": spec.cols,
@@ -202,6 +237,7 @@ def evaluate(spec: Spec, op, ctx) -> OpResult:
     if spec.fold_overlap:
         details["fold_overlap"] = True
     if scores is not None:
+        details["transposed"] = transposed
         details["mapping_objective"] = spec.mapping_objective
         details["mapping_candidates"] = scores
     return OpResult(

@@ -49,6 +49,10 @@ class Spec:
         "`mapping_candidates` say what it chose and why)")
     mapping_dataflows: tuple[Dataflow, ...] = field(
         ("os", "ws", "is"), doc="dataflows the array supports, in tie-break order (mapping = search)")
+    mapping_transpose: bool = field(
+        True, doc="the mapper also tries every dataflow on the transposed GEMM (filters x pixels: "
+        "the operands trade SRAMs and rows/columns) for layers whose windows do not overlap "
+        "(GEMMs, 1x1 convolutions)")
     mapping_objective: Literal["cycles", "energy", "edp"] = field(
         "cycles", doc="what the mapper minimises per layer: cycles, energy (dynamic + the arch's "
         "static power over the layer's latency) or energy x latency")
