@@ -17,6 +17,7 @@ from archsim.blocks.base import EvalContext, OpResult
 from archsim.config.arch import ArchSpec
 from archsim.energy.model import OpPricer, price_run
 from archsim.errors import ModelError
+from archsim.memory_plan import llm_metrics, plan_memory
 from archsim.report.report import Report
 from archsim.schedule import Timeline, schedule_arrays
 from archsim.version import __version__
@@ -37,14 +38,16 @@ def pick_component(arch: ArchSpec, op) -> str:
 
 
 def scale_result(r: OpResult, times: int) -> OpResult:
-    """`times` back-to-back repetitions of the same op: every count and time scales, and the
-    op streams `times` as many chunks (with `times` prologues up front). `details` keep
-    describing one repetition (plus `repeat`)."""
+    """`times` back-to-back repetitions of the same op: every count and time scales. An op that
+    streams in chunks streams `times` as many (with `times` prologues up front); an op that does
+    not stream stays one block (its repetitions do not pipeline with other ops). `details`
+    keep describing one repetition (plus `repeat`)."""
     if times == 1:
         return r
     pl = r.placement
     if pl is not None:
-        pl = attrs.evolve(pl, chunks=pl.chunks * times, prologue_s=pl.prologue_s * times)
+        pl = attrs.evolve(pl, chunks=pl.chunks * times if pl.chunks > 1 else 1,
+                          prologue_s=pl.prologue_s * times, channel_s=pl.channel_s * times)
     return attrs.evolve(
         r, cycles=r.cycles * times, latency_s=r.latency_s * times, flops=r.flops * times,
         dram_bytes=r.dram_bytes * times,
@@ -75,18 +78,25 @@ def schedule_results(results, workload: Workload) -> Timeline:
     return schedule_arrays(
         [r.latency_s for r in results], [r.resource for r in results], workload.dep_arrays,
         chunks=[r.placement.chunks if r.placement is not None else 1 for r in results],
-        prologue_s=[r.placement.prologue_s if r.placement is not None else 0.0 for r in results])
+        prologue_s=[r.placement.prologue_s if r.placement is not None else 0.0 for r in results],
+        interleave=[r.placement is not None and r.placement.interleave for r in results],
+        channel=[r.placement.channel if r.placement is not None else "" for r in results],
+        channel_s=[r.placement.channel_s if r.placement is not None else 0.0 for r in results])
 
 
 def simulate(arch: ArchSpec, workload: Workload, *, baseline: ArchSpec | None = None) -> Report:
-    """Run `workload` on `arch` (and on `baseline`, e.g. a GPU arch, if given)."""
+    """Run `workload` on `arch` (and on `baseline`, e.g. a GPU arch, if given). LLM workloads
+    are checked against the device's memory first (archsim.memory_plan)."""
+    original = workload
+    arch, workload, memory = plan_memory(arch, workload, pick_component)
     results = evaluate_ops(arch, workload)
     timeline = schedule_results(results, workload)
     priced = price_run(arch, results, timeline)
-    base = simulate(baseline, workload) if baseline is not None else None
+    base = simulate(baseline, original) if baseline is not None else None
     return Report(archsim_version=__version__, arch=arch.name, workload=workload.name,
                   ops=priced.ops, components=priced.components, totals=priced.totals,
                   timeline=timeline, budget=priced.budget, provenance=dict(priced.provenance),
-                  power_trace=priced.power_trace, baseline=base,
+                  power_trace=priced.power_trace, baseline=base, memory=memory,
+                  llm=llm_metrics(workload, timeline),
                   meta={"arch_source": arch.source, "workload_source": workload.source,
                         "seed": workload.seed})

@@ -56,3 +56,22 @@ def test_many_ops_grouped_by_name():
     # grouping keeps the total: dynamic 4 x sum(0..99) uJ, leakage 400 x 1 uJ
     assert sum(series["mac"]) == pytest.approx(4 * sum(range(100)) * 1e-6)
     assert sum(series["leakage"]) == pytest.approx(400e-6)
+
+
+def test_power_limit_is_the_archs_own_not_the_baselines(tmp_path):
+    """The power plot's limit: the budget, else the run's own arch TDP — never the baseline GPU's."""
+    from archsim.config.arch import load_arch as la
+    from archsim.report.plots import power_limit
+    from conftest import REPO
+    tpu = REPO / "arch_configs/systolic/tpu-128x128.toml"
+    h200 = REPO / "arch_configs/gpu/h200.toml"
+    wl = load_workload(REPO / "workloads/cnn/resnet18.csv")
+    rep = simulate(la(tpu), wl, baseline=la(h200))
+    write_run(rep, tmp_path / "a", arch_path=tpu, extra_inputs=[h200])
+    d = json.loads((tmp_path / "a" / "report.json").read_text())
+    d.pop("budget", None)
+    assert power_limit(d, tmp_path / "a") == (None, "")
+    g = simulate(la(h200), wl)
+    write_run(g, tmp_path / "g", arch_path=h200)
+    lim, label = power_limit(json.loads((tmp_path / "g" / "report.json").read_text()), tmp_path / "g")
+    assert lim == 700.0 and "h200" in label

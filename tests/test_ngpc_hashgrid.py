@@ -276,7 +276,7 @@ def test_engine_matches_naive_on_real_hashed_addresses(app, level):
     """Real instant-ngp addresses of an app-shaped batch (48 points), engine vs naive, with a
     small cache so that the level spills."""
     from archsim.blocks.ngpc.generator import Params, expand, sample_batch
-    he = [o for o in expand(Params(app=app, width_px=64, height_px=48)) if o.KIND == "hash_encode"][0]
+    he = [o for o in expand(Params(app=app, width_px=64, height_px=48)).ops if o.KIND == "hash_encode"][0]
     pts = sample_batch(he.sampler, 48, dims=he.dims, seed=1)
     b = math.exp(math.log(he.finest_resolution / he.base_resolution) / (he.levels - 1))
     scales, res, size, _ = hg.level_layout(he.dims, he.levels, he.log2_table_size, he.base_resolution,

@@ -57,3 +57,24 @@ def test_serial_workload_keeps_its_totals_exactly():
     assert rep.latency_s == pytest.approx(sum(o.latency_s for o in rep.ops), rel=1e-12)
     assert rep.energy_j == pytest.approx(3.5198791702e-3, rel=1e-9)
     assert rep.timeline.critical_path == tuple(range(len(rep.ops)))
+
+
+def test_run_folder_reruns_on_its_own(tmp_path, monkeypatch):
+    """`--out` copies the arch, every file it extends (the NGPC preset's GPU part included) and
+    the workload with their relative layout, so the folder's rerun command works from a copy
+    of the folder alone and gives the same numbers."""
+    import shutil
+    out = tmp_path / "run"
+    assert main(["run", str(REPO / "arch_configs/ngpc/ngpc-8.toml"),
+                 str(REPO / "workloads/ng/nerf_hashgrid_1080p.toml"), "--set", "components.ngpc.n_nfp=16",
+                 "--out", str(out)]) == 0
+    man = json.loads((out / "manifest.json").read_text())
+    assert any(c["copy"].endswith("gpu/rtx3090.toml") for c in man["inputs"].values())
+    moved = tmp_path / "elsewhere" / "run"
+    shutil.copytree(out, moved)
+    monkeypatch.chdir(moved)
+    argv = man["rerun"].split()[1:] + ["--json", "again.json"]
+    assert main(argv) == 0
+    a = json.loads((out / "report.json").read_text())["totals"]
+    b = json.loads((moved / "again.json").read_text())["totals"]
+    assert b["latency_s"] == a["latency_s"] and b["energy_j"] == a["energy_j"]

@@ -1,5 +1,4 @@
-"""V-Rex component (LXE / DRE / KVMU), host link, session runner: numbers by hand and
-invariants."""
+"""V-Rex component (LXE / DRE / KVMU) and the host link: numbers by hand and invariants."""
 from __future__ import annotations
 
 import math
@@ -10,6 +9,7 @@ import attrs
 import pytest
 
 from archsim.blocks.vrex import model as vrex
+from archsim.blocks.vrex.structure import core_structure, structure as system_structure
 from archsim.blocks.base import EvalContext
 from archsim.blocks.host_link.model import HostLinkSpec, HostMemorySpec, host_transfer
 from archsim.config.arch import load_arch
@@ -70,7 +70,7 @@ def test_kv_fetch_bytes_by_hand(edge):
     kb2 = vrex.kv_fetch_bytes(no, attrs.evolve(op, run_tokens=2.0))
     assert kb2["offloaded_tokens"] == 40000 and kb2["chunk_bytes"] == 512
     r = vrex.evaluate(edge.components["vrex"], op, _ctx(edge))
-    assert r.details["unit"] == "kvmu" and r.bound == "link"
+    assert r.placement.resource == "vrex.pcie" and r.bound == "link"
 
 
 def test_host_transfer_by_hand():
@@ -88,18 +88,18 @@ def test_host_transfer_by_hand():
 
 
 def test_more_pcie_bandwidth_is_never_slower():
-    from archsim.studies.vrex_session import GpuEvaluator, VrexEvaluator, run_step
-    from archsim.blocks.vrex.generator import Params, steps
+    from archsim.simulate import simulate
+    from archsim.studies.vrex import workload
+    from archsim.blocks.vrex.generator import Params
     warnings.simplefilter("ignore")
-    orin = load_arch(ORIN)
     for policy in ("vrex", "flexgen", "infinigen"):
         prev = math.inf
         for lanes in (1, 2, 4, 8, 16):
-            a = load_arch(EDGE, {"components.vrex.host_link.lanes": lanes})
-            ev = VrexEvaluator(a) if policy == "vrex" else GpuEvaluator(orin, a.components["vrex"])
+            a = (load_arch(EDGE, {"components.vrex.host_link.lanes": lanes}) if policy == "vrex"
+                 else load_arch(ORIN, {"components.host.pcie.lanes": lanes}))
             p = Params(kv_history_tokens=20000, phase="answer" if policy == "infinigen" else "frame",
                        policy=policy, recent_kv_tokens=8192, n_layers=4)
-            lat = run_step(steps(p)[0], ev).latency_s
+            lat = simulate(a, workload(p)).latency_s
             assert lat <= prev * (1 + 1e-12)
             prev = lat
 
@@ -108,22 +108,22 @@ def test_structure_area_and_power_parts(edge):
     from archsim.energy.model import area_mm2, leakage_power_w
     warnings.simplefilter("ignore")
     spec = edge.components["vrex"]
-    core = vrex.core_structure(spec)
+    core = core_structure(spec)
     a = area_mm2(core, edge.tech)
     for b in ("dpe", "vpe", "lxe_sram", "hcu", "wtu", "kvmu"):
         assert a[f"child.{b}"] > 0
     dre = a["child.hcu"] + a["child.wtu"] + a["child.kvmu"]
     assert 0 < dre / a["total"] < 0.1           # the DRE is a small add-on
-    sysa = area_mm2(vrex.structure(spec), edge.tech)
+    sysa = area_mm2(system_structure(spec), edge.tech)
     assert sysa["total"] > 8 * a["total"] and sysa["link.pcie"] > 0 and sysa["dram_phy"] > 0
-    assert leakage_power_w(vrex.structure(spec), edge.tech) > 8 * leakage_power_w(core, edge.tech)
+    assert leakage_power_w(system_structure(spec), edge.tech) > 8 * leakage_power_w(core, edge.tech)
 
 
 def test_wtu_cycles_from_op(edge):
     # rows split over 8 WTUs; per row ceil(1250 / 16) = 79 cycles x (1 + 3 buckets) + 8 drain = 324
     op = WicsumSelect(rows=352, clusters=1250, processed_fraction=0.16, buckets_processed=3.0)
     r = vrex.evaluate(edge.components["vrex"], op, _ctx(edge))
-    assert r.cycles == 44 * 324 and r.details["unit"] == "wtu"
+    assert r.cycles == 44 * 324 and r.placement.resource == "vrex.wtu"
 
 
 def test_bad_knob_is_config_error():

@@ -26,7 +26,7 @@ def test_flexgen_session_op_counts_by_hand():
     full = steps(Params(policy="flexgen", **TINY))
     assert [len(s.tasks) for s in full] == [26, 17, 17, 17]
     assert [s.kv_len for s in full] == [100, 111, 114, 115]
-    ops = expand(Params(policy="flexgen", **TINY))
+    ops = expand(Params(policy="flexgen", **TINY)).ops
     assert len(ops) == 60
     c = Counter(o.KIND for o in ops)
     assert c == {"kv_transfer": 12, "attention": 7, "gemm": 34, "elementwise": 7}

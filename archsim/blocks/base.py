@@ -88,10 +88,20 @@ class Placement:
     (e.g. "ngpc.encoding", "gpu.sm", "vrex.lxe", "host.pcie_rd"); ops on one resource run one
     at a time. An op that streams its work in `chunks` equal pieces lets a dependent op on
     another resource that streams in as many chunks pipeline against it (chunk j after chunk
-    j); `prologue_s` of its latency comes first and is not pipelined (e.g. loading tables)."""
+    j); `prologue_s` of its latency comes first and is not pipelined (e.g. loading tables).
+    `interleave`: the op shares its resource chunk by chunk with the op right before it in
+    program order when that op is on the same resource and streams in as many chunks (the
+    resource alternates their chunks as one stream, like the stages of one fused kernel;
+    archsim.schedule). `channel` names a shared data path its traffic uses (e.g. a DRAM port,
+    "ngpc.dram") and `channel_s` the time that traffic needs on it at its full bandwidth: ops
+    that pipeline against each other on one channel are not allowed to move their data faster
+    than the channel together."""
     resource: str
     chunks: int = 1
     prologue_s: float = 0.0
+    interleave: bool = False
+    channel: str = ""
+    channel_s: float = 0.0
 
 
 @attrs.frozen(kw_only=True)
@@ -138,3 +148,37 @@ class EvalContext:
         mod = self.arch.component_module(component)
         return mod.evaluate(self.arch.components[component], op,
                             attrs.evolve(self, component_name=component))
+
+
+def evaluate_lowered(evaluate, spec, op, ctx) -> OpResult:
+    """`op` run as its lowering (`op.lower()`: core ops with a count of independent instances
+    each, archsim.workloads.llm.ops) by a block's own `evaluate`: times, counts and energy add
+    up over the parts, one after another on the block. The bound is the slowest part's; the
+    placement is the first part's resource; `details["lowered"]` lists the parts."""
+    parts = []
+    for sub, count in op.lower():
+        r = evaluate(spec, sub, ctx)
+        parts.append((r, count))
+    first = parts[0][0]
+    acts: dict = {}
+    for r, c in parts:
+        for k, v in r.actions.items():
+            acts[k] = acts.get(k, 0.0) + v * c
+    energy = None
+    if all(r.energy_j is not None for r, _ in parts):
+        energy = sum(r.energy_j * c for r, c in parts)
+    breakdown: dict = {}
+    for r, c in parts:
+        for k, v in r.energy_breakdown_j.items():
+            breakdown[k] = breakdown.get(k, 0.0) + v * c
+    clocks = {r.clock_ghz for r, _ in parts}
+    slowest = max(parts, key=lambda rc: rc[0].latency_s * rc[1])[0]
+    return OpResult(
+        name=op.name or op.KIND, op=op.KIND, component=first.component,
+        cycles=int(sum(r.cycles * c for r, c in parts)), latency_s=sum(r.latency_s * c for r, c in parts),
+        flops=sum(r.flops * c for r, c in parts), dram_bytes=sum(r.dram_bytes * c for r, c in parts),
+        bound=slowest.bound, actions=acts, energy_j=energy, energy_breakdown_j=breakdown,
+        details={"lowered": [{"op": r.op, "name": r.name, "count": c, "latency_s": r.latency_s,
+                              "bound": r.bound} for r, c in parts]},
+        placement=Placement(resource=first.resource) if first.placement is not None else None,
+        clock_ghz=first.clock_ghz if len(clocks) == 1 else None)

@@ -16,7 +16,8 @@ from archsim.errors import ConfigError, ModelError
 from archsim.version import __version__
 
 # Subcommand modules, in the order `archsim --help` lists them.
-SUBCOMMANDS = ("run", "validate", "sweep", "report", "scalesim", "trace", "reproduce", "calibrate")
+SUBCOMMANDS = ("run", "validate", "sweep", "report", "scalesim", "trace", "reproduce", "calibrate",
+               "compare", "schema", "roofline")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -42,15 +42,17 @@ def resolve_preset(name: str) -> Path:
                       f"{REPO / 'arch_configs' / 'gpu'} or a path to a preset TOML")
 
 
-def default_out(preset: Path) -> Path:
+def _extends(preset: Path) -> list[str]:
     from archsim.config.load import read_toml
     ext = read_toml(preset).get("extends")
-    exts = [ext] if isinstance(ext, str) else (ext or [])
-    for e in exts:
-        if str(e).endswith(".part"):
-            return (preset.parent / e).resolve()
-    raise ConfigError(preset, "extends", "the preset extends no calibration fragment (*.part); "
-                      "give --out FILE")
+    return [ext] if isinstance(ext, str) else list(ext or [])
+
+
+def default_out(preset: Path, device_name: str = "") -> Path:
+    """calibration/<gpu>.part beside the fragment the preset extends (h200.part for the H200,
+    h100.part for the H100): calibrating one GPU never overwrites another GPU's fit."""
+    from archsim.blocks.gpu.calibrate import fragment_path
+    return fragment_path(preset, _extends(preset), device_name)
 
 
 HEADER = """# A TOML fragment (not an arch on its own, hence not *.toml): the [components.gpu] tables
@@ -79,6 +81,7 @@ def cmd_calibrate(args) -> int:
     spec = _attrs.evolve(arch.components[gpus[0]], efficiency=GpuEfficiency(),
                          launch_overhead_us=_attrs.fields(Spec).launch_overhead_us.default)
     files = [Path(f) for f in args.measurements]
+    measured_on = C.check_device(spec, files)
     records = C.load_records(files, args.split)
     if not records:
         raise ConfigError(files[0], "results", "no timed, L2-cold records to fit")
@@ -96,9 +99,9 @@ def cmd_calibrate(args) -> int:
         except ValueError:
             rel.append(str(f))
     tables = C.calibration_tables(fitted, res, rows, energy_report, [Path(r) for r in rel], date,
-                                  args.split)
+                                  args.split, measured_on)
     tables["components"]["gpu"]["calibration"]["data"] = ", ".join(rel)
-    out = Path(args.out) if args.out else default_out(preset)
+    out = Path(args.out) if args.out else default_out(preset, fitted.device_name)
     text = HEADER.format(files=" ".join(rel), preset=args.preset, date=date,
                          device=fitted.device_name) + "\n" + dumps(tables)
     out.write_text(text)
@@ -115,6 +118,14 @@ def cmd_calibrate(args) -> int:
         hm = f"{100 * h['median_abs_error']:5.1f}" if h["n"] else "    -"
         print(f"  {kind:12s} fit n={f['n']:3d} median {fm} %   held-out n={h['n']:3d} median {hm} %")
     print(f"wrote {out}")
+    extended = [(preset.parent / e).resolve() for e in _extends(preset) if str(e).endswith(".part")]
+    if extended and out.resolve() not in extended:
+        where = f"calibration/{out.name}" if out.resolve().parent == extended[0].parent else str(out)
+        print(f"note: preset {args.preset} extends {extended[0].name}, not {out.name}: point its "
+              f"`extends` at {where} to use this fit", file=sys.stderr)
+    if "skipped" in energy_report:
+        print(f"note: energy not fitted ({energy_report['skipped']}); the fragment keeps the "
+              "preset's prior energy coefficients", file=sys.stderr)
     if args.json:
         Path(args.json).write_text(json.dumps(
             [{**{k: v for k, v in r.items() if k != "op"}, "op": _op_dict(r["op"])} for r in rows],

@@ -1,6 +1,6 @@
 """archsim reproduce ngpc|vrex: paper value, archsim value and ratio for every quantity.
 
-A study module `archsim.reproduce.<study>` provides
+A study module `archsim.studies.<study>` provides
     run(out_dir: pathlib.Path) -> archsim.studies.common.StudyResult
 with `.rows` (DESIGN.md §3 rows), `.plots` (written files) and `.notes` (calibrated parameters
 and what they were fitted to, and other remarks).
@@ -20,6 +20,7 @@ def add_parser(sub):
     p.add_argument("study", choices=STUDIES)
     p.add_argument("--json", metavar="FILE", help="write the rows as a JSON list")
     p.add_argument("--out", metavar="DIR", help="folder for plots (default results/reproduce-STUDY)")
+    p.add_argument("--html", action="store_true", help="also write DIR/report.html")
     p.set_defaults(func=cmd_reproduce)
 
 
@@ -39,10 +40,12 @@ def _params(p: dict) -> str:
 def cmd_reproduce(args) -> int:
     from rich.console import Console
     from rich.table import Table
-    mod = importlib.import_module(f"archsim.reproduce.{args.study}")
+    mod = importlib.import_module(f"archsim.studies.{args.study}")
     out = Path(args.out or f"results/reproduce-{args.study}")
     out.mkdir(parents=True, exist_ok=True)
     res = mod.run(out)
+    from archsim.report.html import write_reproduce_folder
+    write_reproduce_folder(out, args.study, res.rows, res.notes, res.plots)
     console = Console(width=170)
     paired = [r for r in res.rows if r.get("paper_value") is not None]
     t = Table(title=f"{args.study}: quantities with a paper value")
@@ -68,4 +71,7 @@ def cmd_reproduce(args) -> int:
             Path(args.json).parent.mkdir(parents=True, exist_ok=True)
             Path(args.json).write_text(text)
             console.print(f"wrote {len(res.rows)} rows to {args.json}")
+    if args.html:
+        from archsim.cli.report import write_html_report
+        write_html_report(out)
     return 0

@@ -18,6 +18,7 @@ def add_parser(sub):
     p.add_argument("--out", metavar="DIR", help="write report.json, ops.csv, inputs/ and manifest.json")
     p.add_argument("--json", metavar="FILE", help="write the Report as JSON ('-' for stdout)")
     p.add_argument("--quiet", action="store_true", help="no table, totals only")
+    p.add_argument("--html", action="store_true", help="also write DIR/report.html (needs --out)")
     p.set_defaults(func=cmd_run)
 
 
@@ -37,6 +38,13 @@ def _fmt(v, unit=""):
     if a != 0 and (a < 1e-3 or a >= 1e6):
         return f"{v:.3e}{unit}"
     return f"{v:.4g}{unit}"
+
+
+def _fmt_item(x):
+    """A list entry of the totals: a number, or a table (e.g. one clock domain) as key=value."""
+    if isinstance(x, dict):
+        return "(" + " ".join(f"{k}={_fmt(v) if isinstance(v, (int, float)) else v}" for k, v in x.items()) + ")"
+    return _fmt(x)
 
 
 def print_report(report, *, quiet=False, file=None):
@@ -67,10 +75,18 @@ def print_report(report, *, quiet=False, file=None):
     t2.add_column("quantity")
     t2.add_column("value", justify="right")
     for k, v in tot.items():
-        t2.add_row(k, _fmt(v) if not isinstance(v, list) else ", ".join(_fmt(x) for x in v))
+        t2.add_row(k, _fmt(v) if not isinstance(v, list) else ", ".join(_fmt_item(x) for x in v))
     if report.budget is not None:
         for k, v in report.budget.items():
             t2.add_row(f"budget.{k}", str(v))
+    for k, v in (report.llm or {}).items():
+        if k != "phase" and v is not None:
+            t2.add_row(f"llm.{k}", _fmt(v))
+    for k, v in (report.memory or {}).items():
+        if not isinstance(v, dict):
+            t2.add_row(f"memory.{k}" + ("_bytes" if k in ("weights", "kv_cache", "kv_per_token", "activations",
+                                                          "total", "capacity") else ""),
+                       str(v) if isinstance(v, (bool, str)) or v is None else _fmt(v))
     if report.baseline is not None:
         t2.add_row("baseline latency_s", _fmt(report.baseline.latency_s))
         t2.add_row("speedup", _fmt(report.speedup))
@@ -98,6 +114,9 @@ def cmd_run(args) -> int:
     from archsim.config.arch import load_arch
     from archsim.simulate import simulate
     from archsim.workloads.load import load_workload
+    if args.html and not args.out:
+        from archsim.errors import ConfigError
+        raise ConfigError("--html", "html", "needs --out DIR (the page is written as DIR/report.html)")
     args.arch = shipped(args.arch, "arch")
     args.workload = shipped(args.workload, "workload")
     if args.baseline:
@@ -121,4 +140,7 @@ def cmd_run(args) -> int:
                         overrides=args.overrides, extra_inputs=extra)
         if args.json != "-":
             print(f"wrote {out}/report.json, ops.csv, manifest.json, inputs/")
+        if args.html:
+            from archsim.cli.report import write_html_report
+            write_html_report(out)
     return 0

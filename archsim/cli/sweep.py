@@ -18,6 +18,7 @@ def add_parser(sub):
                    help="continue a sweep in --out: run only the points not yet stored")
     p.add_argument("--out", metavar="DIR", help="result folder (default: results/<sweep name>)")
     p.add_argument("--chunk-size", type=int, metavar="N", help="points per task (default: automatic)")
+    p.add_argument("--html", action="store_true", help="also write OUT/report.html")
     p.add_argument("--timed-points", type=int, default=4, metavar="N",
                    help="points run first, in this process, to estimate the wall time (default 4)")
     p.set_defaults(func=cmd_sweep)
@@ -90,6 +91,9 @@ def cmd_sweep(args) -> int:
                   + f"; ran {res.n_run} points in {_dur(res.wall_s)}")
     _print_front(console, out)
     console.print(f"wrote {res.points_csv}, {res.pareto_csv}; plots: archsim report {out}")
+    if args.html:
+        from archsim.cli.report import write_html_report
+        write_html_report(out)
     return 1 if res.n_missing else 0
 
 

@@ -16,7 +16,7 @@ def add_parser(sub):
 def classify(path: Path) -> str:
     """'arch', 'workload' or 'sweep' from the file's content (TOML) or extension."""
     from archsim.config.load import read_toml
-    if path.suffix.lower() in (".jsonl", ".csv"):
+    if path.suffix.lower() in (".jsonl", ".csv", ".onnx"):
         return "workload"
     data = read_toml(path)
     if "sweep" in data or "space" in data:

@@ -64,7 +64,13 @@ def field(default=attrs.NOTHING, *, ge=None, gt=None, le=None, lt=None, choices=
             if not good:
                 raise _FieldError(attribute.name, f"{text}; got {value!r}")
 
-    kwargs: dict[str, Any] = {"validator": _validate, "metadata": {"doc": doc}}
+    # the bounds and choices also travel as metadata, for the JSON Schema and the config
+    # reference generated from the specs (archsim/config/schema.py)
+    meta = {"doc": doc, **{k: v for k, v in (("ge", ge), ("gt", gt), ("le", le), ("lt", lt))
+                           if v is not None}}
+    if choices is not None:
+        meta["choices"] = tuple(choices)
+    kwargs: dict[str, Any] = {"validator": _validate, "metadata": meta}
     if factory is not None:
         kwargs["factory"] = factory
     else:

@@ -24,6 +24,7 @@ COMPONENT_MODULES: dict[str, str] = {
 
 OP_MODULES: tuple[str, ...] = (
     "archsim.workloads.ops",
+    "archsim.workloads.llm.ops",
     "archsim.blocks.ngpc.ops",
     "archsim.blocks.vrex.ops",
     "archsim.blocks.host_link.ops",
@@ -32,6 +33,7 @@ OP_MODULES: tuple[str, ...] = (
 GENERATOR_MODULES: dict[str, str] = {
     "ngpc": "archsim.blocks.ngpc.generator",
     "video_llm": "archsim.blocks.vrex.generator",
+    "transformer": "archsim.workloads.llm.generator",
 }
 
 

@@ -4,7 +4,7 @@ Performance models emit action counts (`OpResult.actions`, vocabulary in
 archsim/blocks/base.py); this module prices them with a technology table scaled to the
 arch's node and supply, and turns each component's `Structure` into area and leakage.
 
-Fixed API (other teams code against these names):
+Fixed API (simulate, the studies and the benchmarks call these names):
   price_run(arch, results, timeline) -> PricedRun(ops, components, totals, provenance, budget, power_trace)
   area_mm2(structure, tech) -> {part: mm^2, ..., "total": mm^2}
   leakage_power_w(structure, tech) -> W

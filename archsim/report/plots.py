@@ -124,19 +124,32 @@ def plot_area_breakdown(report: Mapping[str, Any], out_dir) -> list[Path]:
 
 
 def power_limit(report: Mapping[str, Any], run_dir=None) -> tuple[float | None, str]:
-    """(W, label): the budget's power_w, else a `tdp_w` key in the run's copied arch files."""
+    """(W, label): the budget's power_w, else a `tdp_w` key in the run's own arch file or the
+    files it extends (copied under inputs/) — never the baseline's."""
     b = report.get("budget") or {}
     if b.get("power_w"):
         return float(b["power_w"]), "budget power_w"
-    if run_dir is not None:
-        from archsim.config.load import read_toml
-        for p in sorted((Path(run_dir) / "inputs").glob("*.toml")):
-            try:
-                found = _find_key(read_toml(p), "tdp_w")
-            except ConfigError:
-                continue
-            if found is not None:
-                return float(found), f"TDP ({p.name})"
+    src = (report.get("meta") or {}).get("arch_source")
+    if run_dir is None or not src:
+        return None, ""
+    from archsim.config.load import read_toml
+    inputs = Path(run_dir) / "inputs"
+    todo, seen = [Path(src).name], set()
+    while todo:
+        name = todo.pop()
+        p = inputs / name
+        if name in seen or not p.is_file():
+            continue
+        seen.add(name)
+        try:
+            data = read_toml(p)
+        except ConfigError:
+            continue
+        found = _find_key({k: v for k, v in data.items() if k != "extends"}, "tdp_w")
+        if found is not None:
+            return float(found), f"TDP ({p.name})"
+        ext = data.get("extends")
+        todo += [Path(e).name for e in ([ext] if isinstance(ext, str) else ext or [])]
     return None, ""
 
 

@@ -50,6 +50,8 @@ class Report:
     power_trace: tuple[Mapping[str, float], ...] = ()   # [{"t_start_s","t_end_s","power_w",...}]
     baseline: "Report | None" = None
     meta: Mapping[str, Any] = attrs.field(factory=dict)
+    memory: Mapping[str, Any] | None = None     # LLM workloads: device memory (bytes) and fit
+    llm: Mapping[str, Any] | None = None        # LLM workloads: ttft_s, tpot_s, e2e_s, tokens_per_s
 
     # ------------------------------------------------------------------ totals (from pricing)
     @property
@@ -168,6 +170,10 @@ class Report:
             out["power_trace"] = [dict(p) for p in self.power_trace]
         if self.meta:
             out["meta"] = dict(self.meta)
+        if self.memory is not None:
+            out["memory"] = dict(self.memory)
+        if self.llm is not None:
+            out["llm"] = dict(self.llm)
         if self.baseline is not None:
             out["baseline"] = self.baseline.to_dict()
             out["speedup"] = self.speedup

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import shutil
 from pathlib import Path
@@ -48,14 +49,13 @@ def write_run(report: Report, out_dir, *, arch_path=None, workload_path=None, ov
     if workload_path is not None:
         paths.append(Path(workload_path).resolve())
     paths += [Path(p).resolve() for p in extra_inputs]
+    paths = [p for p in dict.fromkeys(paths) if p.is_file()]
+    # the copies keep their layout relative to one another, so `extends = "../gpu/x.toml"`
+    # (and any relative path a file names) still resolves inside inputs/: the folder reruns alone
+    root = Path(os.path.commonpath([str(p.parent) for p in paths])) if paths else out
     for p in paths:
-        if not p.is_file():
-            continue
-        dest = out / "inputs" / p.name
-        i = 1
-        while dest.exists() and sha256_file(dest) != sha256_file(p):
-            dest = out / "inputs" / f"{p.stem}.{i}{p.suffix}"
-            i += 1
+        dest = out / "inputs" / p.relative_to(root)
+        dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(p, dest)
         copies[str(p)] = {"copy": str(dest.relative_to(out)), "sha256": sha256_file(p)}
     try:
@@ -74,8 +74,14 @@ def write_run(report: Report, out_dir, *, arch_path=None, workload_path=None, ov
         "inputs": copies,
         "overrides": list(overrides),
         "seed": report.meta.get("seed"),
-        "rerun": (f"archsim run {arch_path} {workload_path}"
+        "rerun": (f"archsim run {_copy(copies, arch_path)} {_copy(copies, workload_path)}"
                   + "".join(f" --set {o}" for o in overrides)) if arch_path and workload_path else None,
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return out
+
+
+def _copy(copies: dict, path) -> str:
+    """The copy of `path` under the run folder (what the rerun command names), else the path."""
+    c = copies.get(str(Path(path).resolve()))
+    return c["copy"] if c else str(path)

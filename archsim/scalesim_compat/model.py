@@ -1,8 +1,8 @@
 """Per-layer SCALE-Sim 3.0.0 numbers from the compat kernels, and the report records.
 
 `compat_layer(layer, config)` is the one entry point; `compat_gemm` / `compat_conv` wrap it with
-keyword arguments and return a flat dict of every report field, for callers (e.g. the systolic
-team's agreement test) that want "what would SCALE-Sim 3.0.0 say" without writing a .cfg file.
+keyword arguments and return a flat dict of every report field, for callers (e.g. the agreement
+test of archsim's own systolic model) that want "what would SCALE-Sim 3.0.0 say" without writing a .cfg file.
 """
 from __future__ import annotations
 

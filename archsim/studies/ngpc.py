@@ -1,20 +1,30 @@
 """`archsim reproduce ngpc`: the NGPC paper's study (papers/ngpc.md) re-run on archsim's models.
 
+A study is presets + workloads + the paper's numbers, nothing private: every latency, energy,
+area and power number below comes out of `archsim.simulate`, the function `archsim run` and
+`archsim sweep` call, so a design gets the same numbers from every command.
+
 Flow:
-1. GPU baseline: every frame (app x encoding x resolution) from the `ngpc` generator runs on the
-   GPU-baseline model (arch_configs/gpu/rtx3090.toml) through `archsim.simulate.evaluate_ops`.
-2. Calibration (two workload parameters the paper does not give, fitted to two paper numbers):
+1. Frames: every app x encoding x resolution is a workload of the `ngpc` generator, built from
+   the same mapping a `workloads/ng/*.toml` file holds (`frame_workload`): the frame's op graph
+   (pre-processing -> encoding -> MLP(s) -> post-processing, with `after` dependencies).
+2. GPU baseline: each frame on the GPU arch (arch_configs/gpu/rtx3090.toml); its ops run one
+   after another on the SMs, so the frame time is their sum.
+3. Calibration (two workload parameters the paper does not give, fitted to two paper numbers,
+   on the GPU arch through `simulate`):
    - `prepost_cost_scale` (bytes and flops of the GPU pre/post kernels) so that the GPU
      model's mean encoding + MLP share over the four apps with the hashgrid is 72.37 %;
    - NeRF's effective samples per pixel so that the GPU model's 1080p NeRF/hashgrid frame takes
      231 ms. The two are fitted alternately (each by bisection) until both hold.
    Everything else (densegrid / low-res shares, the 40.24 / 32.12 split, the 4K@60 gap range,
    every NGPC number) is then a prediction.
-3. NGPC-N (arch_configs/ngpc/ngpc-N.toml) runs the same ops; `archsim.blocks.ngpc.model.frame_time`
-   composes the frame (NFP encode/MLP batch pipeline overlapped with the GPU's fused pre/post).
-4. Area and power of one NFP and of NGPC-N come from the energy layer (archsim.energy.model)
-   applied to `nfp_structure(spec)` at the preset's node (7 nm); power = the frame's NGPC
-   dynamic energy / NGPC busy time + leakage.
+4. NGPC-N: each frame on arch_configs/ngpc/ngpc-N.toml (N NFPs beside the same RTX 3090, a
+   component of that arch). The scheduler streams the frame in batches: encoding and MLP
+   engines pipelined batch by batch, the SMs' fused pre/post overlapping the NFPs (paper
+   Fig. 10b; see archsim/blocks/ngpc/model.py). Frame time = the Report's latency.
+5. Area and power of one NFP and of NGPC-N come from the Report's `ngpc` component (energy
+   layer, 7 nm): area / N; power = (the NGPC's dynamic energy over the span it runs in the
+   frame's timeline + its leakage) / N.
 """
 from __future__ import annotations
 
@@ -43,28 +53,95 @@ PAPER_GAP_MIN_X, PAPER_GAP_MAX_X = 1.51, 55.50                # §2, gap to 4K a
 PAPER_SPEEDUP_NGPC8 = 12.0                                    # §5.1, hashgrid mean over apps, confirmed
 TARGET_FPS = 60.0
 
-
-def _frame_ops(app, encoding, resolution, *, scale, nerf_spp, seed=0, **extra):
-    from archsim.blocks.ngpc.generator import Params, expand
-    p = Params(app=app, encoding=encoding, resolution=resolution, prepost_cost_scale=scale,
-               samples_per_pixel=nerf_spp if app == "nerf" else 0.0, **extra)
-    return tuple(expand(p, seed=seed))
+# quick mode (tests): small representative batches
+QUICK = {"components.ngpc.batch_points": 512, "components.ngpc.measured_batches": 1,
+         "components.ngpc.warmup_batches": 1}
 
 
-def _run_ops(arch, ops, seed=0):
-    from archsim.simulate import evaluate_ops
-    from archsim.workloads.load import Workload
-    return evaluate_ops(arch, Workload(name="frame", ops=tuple(ops), seed=seed))
+# ----------------------------------------------------------------------------- inputs
+
+def frame_workload(app, encoding, resolution, *, scale, nerf_spp, seed=0, **extra):
+    """One frame as a Workload: the generator mapping a workloads/ng/*.toml file holds, through
+    the same loader `archsim run` uses. `nerf_spp` applies to NeRF only (the other apps keep
+    their defaults: NVR 24, GIA 1, NSDF traced)."""
+    from archsim.workloads.load import load_workload
+    params = {"app": app, "encoding": encoding, "resolution": resolution,
+              "prepost_cost_scale": float(scale),
+              "samples_per_pixel": float(nerf_spp) if app == "nerf" else 0.0, **extra}
+    return load_workload({"name": f"{app}-{encoding}-{resolution}", "seed": seed,
+                          "generator": "ngpc", "params": params})
 
 
-def gpu_frame(gpu_arch, ops) -> dict:
-    """GPU-only frame: total, encoding, MLP and rest (pre/post) seconds, per-op results."""
-    res = _run_ops(gpu_arch, ops)
-    enc = sum(r.latency_s for r in res if r.op == "hash_encode")
-    mlp = sum(r.latency_s for r in res if r.op == "mlp")
-    total = sum(r.latency_s for r in res)
+def _gpu_component(data_or_arch) -> str:
+    kinds = getattr(data_or_arch, "component_kinds", None)
+    if kinds is None:
+        kinds = {n: t.get("kind") for n, t in data_or_arch["components"].items()}
+    return next(n for n, k in kinds.items() if k == "gpu")
+
+
+def ngpc_arch(n, *, gpu_preset=None, quick: bool = False, overrides=None):
+    """NGPC-N (arch_configs/ngpc/ngpc-N.toml, else base.toml with n_nfp = N). With `gpu_preset`,
+    that GPU arch's GPU component replaces the preset's RTX 3090 (the baseline the study runs
+    against)."""
+    from archsim.config.arch import arch_from_data, load_arch
+    from archsim.config.load import apply_overrides, resolve_extends
+    preset = NGPC_PRESETS / f"ngpc-{n}.toml"
+    over = {}
+    if not preset.is_file():
+        preset = NGPC_PRESETS / "base.toml"
+        over["components.ngpc.n_nfp"] = n
+    if quick:
+        over.update(QUICK)
+    over.update(overrides or {})
+    if gpu_preset is None or Path(gpu_preset).resolve() == GPU_PRESET:
+        return load_arch(preset, over)
+    data = resolve_extends(preset)
+    gdata = resolve_extends(Path(gpu_preset))
+    slot = data["components"]["ngpc"].get("gpu_component", "gpu")
+    data["components"][slot] = gdata["components"][_gpu_component(gdata)]
+    return arch_from_data(apply_overrides(data, over, file=preset), file=preset)
+
+
+# ----------------------------------------------------------------------------- frames
+
+def gpu_frame(gpu_arch, wl) -> dict:
+    """GPU-only frame (simulate): total, encoding, MLP and rest (pre/post) seconds, the Report."""
+    from archsim.simulate import simulate
+    rep = simulate(gpu_arch, wl)
+    enc = sum(o.latency_s for o in rep.ops if o.op == "hash_encode")
+    mlp = sum(o.latency_s for o in rep.ops if o.op == "mlp")
+    total = rep.latency_s
     return {"total_s": total, "encode_s": enc, "mlp_s": mlp, "rest_s": total - enc - mlp,
-            "results": res}
+            "report": rep}
+
+
+def ngpc_frame(arch, wl) -> dict:
+    """NGPC-N frame (simulate) and what the study reads off its Report."""
+    from archsim.blocks.ngpc.model import overhead_reference
+    from archsim.simulate import simulate
+    rep = simulate(arch, wl)
+    name = next(n for n, k in arch.component_kinds.items() if k == "ngpc")
+    spec = arch.components[name]
+    tl = rep.timeline
+    mine = [i for i, o in enumerate(rep.ops) if o.component == name]
+    span = float(max(tl.end_s[i] for i in mine) - min(tl.start_s[i] for i in mine)) if mine else 0.0
+    ops = [rep.ops[i] for i in mine]
+    comp = next(c for c in rep.components if c.name == name)
+    dyn = sum(o.energy_j or 0.0 for o in ops)
+    die, tdp = overhead_reference(spec, arch)
+    enc = next((o for o in ops if o.op == "hash_encode"), None)
+    return {
+        "frame_s": rep.latency_s, "ngpc_s": span,
+        "gpu_part_s": sum(o.latency_s for o in rep.ops if o.component == spec.gpu_component),
+        "encode_s": sum(o.latency_s for o in ops if o.op == "hash_encode"),
+        "mlp_s": sum(o.latency_s for o in ops if o.op == "mlp"),
+        "dram_bytes": sum(o.dram_bytes for o in ops),
+        "l2_bytes": sum(o.actions.get("link.l2.bytes", 0.0) for o in ops),
+        "hit": None if enc is None else enc.details.get("grid_hit_rate"),
+        "area_mm2": comp.area_mm2,
+        "power_w": dyn / span + comp.leakage_power_w if span > 0 and comp.leakage_power_w is not None else None,
+        "energy_j": rep.energy_j, "die_mm2": die, "tdp_w": tdp, "n_nfp": spec.n_nfp, "report": rep,
+    }
 
 
 def _bisect(f, lo, hi, iters=50):
@@ -86,12 +163,12 @@ def _bisect(f, lo, hi, iters=50):
 
 def calibrate(gpu_arch) -> dict:
     """Fit prepost_cost_scale (-> 72.37 % hashgrid mean share) and NeRF samples per pixel
-    (-> 231 ms NeRF 1080p frame) on the GPU model; alternate until both hold."""
+    (-> 231 ms NeRF 1080p frame) on the GPU arch; alternate until both hold."""
     from archsim.blocks.ngpc.generator import SPP_DEFAULT
 
     @functools.lru_cache(maxsize=4096)
     def frame(app, scale, spp):
-        return gpu_frame(gpu_arch, _frame_ops(app, "hashgrid", "1080p", scale=scale, nerf_spp=spp))
+        return gpu_frame(gpu_arch, frame_workload(app, "hashgrid", "1080p", scale=scale, nerf_spp=spp))
 
     def mean_share(scale, spp):
         vals = []
@@ -112,16 +189,12 @@ def calibrate(gpu_arch) -> dict:
             "nerf_1080p_s": frame("nerf", scale, spp)["total_s"]}
 
 
-def _gpu_component(gpu_arch) -> str:
-    return next(n for n, k in gpu_arch.component_kinds.items() if k == "gpu")
-
-
 def fit_gpu_mlp_split(gpu_preset: Path, out_dir: Path):
     """What-if baseline: the GPU model's fused-MLP efficiency (`efficiency.mlp_fused_fraction`)
     fitted so its mean hashgrid MLP share is the paper's 32.12 % (with the pre/post scale and
     NeRF spp refitted, the encoding share then is 72.37 - 32.12 = 40.25 %). Returns (path of the
-    fitted GPU preset written into out_dir, fraction, calibration) or None if the GPU model has
-    no such knob."""
+    fitted GPU preset written into out_dir, the override key, fraction, calibration) or None if
+    the GPU model has no such knob."""
     from archsim.config.arch import load_arch
     from archsim.errors import ConfigError
     base = load_arch(gpu_preset)
@@ -142,8 +215,8 @@ def fit_gpu_mlp_split(gpu_preset: Path, out_dir: Path):
             a = arch(f)
             vals = []
             for app in APPS:
-                g = gpu_frame(a, _frame_ops(app, "hashgrid", "1080p", scale=cal["prepost_cost_scale"],
-                                            nerf_spp=cal["nerf_spp"]))
+                g = gpu_frame(a, frame_workload(app, "hashgrid", "1080p", scale=cal["prepost_cost_scale"],
+                                                nerf_spp=cal["nerf_spp"]))
                 vals.append(g["mlp_s"] / g["total_s"] * 100.0)
             return sum(vals) / len(vals)
         frac, _ok = _bisect(lambda f: PAPER_MLP_SHARE_PCT - mlp_share(f), 0.005, 1.2, iters=30)
@@ -159,42 +232,11 @@ def fit_gpu_mlp_split(gpu_preset: Path, out_dir: Path):
     return path, frac, cal
 
 
-def _ngpc_arch(n, gpu_preset: Path, quick: bool):
-    from archsim.config.arch import load_arch
-    over = {"components.ngpc.gpu_preset": str(gpu_preset), "components.ngpc.gpu_component": ""}
-    preset = NGPC_PRESETS / f"ngpc-{n}.toml"
-    if not preset.is_file():
-        preset = NGPC_PRESETS / "base.toml"
-        over["components.ngpc.n_nfp"] = n
-    if quick:
-        over.update({"components.ngpc.batch_points": 512, "components.ngpc.measured_batches": 1, "components.ngpc.warmup_batches": 1})
-    return load_arch(preset, over)
-
-
-def _power_area(arch, results, busy_s):
-    """(nfp_area_mm2, nfp_power_w, provenance) from the energy layer, or Nones if absent."""
-    from archsim.blocks.ngpc import model as ngpc
-    try:
-        from archsim.energy.model import area_mm2, leakage_power_w, price_actions
-    except ModuleNotFoundError:     # no energy layer installed: area/power rows stay empty
-        return None, None
-    spec = arch.components["ngpc"]
-    one = ngpc.nfp_structure(spec, 1)
-    area = area_mm2(one, arch.tech)["total"]
-    actions: dict[str, float] = {}
-    for r in results:
-        if r.details.get("side") == "ngpc":
-            for k, v in r.actions.items():
-                actions[k] = actions.get(k, 0.0) + v
-    dyn_j = sum(price_actions(ngpc.structure(spec), actions, arch.tech).values())
-    power = dyn_j / spec.n_nfp / busy_s + leakage_power_w(one, arch.tech) if busy_s > 0 else None
-    return area, power
-
+# ----------------------------------------------------------------------------- the study
 
 def run(out_dir, *, gpu_preset=None, quick: bool = False) -> StudyResult:
     """Every app x encoding x N (8/16/32/64) x resolution; `quick` uses small representative
-    batches (for tests)."""
-    from archsim.blocks.ngpc import model as ngpc
+    batches (for tests). `gpu_preset` replaces the RTX 3090 (baseline and the NGPC's GPU part)."""
     from archsim.config.arch import load_arch
     out_dir = Path(out_dir)
     gpu_preset = Path(gpu_preset).resolve() if gpu_preset else GPU_PRESET
@@ -204,7 +246,7 @@ def run(out_dir, *, gpu_preset=None, quick: bool = False) -> StudyResult:
     scale, nerf_spp = cal["prepost_cost_scale"], cal["nerf_spp"]
     rows: list[dict] = []
     notes: list[str] = []
-    archs = {n: _ngpc_arch(n, gpu_preset, quick) for n in N_VALUES}
+    archs = {n: ngpc_arch(n, gpu_preset=gpu_preset, quick=quick) for n in N_VALUES}
     base = dict(gpu=gname)
 
     gpu = {}        # (app, enc, res) -> gpu frame
@@ -212,29 +254,19 @@ def run(out_dir, *, gpu_preset=None, quick: bool = False) -> StudyResult:
     for app in APPS:
         for enc in ENCODINGS:
             for res in RESOLUTIONS:
-                ops = _frame_ops(app, enc, res, scale=scale, nerf_spp=nerf_spp)
-                g = gpu[(app, enc, res)] = gpu_frame(gpu_arch, ops)
+                wl = frame_workload(app, enc, res, scale=scale, nerf_spp=nerf_spp)
+                g = gpu[(app, enc, res)] = gpu_frame(gpu_arch, wl)
                 for n in N_VALUES:
-                    arch = archs[n]
-                    spec = arch.components["ngpc"]
-                    results = _run_ops(arch, ops)
-                    ft = ngpc.frame_time(spec, results)
-                    enc_ngpc = sum(r.latency_s for r in results if r.details.get("stage") == "encode")
-                    mlp_ngpc = sum(r.latency_s for r in results if r.details.get("stage") == "mlp")
-                    d = {"frame_s": ft["frame_time_s"], "ngpc_s": ft["ngpc_s"], "gpu_part_s": ft["gpu_part_s"],
-                         "speedup": g["total_s"] / ft["frame_time_s"],
-                         "enc_speedup": g["encode_s"] / enc_ngpc if enc_ngpc else None,
-                         "mlp_speedup": g["mlp_s"] / mlp_ngpc if mlp_ngpc else None,
-                         "bw": ft["dram_bandwidth_gb_s"],
-                         "l2_bw": sum(r.actions.get("link.l2.bytes", 0.0) for r in results
-                                      if r.details.get("side") == "ngpc") / ft["ngpc_s"] / 1e9
-                         if ft["ngpc_s"] else 0.0,
-                         "hit": next((r.details["grid_hit_rate"] for r in results
-                                      if r.details.get("stage") == "encode"), None),
-                         "amdahl": g["total_s"] / ft["gpu_part_s"] if ft["gpu_part_s"] else None}
-                    if res == "1080p":
-                        d["area"], d["power"] = _power_area(arch, results, ft["ngpc_s"])
-                    ngpc_r[(app, enc, res, n)] = d
+                    f = ngpc_frame(archs[n], wl)
+                    f["speedup"] = g["total_s"] / f["frame_s"]
+                    f["enc_speedup"] = g["encode_s"] / f["encode_s"] if f["encode_s"] else None
+                    f["mlp_speedup"] = g["mlp_s"] / f["mlp_s"] if f["mlp_s"] else None
+                    f["amdahl"] = g["total_s"] / f["gpu_part_s"] if f["gpu_part_s"] else None
+                    f["bw"] = f["dram_bytes"] / f["ngpc_s"] / 1e9 if f["ngpc_s"] else 0.0
+                    f["l2_bw"] = f["l2_bytes"] / f["ngpc_s"] / 1e9 if f["ngpc_s"] else 0.0
+                    f.pop("report")
+                    ngpc_r[(app, enc, res, n)] = f
+                g.pop("report")
 
     # ---------------------------------------------------------------- GPU rows
     for enc in ENCODINGS:
@@ -272,9 +304,6 @@ def run(out_dir, *, gpu_preset=None, quick: bool = False) -> StudyResult:
                             **{**pm, "app": "max", "resolution": "4k"}))
 
     # ---------------------------------------------------------------- NGPC rows
-    from archsim.blocks.base import EvalContext
-    die, tdp = ngpc.gpu_die_and_tdp(archs[8].components["ngpc"],
-                                    EvalContext(arch=archs[8], component_name="ngpc"))
     for app in APPS:
         for enc in ENCODINGS:
             for n in N_VALUES:
@@ -291,15 +320,17 @@ def run(out_dir, *, gpu_preset=None, quick: bool = False) -> StudyResult:
                     rows.append(row(STUDY, "grid_sram_hit_rate", "fraction", d["hit"], **p))
                     rows.append(row(STUDY, "amdahl_limit_x", "x", d["amdahl"], **p))
                     if res == "1080p":
-                        area, power = d.get("area"), d.get("power")
+                        area = d["area_mm2"] / n if d["area_mm2"] is not None else None
+                        power = d["power_w"] / n if d["power_w"] is not None else None
+                        die, tdp = d["die_mm2"], d["tdp_w"]
                         rows.append(row(STUDY, "nfp_area_mm2", "mm2", area, **p))
                         rows.append(row(STUDY, "nfp_power_w", "W", power, **p))
-                        rows.append(row(STUDY, "ngpc_area_mm2", "mm2", None if area is None else n * area, **p))
-                        rows.append(row(STUDY, "ngpc_power_w", "W", None if power is None else n * power, **p))
+                        rows.append(row(STUDY, "ngpc_area_mm2", "mm2", d["area_mm2"], **p))
+                        rows.append(row(STUDY, "ngpc_power_w", "W", d["power_w"], **p))
                         rows.append(row(STUDY, "area_overhead_pct", "%",
-                                        n * area / die * 100 if area is not None and die else None, **p))
+                                        d["area_mm2"] / die * 100 if d["area_mm2"] is not None and die else None, **p))
                         rows.append(row(STUDY, "power_overhead_pct", "%",
-                                        n * power / tdp * 100 if power is not None and tdp else None, **p))
+                                        d["power_w"] / tdp * 100 if d["power_w"] is not None and tdp else None, **p))
             # saturation: smallest N whose doubling gains < 10 % (1080p); 0 = still scaling at 64
             sat = 0
             for a, b in zip(N_VALUES[:-1], N_VALUES[1:]):
@@ -329,29 +360,38 @@ def run(out_dir, *, gpu_preset=None, quick: bool = False) -> StudyResult:
     notes.append(f"inputs, not fitted: fusion speedup {spec8.prepost_fusion_speedup} (paper), 16 sub-engines "
                  f"x 1 MiB grid SRAM and a 64x64 MAC array per NFP (paper), clock {spec8.clock_ghz} GHz, "
                  f"fp16 features; open knobs at their preset defaults (arch_configs/ngpc/base.toml)")
-    notes.append("GPU baseline: " + str(gpu_preset.relative_to(REPO) if gpu_preset.is_relative_to(REPO) else gpu_preset)
-                 + "; frame time = sum of the GPU model's op latencies (no overlap on the GPU)")
-    notes.append("NGPC frame: per NFP, encode and MLP engines pipelined over batches; the GPU's fused "
-                 "pre/post overlaps the NGPC (paper Fig. 10b); grid levels larger than the 1 MiB "
-                 "grid SRAM (hashgrid T=2^19 fp16 = 2 MiB per level) are cached, misses go to DRAM")
+    notes.append("every number from archsim.simulate (the path of archsim run / sweep): GPU baseline "
+                 + str(gpu_preset.relative_to(REPO) if gpu_preset.is_relative_to(REPO) else gpu_preset)
+                 + " (its ops one after another on the SMs); NGPC-N arch_configs/ngpc/ngpc-N.toml (the "
+                   "same GPU as a component)")
+    notes.append("NGPC frame (the scheduler, archsim.schedule): the frame streams in batches per NFP; "
+                 "encode and MLP engines pipelined batch by batch (NeRF's two MLPs interleaved on the MLP "
+                 "engine), the GPU's fused pre/post overlapping the NGPC (paper Fig. 10b); grid levels larger "
+                 "than the 1 MiB grid SRAM (hashgrid T=2^19 fp16 = 2 MiB per level) are cached, misses go to DRAM")
     notes.append(f"rows with n_nfp=0 are the GPU alone; app='mean'/'min'/'max' aggregate over the 4 apps"
                  f"{'; quick mode (small batches)' if quick else ''}")
     notes.append("paper numbers not reproduced: the MLP engine's ~7 % agreement with Timeloop/Accelergy "
                  "(no Timeloop here; archsim's MLP engine uses SCALE-Sim WS fold timing), the 2-4 orders "
                  "of magnitude AR/VR gap (budgets not given), Fig. 14 frame rates and Fig. 15 overheads "
                  "(values not in the notes; archsim's own are in the fps / *_overhead_pct rows)")
-    notes.append("means over apps are arithmetic; power = NGPC dynamic energy of the frame / NGPC busy "
-                 "time + leakage (7 nm, energy layer); DRAM contention between the SMs' pre/post and the "
-                 "NGPC is not modelled (as in the paper)")
-    notes.extend(_sensitivity(gpu_arch, gpu_preset, quick, scale, nerf_spp, gpu))
+    notes.append("means over apps are arithmetic; NGPC power = its dynamic energy over the span it runs "
+                 "in the frame's timeline + its leakage (7 nm, energy layer); bandwidths = its DRAM / L2 "
+                 "bytes over the same span; DRAM contention between the SMs' pre/post and the NGPC is not "
+                 "modelled (as in the paper)")
+    notes.extend(_sensitivity(gpu_preset, quick, scale, nerf_spp, gpu))
     notes.extend(_paper_split_whatif(gpu_preset, out_dir, quick))
     return StudyResult(rows=rows, plots=plots, notes=notes)
+
+
+def _mean_speedup(arch, gpu_frames, scale, nerf_spp) -> list[float]:
+    return [gpu_frames[app] / ngpc_frame(arch, frame_workload(app, "hashgrid", "1080p", scale=scale,
+                                                               nerf_spp=nerf_spp))["frame_s"]
+            for app in APPS]
 
 
 def _paper_split_whatif(gpu_preset, out_dir, quick) -> list[str]:
     """NGPC-8 hashgrid 1080p speedup against a GPU baseline whose fused-MLP efficiency is fitted
     to the paper's 40.24 / 32.12 % split (the primary rows keep the GPU model's own split)."""
-    from archsim.blocks.ngpc import model as ngpc
     from archsim.config.arch import load_arch
     fit = fit_gpu_mlp_split(gpu_preset, out_dir)
     if fit is None:
@@ -359,49 +399,36 @@ def _paper_split_whatif(gpu_preset, out_dir, quick) -> list[str]:
                 "(the GPU model has no efficiency.mlp_fused_fraction)"]
     path, frac, cal = fit
     garch = load_arch(path)
-    quick_over = {"components.ngpc.batch_points": 512, "components.ngpc.measured_batches": 1,
-                  "components.ngpc.warmup_batches": 1} if quick else {}
+    sc, spp = cal["prepost_cost_scale"], cal["nerf_spp"]
+    gpu_frames = {app: gpu_frame(garch, frame_workload(app, "hashgrid", "1080p", scale=sc, nerf_spp=spp))["total_s"]
+                  for app in APPS}
     favourable = {"components.ngpc.encoding.miss_path": "ideal",
                   "components.ngpc.reload_tables_per_frame": False, "components.ngpc.clock_ghz": 1.695}
     out = []
     for label, extra in (("", {}), (" and every grid level resident, no per-frame table reload, "
                                     "NFPs at 1.695 GHz", favourable)):
-        arch = load_arch(NGPC_PRESETS / "ngpc-8.toml", {
-            "components.ngpc.gpu_preset": str(path), "components.ngpc.gpu_component": "",
-            **quick_over, **extra})
-        sps = []
-        for app in APPS:
-            ops = _frame_ops(app, "hashgrid", "1080p", scale=cal["prepost_cost_scale"], nerf_spp=cal["nerf_spp"])
-            g = gpu_frame(garch, ops)
-            ft = ngpc.frame_time(arch.components["ngpc"], _run_ops(arch, ops))
-            sps.append(g["total_s"] / ft["frame_time_s"])
+        arch = ngpc_arch(8, gpu_preset=path, quick=quick, overrides=extra)
+        sps = _mean_speedup(arch, gpu_frames, sc, spp)
         out.append(f"what-if, GPU baseline with its fused-MLP efficiency fitted to the paper's 40.24 / 32.12 % "
-                   f"split (mlp_fused_fraction = {frac:.3g}; pre/post scale {cal['prepost_cost_scale']:.3g}, "
-                   f"NeRF spp {cal['nerf_spp']:.3g} refitted){label}: NGPC-8 hashgrid 1080p mean speedup "
+                   f"split (mlp_fused_fraction = {frac:.3g}; pre/post scale {sc:.3g}, "
+                   f"NeRF spp {spp:.3g} refitted){label}: NGPC-8 hashgrid 1080p mean speedup "
                    f"{sum(sps) / len(sps):.2f}x (per app {', '.join(f'{a} {v:.2f}' for a, v in zip(APPS, sps))})")
     out[-1] += f"; fitted GPU preset written to {path}"
     return out
 
 
-def _sensitivity(gpu_arch, gpu_preset, quick, scale, nerf_spp, gpu) -> list[str]:
+def _sensitivity(gpu_preset, quick, scale, nerf_spp, gpu) -> list[str]:
     """What-ifs at NGPC-8, hashgrid, 1080p: every level resident (miss_path = ideal), no SM/NGPC
     overlap, a 1.695 GHz NFP clock."""
-    from archsim.blocks.ngpc import model as ngpc
-    from archsim.config.arch import load_arch
     out = []
     cases = (("every grid level resident across frames (miss_path=ideal, no per-frame reload)",
               {"components.ngpc.encoding.miss_path": "ideal", "components.ngpc.reload_tables_per_frame": False}),
              ("no SM/NGPC overlap", {"components.ngpc.overlap_with_gpu": False}),
              ("the NFPs at the RTX 3090's 1.695 GHz boost clock", {"components.ngpc.clock_ghz": 1.695}))
+    gpu_frames = {app: gpu[(app, "hashgrid", "1080p")]["total_s"] for app in APPS}
     for label, what in cases:
-        arch = load_arch(NGPC_PRESETS / "ngpc-8.toml", {
-            "components.ngpc.gpu_preset": str(gpu_preset), "components.ngpc.gpu_component": "", **what,
-            **({"components.ngpc.batch_points": 512, "components.ngpc.measured_batches": 1, "components.ngpc.warmup_batches": 1} if quick else {})})
-        sps = []
-        for app in APPS:
-            ops = _frame_ops(app, "hashgrid", "1080p", scale=scale, nerf_spp=nerf_spp)
-            ft = ngpc.frame_time(arch.components["ngpc"], _run_ops(arch, ops))
-            sps.append(gpu[(app, "hashgrid", "1080p")]["total_s"] / ft["frame_time_s"])
+        arch = ngpc_arch(8, gpu_preset=gpu_preset, quick=quick, overrides=what)
+        sps = _mean_speedup(arch, gpu_frames, scale, nerf_spp)
         out.append(f"what-if, NGPC-8 hashgrid 1080p mean speedup with {label}: {sum(sps) / len(sps):.2f}x "
                    f"(per app {', '.join(f'{a} {s:.2f}' for a, s in zip(APPS, sps))})")
     return out
@@ -433,4 +460,3 @@ def _plots(out_dir: Path, ngpc_r) -> list[str]:
             plt.close(fig)
             paths.append(str(p))
     return paths
-

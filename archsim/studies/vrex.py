@@ -4,18 +4,24 @@ What runs:
 - ReSV (archsim.blocks.vrex.kernels) on seeded synthetic KV streams at 1K-40K tokens
   (archsim.blocks.vrex.resv_measure): retrieval ratios, cluster sizes, early-exit fractions, WTU
   buckets per row, HC-table size, Hamming-vs-cosine correlation — reported against the paper.
-- V-Rex8 / V-Rex48 (arch_configs/vrex/) and AGX Orin / A100 (arch_configs/gpu/vrex-paper/) run
-  the same streaming sessions (archsim.blocks.vrex.generator) under ReSV and the GPU policies
-  (archsim.blocks.vrex.policies) with the overlap-aware step runner (archsim.studies.vrex_session).
+- V-Rex8 / V-Rex48 (arch_configs/vrex/) and AGX Orin / A100 (arch_configs/gpu/vrex-paper/, each
+  with the paired V-Rex system's host link) run the same streaming sessions
+  (archsim.blocks.vrex.generator) under ReSV and the GPU policies
+  (archsim.blocks.vrex.policies). Every number comes from `archsim.simulate` on a `video_llm`
+  workload — the path `archsim run` and `archsim sweep` take: a frame or answer step is the
+  workload with `phase = "frame"` / `"answer"`, a whole session the workload with
+  `phase = "session"`. Block power, prediction shares, roofline points and the bandwidth plot
+  are read off those Reports (per-op energy by action class, the timeline); nothing is priced
+  or scheduled here.
 
 Inputs taken from the paper (papers/vrex.md §11): the Tab. II average retrieval ratios per
 method and stage (ReSV 32.7 % / 2.5 %), ~32 tokens per cluster. The per-layer shape of the
 ratio (which layers are light or heavy) and the WTU's buckets per row come from the ReSV runs
 on the synthetic streams. Nothing is fitted to the paper's latencies.
 
-End-to-end (COIN average: 26 frames, 25 question and 39 answer tokens): each phase is run at
-its mean history length (frames at L + 13 x 11, the question after the frames, answers at the
-middle of the answer) and multiplied by its step count.
+End-to-end (COIN average: 26 frames, 25 question and 39 answer tokens): the session workload,
+each phase one step at its mean history length with its ops repeated by the step count
+(frames at L + 13 x 11, the question after the frames, answers at the middle of the answer).
 """
 from __future__ import annotations
 
@@ -39,6 +45,9 @@ SYSTEMS = {
     "server": {"vrex": "arch_configs/vrex/vrex48-server.toml",
                "gpu": "arch_configs/gpu/vrex-paper/a100-80gb-pcie.toml", "batches": (1, 8)},
 }
+VREX = "vrex"            # the V-Rex component of the V-Rex presets
+GPU = "gpu"              # the GPU and the host-link components of the GPU presets
+HOST = "host"
 # Fig. 13(a), §VI-B: V-Rex8 per-frame latency at batch 1 (ms) and TPOT range (1K -> 40K)
 PAPER_FRAME_MS = {1000: 121.0, 5000: 123.0, 10000: 198.0, 20000: 200.0, 40000: 254.0}
 PAPER_TPOT_MS = {1000: 89.0, 40000: 97.0}
@@ -62,7 +71,6 @@ def run(out_dir, *, fast: bool = False) -> StudyResult:
 
 def _run(out: Path, fast: bool) -> StudyResult:
     from archsim.config.arch import load_arch
-    from archsim.studies.vrex_session import GpuEvaluator, VrexEvaluator
 
     rows: list[dict] = []
     notes: list[str] = []
@@ -73,16 +81,14 @@ def _run(out: Path, fast: bool) -> StudyResult:
     for sysname, cfg in SYSTEMS.items():
         va = load_arch(REPO / cfg["vrex"])
         ga = load_arch(REPO / cfg["gpu"])
-        vspec = va.components["vrex"]
-        ctx[sysname] = {"va": va, "vspec": vspec, "vrex": VrexEvaluator(va), "gpu": GpuEvaluator(ga, vspec),
-                        "ga": ga}
+        ctx[sysname] = {"va": va, "vspec": va.components[VREX], "ga": ga}
     curves: dict = {}
     for sysname, cfg in SYSTEMS.items():
         c = ctx[sysname]
         for batch in cfg["batches"]:
             for L in KV_LENS:
-                v = _session(c["vrex"], _params(c, stats, L, batch, "vrex"))
-                base = {b: _session(c["gpu"], _params(c, stats, L, batch, b)) for b in BASELINES}
+                v = session(c["va"], _params(c, stats, L, batch, "vrex"))
+                base = {b: session(c["ga"], _params(c, stats, L, batch, b)) for b in BASELINES}
                 curves[(sysname, batch, L)] = (v, base)
                 _perf_rows(rows, sysname, batch, L, v, base)
     _ablation_rows(rows, ctx, stats)
@@ -152,91 +158,178 @@ def _resv_rows(rows, notes, stats):
     rows.append(row(STUDY, "hamming_cosine_corr", "", stats[KV_LENS[-1]].hamming_cosine_corr, 0.8, source="synthetic"))
 
 
-# ----------------------------------------------------------------------------- sessions
+# ----------------------------------------------------------------------------- workloads
 
 def _params(c, stats, L, batch, policy, **kw):
-    from archsim.blocks.vrex.resv_measure import layer_scale
     from archsim.blocks.vrex.generator import Params
+    from archsim.blocks.vrex.resv_measure import layer_scale
     s = stats[L]
     vspec = c["vspec"]
+    resv = policy in ("vrex", "gpu_resv")
     return Params(kv_history_tokens=L, batch=batch, policy=policy, offload_source=vspec.kvmu.offload,
                   recent_kv_tokens=vspec.kvmu.recent_kv_tokens if vspec.kvmu.enabled else 0,
-                  layer_ratio_scale=layer_scale(s.layer_frame_ratios) if policy in ("vrex", "gpu_resv") else (),
-                  layer_ratio_scale_text=layer_scale(s.layer_text_ratios) if policy in ("vrex", "gpu_resv") else (),
+                  layer_ratio_scale=layer_scale(s.layer_frame_ratios) if resv else (),
+                  layer_ratio_scale_text=layer_scale(s.layer_text_ratios) if resv else (),
                   wicsum_processed_fraction=min(1.0, s.processed_fraction_frame),
                   wtu_buckets_processed=s.wtu_buckets_frame, cluster_tokens=32.0,
                   token_run_tokens=max(1.0, s.mean_run_tokens), **kw)
 
 
+def workload(params, phase: str | None = None, kv_len: int | None = None):
+    """The `video_llm` workload of `params` (one phase at one history length if given), loaded
+    as `archsim run` loads a workload TOML with these [params]."""
+    from archsim.workloads.load import load_workload
+    p = attrs.evolve(params, **({"phase": phase} if phase else {}),
+                     **({"kv_history_tokens": kv_len} if kv_len is not None else {}))
+    data = {k: list(v) if isinstance(v, tuple) else v for k, v in attrs.asdict(p).items()}
+    return load_workload({"generator": "video_llm", "params": data},
+                         name=f"video_llm-{p.policy}-{p.phase}-{p.kv_history_tokens}")
+
+
+def step(arch, params, phase: str, kv_len: int | None = None):
+    """The Report of one step (`phase` frame, question or answer) of `params`' session."""
+    from archsim.simulate import simulate
+    return simulate(arch, workload(params, phase, kv_len))
+
+
 @attrs.frozen
 class Session:
-    frame: object
-    answer: object
-    question: object
-    e2e_s: float
+    frame_s: float           # one frame step at the starting history
+    frame_j: float
+    answer_s: float          # one answer token (TPOT) at the starting history
+    answer_j: float
+    e2e_s: float             # the whole session (its Report's makespan)
     e2e_j: float
-    frame_tasks: object = None
 
 
-def _one(ev, p, phase, L, keep=False):
-    from archsim.studies.vrex_session import run_step
-    from archsim.blocks.vrex.generator import steps
-    return run_step(steps(attrs.evolve(p, phase=phase, kv_history_tokens=L))[0], ev, keep_tasks=keep)
+def session(arch, p) -> Session:
+    from archsim.simulate import simulate
+    fr = step(arch, p, "frame")
+    an = step(arch, p, "answer")
+    se = simulate(arch, workload(p, "session"))
+    return Session(frame_s=fr.latency_s, frame_j=fr.energy_j, answer_s=an.latency_s, answer_j=an.energy_j,
+                   e2e_s=se.latency_s, e2e_j=se.energy_j)
 
 
-def _session(ev, p) -> Session:
-    L = p.kv_history_tokens
-    ft = p.frame_tokens()
-    fr = _one(ev, p, "frame", L)
-    an = _one(ev, p, "answer", L)
-    fr_mid = _one(ev, p, "frame", L + (p.frames * ft) // 2)
-    lq = L + p.frames * ft
-    qu = _one(ev, p, "question", lq)
-    an_mid = _one(ev, p, "answer", lq + p.question_tokens + p.answer_tokens // 2)
-    e2e = p.frames * fr_mid.latency_s + qu.latency_s + p.answer_tokens * an_mid.latency_s
-    e2e_j = p.frames * fr_mid.energy_j + qu.energy_j + p.answer_tokens * an_mid.energy_j
-    return Session(frame=fr, answer=an, question=qu, e2e_s=e2e, e2e_j=e2e_j)
+# ----------------------------------------------------------------------------- reading Reports
 
+def op_spans(report):
+    """(op, phase, stage, layer, start_s, end_s) of every op of a Report, from its timeline."""
+    from archsim.blocks.vrex.generator import op_stage
+    tl = report.timeline
+    out = []
+    for i, o in enumerate(report.ops):
+        ph, stage, layer = op_stage(o.name)
+        out.append((o, ph, stage, layer, float(tl.start_s[i]), float(tl.end_s[i])))
+    return out
+
+
+def stage_busy_s(report, stages) -> float:
+    """Time the ops of the given stages ran (end - start on the timeline, summed)."""
+    return float(sum(e - s for _, _, st, _, s, e in op_spans(report) if st in stages))
+
+
+def resource_busy_s(report, resource: str) -> float:
+    u = report.timeline.resource(resource)
+    return u.busy_s if u is not None else 0.0
+
+
+def link_bytes(report) -> float:
+    """Bytes on the PCIe wire (every op's `link.pcie.bytes` action)."""
+    return float(sum(o.actions.get("link.pcie.bytes", 0.0) for o in report.ops))
+
+
+def block_energy_j(report, component: str, dtype: str) -> dict:
+    """Dynamic energy per V-Rex block and of DRAM, PCIe and the SSD, from the Report's ops:
+    each op's energy by action class (priced once by simulate) is assigned by the unit the op
+    ran on (its placement) — LXE ops' MACs split DPE / VPE by the VPE's share of them."""
+    out = {b: 0.0 for b in BLOCKS}
+    out.update(dram=0.0, pcie=0.0, ssd=0.0)
+    mac_key = f"mac.{dtype}"
+    for o in report.ops:
+        if o.component != component:
+            continue
+        unit = o.resource.rsplit(".", 1)[-1]
+        for cls, j in (o.energy_breakdown_j or {}).items():
+            if cls in ("dram", "ssd"):
+                out[cls] += j
+            elif cls.startswith("link."):
+                out["pcie"] += j
+            elif unit == "lxe":
+                if cls.startswith("sram."):
+                    out["lxe_sram"] += j
+                elif cls == "mac":
+                    macs = o.actions.get(mac_key, 0.0)
+                    vpe = min(macs, float(o.details.get("vpe_ops", 0.0)) * o.details.get("repeat", 1))
+                    frac = vpe / macs if macs else 0.0
+                    out["vpe"] += j * frac
+                    out["dpe"] += j * (1 - frac)
+                else:
+                    out["dpe"] += j
+            elif unit == "pcie":
+                out["kvmu"] += j
+            else:
+                out[unit] += j
+    return out
+
+
+def peak_flops(arch) -> float:
+    """V-Rex: DPE + VPE MACs (Tab. I's peak); a GPU: its dense BF16 (else FP16) tensor peak."""
+    from archsim.blocks.vrex.model import peak_flops as vrex_peak
+    if VREX in arch.components:
+        return vrex_peak(arch.components[VREX])
+    rates = arch.components[GPU].tensor_tflops
+    for d in ("bf16", "fp16"):
+        v = getattr(rates, d, None)
+        if v:
+            return float(v) * 1e12
+    return float("nan")
+
+
+# ----------------------------------------------------------------------------- rows
 
 def _perf_rows(rows, sysname, batch, L, v: Session, base: dict):
     pf = PAPER_FRAME_MS.get(L) if (sysname == "edge" and batch == 1) else None
     pt = PAPER_TPOT_MS.get(L) if (sysname == "edge" and batch == 1) else None
     kw = {"system": sysname, "batch": batch, "kv_len": L}
-    rows.append(row(STUDY, "frame_latency_s", "s", v.frame.latency_s, pf / 1e3 if pf else None, **kw))
-    rows.append(row(STUDY, "fps", "1/s", 1.0 / v.frame.latency_s, 1e3 / pf if pf else None, **kw))
-    rows.append(row(STUDY, "tpot_s", "s", v.answer.latency_s, pt / 1e3 if pt else None, **kw))
+    rows.append(row(STUDY, "frame_latency_s", "s", v.frame_s, pf / 1e3 if pf else None, **kw))
+    rows.append(row(STUDY, "fps", "1/s", 1.0 / v.frame_s, 1e3 / pf if pf else None, **kw))
+    rows.append(row(STUDY, "tpot_s", "s", v.answer_s, pt / 1e3 if pt else None, **kw))
     rows.append(row(STUDY, "e2e_latency_s", "s", v.e2e_s, None, **kw))
     for b, g in base.items():
         bk = {**kw, "baseline": b}
-        rows.append(row(STUDY, "frame_latency_s", "s", g.frame.latency_s, None, **bk))
-        rows.append(row(STUDY, "tpot_s", "s", g.answer.latency_s, None, **bk))
+        rows.append(row(STUDY, "frame_latency_s", "s", g.frame_s, None, **bk))
+        rows.append(row(STUDY, "tpot_s", "s", g.answer_s, None, **bk))
         rows.append(row(STUDY, "e2e_latency_s", "s", g.e2e_s, None, **bk))
-        rows.append(row(STUDY, "speedup_frame", "x", g.frame.latency_s / v.frame.latency_s, None, **bk))
-        rows.append(row(STUDY, "speedup_tpot", "x", g.answer.latency_s / v.answer.latency_s, None, **bk))
+        rows.append(row(STUDY, "speedup_frame", "x", g.frame_s / v.frame_s, None, **bk))
+        rows.append(row(STUDY, "speedup_tpot", "x", g.answer_s / v.answer_s, None, **bk))
         rows.append(row(STUDY, "speedup_e2e", "x", g.e2e_s / v.e2e_s, None, **bk))
-        rows.append(row(STUDY, "energy_gain_frame", "x", g.frame.energy_j / v.frame.energy_j, None, **bk))
-        rows.append(row(STUDY, "energy_gain_text", "x", g.answer.energy_j / v.answer.energy_j, None, **bk))
+        rows.append(row(STUDY, "energy_gain_frame", "x", g.frame_j / v.frame_j, None, **bk))
+        rows.append(row(STUDY, "energy_gain_text", "x", g.answer_j / v.answer_j, None, **bk))
 
 
 def _ablation_rows(rows, ctx, stats):
-    """Fig. 16: edge, 40K, batch 1, frame processing; each step against AGX + FlexGen."""
+    """Fig. 16: edge, 40K, batch 1, frame processing; each step against AGX + FlexGen. The
+    KV-prediction share is the time the prediction ops (hash, cluster, score, select) ran over
+    the frame's latency, from the Report's timeline."""
+    from archsim.blocks.vrex.policies import PREDICTION_STAGES
     from archsim.config.arch import load_arch
-    from archsim.studies.vrex_session import VrexEvaluator
     L, batch = 40000, 1
     c = ctx["edge"]
-    ref = _one(c["gpu"], _params(c, stats, L, batch, "flexgen"), "frame", L)
-    kv_arch = load_arch(REPO / SYSTEMS["edge"]["vrex"], {"components.vrex.kvmu.enabled": False})
-    ckv = {**c, "vspec": kv_arch.components["vrex"]}
+    ref = step(c["ga"], _params(c, stats, L, batch, "flexgen"), "frame")
+    kv_arch = load_arch(REPO / SYSTEMS["edge"]["vrex"], {f"components.{VREX}.kvmu.enabled": False})
+    ckv = {**c, "vspec": kv_arch.components[VREX]}
     variants = {
-        "gpu_resv": _one(c["gpu"], _params(c, stats, L, batch, "gpu_resv"), "frame", L),
-        "kvpu": _one(VrexEvaluator(kv_arch), _params(ckv, stats, L, batch, "vrex"), "frame", L),
-        "all": _one(c["vrex"], _params(c, stats, L, batch, "vrex"), "frame", L),
+        "gpu_resv": step(c["ga"], _params(c, stats, L, batch, "gpu_resv"), "frame"),
+        "kvpu": step(kv_arch, _params(ckv, stats, L, batch, "vrex"), "frame"),
+        "all": step(c["va"], _params(c, stats, L, batch, "vrex"), "frame"),
     }
     for name, r in variants.items():
         kw = {"system": "edge", "batch": batch, "kv_len": L, "variant": name, "baseline": "flexgen"}
         rows.append(row(STUDY, "ablation_speedup", "x", ref.latency_s / r.latency_s, None, **kw))
         rows.append(row(STUDY, "ablation_energy_gain", "x", ref.energy_j / r.energy_j, None, **kw))
-        rows.append(row(STUDY, "kv_prediction_share_pct", "%", 100 * r.prediction_busy_s / r.latency_s, None,
+        rows.append(row(STUDY, "kv_prediction_share_pct", "%",
+                        100 * stage_busy_s(r, PREDICTION_STAGES) / r.latency_s, None,
                         system="edge", batch=batch, kv_len=L, variant=name))
 
 
@@ -244,32 +337,36 @@ def _roofline_rows(rows, ctx, stats):
     """Fig. 18: edge, 40K, batch 4, frame processing."""
     L, batch = 40000, 4
     c = ctx["edge"]
-    cases = {"vrex": (c["vrex"], "vrex"), "flexgen": (c["gpu"], "flexgen"), "rekv": (c["gpu"], "rekv")}
-    for name, (ev, pol) in cases.items():
-        r = _one(ev, _params(c, stats, L, batch, pol), "frame", L)
-        util = 100 * r.flops / (r.latency_s * ev.peak_flops)
+    cases = {"vrex": (c["va"], "vrex"), "flexgen": (c["ga"], "flexgen"), "rekv": (c["ga"], "rekv")}
+    for name, (arch, pol) in cases.items():
+        r = step(arch, _params(c, stats, L, batch, pol), "frame")
+        flops, dram = r.totals_.flops, r.totals_.dram_bytes
         kw = {"system": "edge", "batch": batch, "kv_len": L}
         if name != "vrex":
             kw["baseline"] = name
-        rows.append(row(STUDY, "roofline_utilization_pct", "%", util, None, **kw))
+        rows.append(row(STUDY, "roofline_utilization_pct", "%", 100 * flops / (r.latency_s * peak_flops(arch)),
+                        None, **kw))
         rows.append(row(STUDY, "operational_intensity_flop_per_byte", "FLOP/B",
-                        r.flops / max(r.dram_bytes + r.link_bytes, 1.0), None, **kw))
+                        flops / max(dram + link_bytes(r), 1.0), None, **kw))
 
 
 def _motivation_rows(rows, ctx, stats):
-    """Fig. 4(b, c): A100 + InfiniGen at 80K (prefill share of end-to-end) and A100 +
-    InfiniGenP at 40K with a 10K-token budget (KV prediction and retrieval shares)."""
+    """Fig. 4(b, c): A100 + InfiniGen at 80K (prefill share of end-to-end: where the question
+    phase ends on the session's timeline) and A100 + InfiniGenP at 40K with a 10K-token budget
+    (KV prediction = the score / select ops' time; retrieval adds the time the GPU waits for
+    PCIe: latency - the GPU's busy time)."""
     c = ctx["server"]
     L = 80000
-    s = _session(c["gpu"], _params(c, {**stats, L: stats[KV_LENS[-1]]}, L, 1, "infinigen"))
+    from archsim.simulate import simulate
     p = _params(c, {**stats, L: stats[KV_LENS[-1]]}, L, 1, "infinigen")
-    prefill = p.frames * s.frame.latency_s + s.question.latency_s
-    rows.append(row(STUDY, "prefill_share_pct", "%", 100 * prefill / s.e2e_s, 83.0, system="server", batch=1,
-                    kv_len=L, baseline="infinigen"))
+    se = simulate(c["ga"], workload(p, "session"))
+    prefill_end = max(e for _, ph, _, _, _, e in op_spans(se) if ph in ("frame", "question"))
+    rows.append(row(STUDY, "prefill_share_pct", "%", 100 * prefill_end / se.latency_s, 83.0, system="server",
+                    batch=1, kv_len=L, baseline="infinigen"))
     L = 40000
-    r = _one(c["gpu"], _params(c, stats, L, 1, "infinigenp", retrieval_ratio_frame=0.25), "frame", L, keep=True)
-    pred = sum(t.end_s - t.start_s for t in r.tasks if t.stage in ("score", "select"))
-    fetch_exposed = r.latency_s - sum(t.end_s - t.start_s for t in r.tasks if t.resource == "compute")
+    r = step(c["ga"], _params(c, stats, L, 1, "infinigenp", retrieval_ratio_frame=0.25), "frame")
+    pred = stage_busy_s(r, ("score", "select"))
+    fetch_exposed = r.latency_s - resource_busy_s(r, f"{GPU}.sm")
     rows.append(row(STUDY, "kv_prediction_share_pct", "%", 100 * pred / r.latency_s, 40.0, system="server",
                     batch=1, kv_len=L, baseline="infinigenp"))
     rows.append(row(STUDY, "kv_retrieval_share_pct", "%", 100 * (pred + max(0.0, fetch_exposed)) / r.latency_s, 79.0,
@@ -278,53 +375,21 @@ def _motivation_rows(rows, ctx, stats):
 
 # ----------------------------------------------------------------------------- area / power
 
-def _block_energy(r_tasks, evaluator) -> dict:
-    """Dynamic energy per block (whole system) from the ops of a kept-task step."""
-    from archsim.energy.model import price_actions
-    out = {b: 0.0 for b in BLOCKS}
-    out["dram"] = out["pcie"] = out["ssd"] = 0.0
-    for t in r_tasks:
-        ev = evaluator(t.op)
-        r = ev.result
-        acts = dict(r.actions)
-        unit = r.details["unit"]
-        for k in [k for k in acts if k.startswith("dram.")]:
-            out["dram"] += sum(price_actions(evaluator.structure, {k: acts.pop(k)}, evaluator.tech).values())
-        for k in [k for k in acts if k.startswith("ssd.")]:
-            out["ssd"] += sum(price_actions(evaluator.structure, {k: acts.pop(k)}, evaluator.tech).values())
-        if "link.pcie.bytes" in acts:
-            acts.pop("link.pcie.bytes")
-            out["pcie"] += evaluator.link_power_w * float(r.details.get("link_busy_s", 0.0))
-        if unit == "lxe":
-            sram = {k: v for k, v in acts.items() if k.startswith("sram.lxe")}
-            out["lxe_sram"] += sum(price_actions(evaluator.structure, sram, evaluator.tech).values())
-            mac_key = f"mac.{evaluator.spec.dtype}"
-            vpe = float(r.details.get("vpe_ops", 0.0)) * (t.op.repeat if r.details.get("repeat") else 1)
-            vpe = min(vpe, acts.get(mac_key, 0.0))
-            e_mac = sum(price_actions(evaluator.structure, {mac_key: acts.get(mac_key, 0.0)}, evaluator.tech).values())
-            frac = vpe / acts[mac_key] if acts.get(mac_key) else 0.0
-            out["vpe"] += e_mac * frac
-            out["dpe"] += e_mac * (1 - frac)
-        else:
-            out[unit] += sum(price_actions(evaluator.structure, acts, evaluator.tech).values())
-    return out
-
-
 def _area_power_rows(rows, notes, ctx, stats):
-    from archsim.blocks.vrex.model import core_structure, structure
+    """Area and leakage from the energy layer (the core's and the system's Structure); dynamic
+    power per block from the V-Rex frame Report at 40K, batch 1 (block_energy_j) over its
+    latency; system power = the Report's energy over its latency."""
+    from archsim.blocks.vrex.structure import core_structure, structure
     from archsim.energy.model import area_mm2, leakage_breakdown_w
-    from archsim.blocks.vrex.generator import steps
     for sysname in SYSTEMS:
         c = ctx[sysname]
-        spec, tech, ev = c["vspec"], c["va"].tech, c["vrex"]
+        spec, tech = c["vspec"], c["va"].tech
         core = core_structure(spec)
         area = area_mm2(core, tech)
         leak = leakage_breakdown_w(core, tech)
         L = 40000
-        p = _params(c, stats, L, 1, "vrex")
-        st = steps(attrs.evolve(p, phase="frame"))[0]
-        r = _one(ev, p, "frame", L)
-        dyn = _block_energy(st.tasks, ev)
+        r = step(c["va"], _params(c, stats, L, 1, "vrex"), "frame")
+        dyn = block_energy_j(r, VREX, spec.dtype)
         blk_power = {b: dyn[b] / r.latency_s / spec.cores + leak[f"child.{b}"] for b in BLOCKS}
         core_area = area["total"]
         core_power = sum(blk_power.values())
@@ -341,12 +406,14 @@ def _area_power_rows(rows, notes, ctx, stats):
                             None, block="core", **kw))
         sys_area = area_mm2(structure(spec), tech)["total"]
         rows.append(row(STUDY, "area_mm2", "mm2", sys_area, None, block="system", system=sysname))
-        rows.append(row(STUDY, "system_power_w", "W", r.energy_j / r.latency_s, None, **kw))
-        rows.append(row(STUDY, "peak_tflops", "TFLOP/s", ev.peak_flops / 1e12, PAPER_PEAK_TFLOPS[sysname], system=sysname))
+        rows.append(row(STUDY, "system_power_w", "W", r.avg_power_w, None, **kw))
+        rows.append(row(STUDY, "peak_tflops", "TFLOP/s", peak_flops(c["va"]) / 1e12, PAPER_PEAK_TFLOPS[sysname],
+                        system=sysname))
         parts = {k: round(v / r.latency_s, 3) for k, v in dyn.items() if k in ("dram", "pcie", "ssd")}
-        notes.append(f"{sysname} system power at 40K, batch 1, frame: {r.energy_j / r.latency_s:.2f} W = "
+        notes.append(f"{sysname} system power at 40K, batch 1, frame: {r.avg_power_w:.2f} W = "
                      f"cores {core_power * spec.cores:.2f} W + DRAM/PCIe/SSD dynamic {parts} W + DRAM background "
-                     f"and SSD idle; PCIe at {spec.host_link.power_w_per_lane} W/lane x busy fraction (paper §VI-A)")
+                     f"and SSD idle; PCIe per bit moved (tech table [link.pcie{spec.host_link.generation}]), "
+                     "not the paper's 3 W/lane rating")
 
 
 # ----------------------------------------------------------------------------- plots
@@ -359,11 +426,11 @@ def _plot_latency(out: Path, curves) -> Path:
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6))
     for ax, (s, b) in zip(axes, panels):
         xs = list(KV_LENS)
-        ax.plot(xs, [curves[(s, b, L)][0].frame.latency_s * 1e3 for L in xs], "o-", label="V-Rex (archsim)", lw=2)
+        ax.plot(xs, [curves[(s, b, L)][0].frame_s * 1e3 for L in xs], "o-", label="V-Rex (archsim)", lw=2)
         styles = {"flexgen": ("s-", 5), "infinigen": ("x--", 7), "infinigenp": ("^--", 5), "rekv": ("v--", 5)}
         for base in BASELINES:
             m, ms = styles[base]
-            ax.plot(xs, [curves[(s, b, L)][1][base].frame.latency_s * 1e3 for L in xs], m, ms=ms, lw=1,
+            ax.plot(xs, [curves[(s, b, L)][1][base].frame_s * 1e3 for L in xs], m, ms=ms, lw=1,
                     label=f"GPU+{base}" + (" (= FlexGen in prefill)" if base == "infinigen" else ""))
         if s == "edge" and b == 1:
             ax.plot(xs, [PAPER_FRAME_MS[L] for L in xs], "k*", ms=9, label="V-Rex8 (paper)")
@@ -381,22 +448,53 @@ def _plot_latency(out: Path, curves) -> Path:
     return p
 
 
+def bandwidth_timeline(report, *, layer: int, compute: str, n_points: int = 600) -> dict:
+    """DRAM and PCIe bandwidth (GB/s) over one layer period of a step's Report: from the end of
+    layer-1's last op on `compute` (a resource) to the end of `layer`'s (so in-flight prefetches
+    of the next layer show). Each op spreads its DRAM and PCIe wire bytes evenly over its span on
+    the timeline; `phases` lists (stage, layer, start, end, resource) of the ops overlapping the
+    window, times relative to its start."""
+    import numpy as np
+    spans = op_spans(report)
+
+    def last_end(lay):
+        ends = [e for o, _, _, ly, _, e in spans if ly == lay and o.resource == compute]
+        return max(ends) if ends else None
+    t1 = last_end(layer)
+    if t1 is None:
+        return {"t_s": [], "dram_gb_s": [], "pcie_gb_s": [], "phases": []}
+    t0 = last_end(layer - 1)
+    if t0 is None:
+        t0 = min(s for _, _, _, ly, s, _ in spans if ly == layer)
+    grid = np.linspace(t0, t1, n_points)
+    dram = np.zeros(n_points)
+    pcie = np.zeros(n_points)
+    phases = []
+    for o, _, stage, ly, s, e in spans:
+        if e - s <= 0 or e <= t0 or s >= t1:
+            continue
+        phases.append((stage, ly, max(s, t0) - t0, min(e, t1) - t0, o.resource))
+        on = (grid >= s) & (grid < e)
+        dram[on] += o.dram_bytes / (e - s) / 1e9
+        pcie[on] += o.actions.get("link.pcie.bytes", 0.0) / (e - s) / 1e9
+    return {"t_s": list(grid - t0), "dram_gb_s": list(dram), "pcie_gb_s": list(pcie), "phases": phases}
+
+
 def _plot_bandwidth(out: Path, ctx, stats) -> Path:
     """Fig. 17: V-Rex48, frame processing at 40K, one middle layer."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from archsim.studies.vrex_session import bandwidth_timeline
     c = ctx["server"]
     L = 40000
-    r = _one(c["vrex"], _params(c, stats, L, 1, "vrex"), "frame", L, keep=True)
+    p = _params(c, stats, L, 1, "vrex")
+    r = step(c["va"], p, "frame")
     # a layer of the heaviest layer group (by ReSV's per-layer ratio), not its first layer
     groups = stats[L].layer_frame_ratios
     g = max(range(len(groups)), key=lambda i: groups[i])
-    n_layers = 32
-    layer = min(n_layers - 1, g * n_layers // len(groups) + 1)
-    tl = bandwidth_timeline(r, layer=layer)
+    layer = min(p.n_layers - 1, g * p.n_layers // len(groups) + 1)
+    tl = bandwidth_timeline(r, layer=layer, compute=f"{VREX}.lxe")
     fig, (ax, ax2, ax3) = plt.subplots(3, 1, figsize=(9, 6), sharex=True,
                                        gridspec_kw={"height_ratios": [2, 2, 1.4]})
     t_us = [t * 1e6 for t in tl["t_s"]]
@@ -408,7 +506,7 @@ def _plot_bandwidth(out: Path, ctx, stats) -> Path:
     ax2.set_ylabel("PCIe (GB/s)")
     ax.set_ylim(0, c["vspec"].memory.bandwidth_gb_s * 1.1)
     ax2.set_ylim(0, c["vspec"].host_link.payload_gb_s() * 1.15)
-    lanes = {"compute": 2, "hcu": 1, "wtu": 1, "link": 0}
+    lanes = {f"{VREX}.lxe": 2, f"{VREX}.hcu": 1, f"{VREX}.wtu": 1, f"{VREX}.pcie": 0}
     for stage, lay, s0, s1, res in tl["phases"]:
         y = lanes.get(res, 0)
         ax3.barh(y, (s1 - s0) * 1e6, left=s0 * 1e6, height=0.6, color=f"C{hash(stage) % 10}", edgecolor="k", lw=0.3)
@@ -425,8 +523,8 @@ def _plot_bandwidth(out: Path, ctx, stats) -> Path:
 
 
 def _notes(ctx, stats) -> list[str]:
-    from archsim.blocks.vrex.model import device_memory_gib
     from archsim.blocks.vrex.generator import Params
+    from archsim.blocks.vrex.model import device_memory_gib
     s40 = stats[KV_LENS[-1]]
     e = ctx["edge"]["vspec"]
     mem = []
@@ -451,8 +549,12 @@ def _notes(ctx, stats) -> list[str]:
         f"Open parameters (documented knobs): recent KV window {e.kvmu.recent_kv_tokens} tokens per stream, "
         f"{e.dre.wtu_buckets} WTU buckets, DRAM efficiency {e.memory.efficiency}, ideal multi-core partitioning, "
         "SSD per Kioxia BG6 class (unverified). GPU model calibration: "
-        + "; ".join(f"{n}: {ctx[n]['gpu'].spec.calibration.device or 'uncalibrated priors'}" for n in SYSTEMS) + ".",
-        "Per-frame latency = one frame step (vision tower + projector + LLM prefill of 11 tokens + LM head) "
-        "with batch streams in lock-step; TPOT = one answer token; energy gains are energy-per-step ratios "
-        "(same work on both sides) including PCIe at 3 W/lane x busy and SSD/DRAM traffic.",
+        + "; ".join(f"{n}: {ctx[n]['ga'].components[GPU].calibration.device or 'uncalibrated priors'}"
+                    for n in SYSTEMS) + ".",
+        "Every latency and energy is archsim.simulate on a video_llm workload (what archsim run gives for the "
+        "same [params]): per-frame latency = one frame step (vision tower + projector + LLM prefill of 11 "
+        "tokens + LM head) with batch streams in lock-step; TPOT = one answer token; end-to-end = the session "
+        "workload. Energy gains are ratios of the Reports' energies (same work on both sides): dynamic energy "
+        "priced per action by the tech table (PCIe per bit, SSD per byte) + static power (leakage, DRAM "
+        "background, SSD idle; the GPU's idle power) over the makespan.",
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import inspect
 import json
 from pathlib import Path
 from typing import Any, Mapping
@@ -23,6 +24,7 @@ class OpGraph:
     of the earlier ops it waits for (None = every op follows the previous one)."""
     ops: tuple
     after: tuple[tuple[int, ...], ...] | None = None
+    meta: Mapping[str, Any] = attrs.field(factory=dict)   # merged into Workload.meta
 
 
 @attrs.frozen(kw_only=True)
@@ -79,7 +81,7 @@ class Workload:
 
 
 def load_workload(path_or_mapping, overrides=None, *, name: str | None = None) -> Workload:
-    """Load a workload file (.jsonl, .toml, .csv) or a mapping shaped like the TOML form."""
+    """Load a workload file (.jsonl, .toml, .csv, .onnx) or a mapping shaped like the TOML form."""
     if isinstance(path_or_mapping, Mapping):
         data = apply_overrides(dict(path_or_mapping), overrides)
         return _from_toml_data(data, file="<mapping>", default_name=name or "workload")
@@ -96,9 +98,14 @@ def load_workload(path_or_mapping, overrides=None, *, name: str | None = None) -
     if suffix == ".toml":
         data = apply_overrides(read_toml(p), overrides, file=p)
         return _from_toml_data(data, file=p, default_name=p.stem)
+    if suffix == ".onnx":
+        if overrides:
+            raise ConfigError(p, "--set", "overrides apply to TOML workloads only")
+        from archsim.workloads.onnx_model import read_onnx
+        return read_onnx(p)
     if not p.exists():
         raise ConfigError(p, "<file>", "file not found")
-    raise ConfigError(p, "<file>", "unknown workload format; allowed extensions: .toml, .jsonl, .csv")
+    raise ConfigError(p, "<file>", "unknown workload format; allowed extensions: .toml, .jsonl, .csv, .onnx")
 
 
 def _from_toml_data(data: dict, *, file, default_name: str) -> Workload:
@@ -120,10 +127,12 @@ def _from_toml_data(data: dict, *, file, default_name: str) -> Workload:
             raise ConfigError(file, "generator", f"got {gen!r}; allowed values: " + ", ".join(GENERATOR_MODULES))
         mod = generator_module(gen)
         params = structure(mod.Params, data.get("params", {}), file=file, key="params")
-        out = mod.expand(params, seed=seed)
+        # a generator that reads files named in its params gets the workload file to resolve them
+        kw = {"source": file} if "source" in inspect.signature(mod.expand).parameters else {}
+        out = mod.expand(params, seed=seed, **kw)
         graph = out if isinstance(out, OpGraph) else OpGraph(ops=tuple(out))
         return Workload(name=name, ops=tuple(graph.ops), source=str(file), seed=seed, after=graph.after,
-                        meta={"generator": gen, "params": attrs.asdict(params)})
+                        meta={"generator": gen, "params": attrs.asdict(params), **graph.meta})
     raw_ops = data.get("ops")
     if raw_ops is None:
         raise ConfigError(file, "ops", "required key is missing: give [[ops]] tables or a generator")

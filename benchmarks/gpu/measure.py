@@ -17,6 +17,8 @@ Usage (on the GPU machine):
     PYTHONUNBUFFERED=1 python3 benchmarks/gpu/measure.py --out $OUT/h200.json
 Local logic check on CPU (tiny sizes, no timing fidelity):
     python benchmarks/gpu/measure.py --dry-run --out /tmp/dry.json
+benchmarks/gpu/measure_llm.py runs these sections (each in its own process, under one budget)
+together with the attention-implementation, eager/graph, power-capped and LLM-layer sections.
 """
 from __future__ import annotations
 
@@ -127,6 +129,7 @@ class Bench:
         self.flush_buf = torch.empty(flush_bytes // 4, dtype=torch.float32, device=self.dev)
         self.reps = args.reps
         self.warmup = args.warmup
+        self._last_save = time.monotonic()
 
     # -- bookkeeping
     def elapsed(self) -> float:
@@ -149,6 +152,7 @@ class Bench:
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_text(json.dumps(out, indent=1))
         os.replace(tmp, path)
+        self._last_save = time.monotonic()
 
     # -- timing one region
     def time_fn(self, fn, *, flush=True, reps=None, warmup=None, max_s=2.0):
@@ -227,6 +231,10 @@ class Bench:
             if not self.dry:
                 torch.cuda.empty_cache()
         self.results.append(rec)
+        if time.monotonic() - self._last_save > 10.0:
+            # a process killed mid-section (measure_llm.py's driver stops overrunning children)
+            # keeps all but the last few seconds
+            self.save()
         t = rec.get("times_s", {}).get("median")
         msg = f"{t * 1e6:10.1f} us" if t is not None else "ERROR " + rec.get("error", "")[:120]
         print(f"[{self.elapsed():6.1f}s] {section:12s} {impl:22s} {_short_op(op):60s} {msg}")
@@ -1305,6 +1313,62 @@ def _smi(query):
         return {"error": str(exc)}
 
 
+# nvidia-smi fields beyond the basic set (names vary by driver: asked one by one if the batch fails)
+SMI_EXTRA = ("enforced.power.limit", "power.min_limit", "clocks.applications.graphics",
+             "clocks.applications.memory", "clocks.default_applications.graphics",
+             "clocks.max.graphics", "clocks_throttle_reasons.active", "clocks_event_reasons.active",
+             "persistence_mode", "compute_mode", "ecc.mode.current", "vbios_version",
+             "pci.bus_id", "memory.total", "power.draw", "mig.mode.current")
+
+
+def _smi_fields(fields) -> dict:
+    """nvidia-smi values of `fields`, all at once or, where one is unknown to this driver, one by
+    one (unknown fields are left out)."""
+    got = _smi(",".join(fields))
+    if "error" not in got:
+        return got
+    out = {}
+    for f in fields:
+        one = _smi(f)
+        if "error" not in one:
+            out.update(one)
+    return out
+
+
+def nvml_info() -> dict:
+    """Power limits and clocks as NVML reports them (pynvml / nvidia-ml-py, when installed)."""
+    try:
+        import pynvml as nv
+        nv.nvmlInit()
+        h = nv.nvmlDeviceGetHandleByIndex(0)
+    except Exception as exc:
+        return {"error": f"NVML not available: {exc}"[:200]}
+    out = {}
+    calls = {
+        "name": lambda: nv.nvmlDeviceGetName(h),
+        "driver_version": lambda: nv.nvmlSystemGetDriverVersion(),
+        "power_limit_w": lambda: nv.nvmlDeviceGetPowerManagementLimit(h) / 1000.0,
+        "enforced_power_limit_w": lambda: nv.nvmlDeviceGetEnforcedPowerLimit(h) / 1000.0,
+        "default_power_limit_w": lambda: nv.nvmlDeviceGetPowerManagementDefaultLimit(h) / 1000.0,
+        "power_limit_range_w": lambda: [v / 1000.0 for v in nv.nvmlDeviceGetPowerManagementLimitConstraints(h)],
+        "max_sm_clock_mhz": lambda: nv.nvmlDeviceGetMaxClockInfo(h, nv.NVML_CLOCK_SM),
+        "max_mem_clock_mhz": lambda: nv.nvmlDeviceGetMaxClockInfo(h, nv.NVML_CLOCK_MEM),
+        "sm_clock_mhz": lambda: nv.nvmlDeviceGetClockInfo(h, nv.NVML_CLOCK_SM),
+        "mem_clock_mhz": lambda: nv.nvmlDeviceGetClockInfo(h, nv.NVML_CLOCK_MEM),
+        "app_sm_clock_mhz": lambda: nv.nvmlDeviceGetApplicationsClock(h, nv.NVML_CLOCK_SM),
+        "power_w": lambda: nv.nvmlDeviceGetPowerUsage(h) / 1000.0,
+        "temperature_c": lambda: nv.nvmlDeviceGetTemperature(h, nv.NVML_TEMPERATURE_GPU),
+        "persistence_mode": lambda: nv.nvmlDeviceGetPersistenceMode(h),
+    }
+    for k, f in calls.items():
+        try:
+            v = f()
+            out[k] = v.decode() if isinstance(v, bytes) else v
+        except Exception:
+            pass
+    return out
+
+
 def device_info(B: Bench) -> dict:
     info = {"date_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "host": platform.node(), "python": sys.version.split()[0],
@@ -1332,6 +1396,8 @@ def device_info(B: Bench) -> dict:
                 info["device"][attr] = getattr(p, attr)
         info["smi"] = _smi("name,driver_version,clocks.sm,clocks.mem,clocks.max.sm,clocks.max.mem,"
                            "power.limit,power.default_limit,power.max_limit,temperature.gpu,pstate")
+        info["smi_extra"] = _smi_fields(SMI_EXTRA)
+        info["nvml"] = nvml_info()
         info["fp8_available"] = hasattr(torch, "float8_e4m3fn")
     return info
 

@@ -22,6 +22,9 @@ CNN = "workloads/cnn/resnet50.csv"
 NERF = "workloads/ng/nerf_hashgrid_1080p.toml"
 VLLM = "workloads/video_llm/frame-40k-vrex.toml"
 VLLM_GPU = "workloads/video_llm/frame-40k-flexgen.toml"
+VLLM_GPU_SERVER = "workloads/video_llm/frame-40k-flexgen-server.toml"   # CPU-memory offload (A100, Tab. I)
+LLM = "workloads/llm/llama-3-8b-decode.toml"
+LLM_OFFLOAD = "workloads/llm/llama-3-70b-decode.toml"
 
 # preset -> its example workload
 CASES = {
@@ -29,14 +32,16 @@ CASES = {
     "arch_configs/systolic/eyeriss-like-12x14.toml": CNN,
     "arch_configs/systolic/scalesim-32x32-os.toml": CNN,
     "arch_configs/systolic/scalesim-32x32-ws.toml": CNN,
+    "arch_configs/systolic/tpu-v4-llm.toml": LLM,
     "arch_configs/gpu/a100-80gb.toml": CNN,
     "arch_configs/gpu/h100-sxm.toml": CNN,
     "arch_configs/gpu/h200.toml": CNN,
+    "arch_configs/llm/a100-80gb-offload.toml": LLM_OFFLOAD,
     "arch_configs/gpu/rtx3090.toml": NERF,
     "arch_configs/gpu/jetson-agx-orin-32gb.toml": CNN,
     "arch_configs/gpu/jetson-agx-orin-64gb.toml": CNN,
     "arch_configs/gpu/vrex-paper/jetson-agx-orin-32gb.toml": VLLM_GPU,
-    "arch_configs/gpu/vrex-paper/a100-80gb-pcie.toml": VLLM_GPU,
+    "arch_configs/gpu/vrex-paper/a100-80gb-pcie.toml": VLLM_GPU_SERVER,
     "arch_configs/ngpc/ngpc-8.toml": NERF,
     "arch_configs/ngpc/ngpc-16.toml": NERF,
     "arch_configs/ngpc/ngpc-32.toml": NERF,

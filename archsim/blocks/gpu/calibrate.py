@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -49,6 +50,66 @@ def _int8_valid(meta: dict) -> bool:
 
 SPLITS = ("every4th", "family")
 
+# measure_llm.py sections whose records are not single kernels of one archsim op (attention
+# implementations, eager/graph timings, whole layers and steps): never fitted here
+NOT_KERNEL_SECTIONS = frozenset({"attn_impl", "graph", "llm_layer", "llm_step", "llm_profile"})
+
+
+def device_family(name: str) -> str:
+    """'NVIDIA H100 80GB HBM3' -> 'h100', 'NVIDIA H200' -> 'h200', 'NVIDIA A100-SXM4-80GB' ->
+    'a100', 'NVIDIA GeForce RTX 3090' -> 'rtx3090', 'NVIDIA L40S' -> 'l40s'; '' when no model
+    number is found (Jetson Orin)."""
+    up = (name or "").upper()
+    m = re.search(r"RTX\s*(A?\d{4})", up)
+    if m:
+        return "rtx" + m.group(1).lower()
+    m = re.search(r"(?<![A-Z0-9])([A-Z]{1,2}\d{2,3}[A-Z]?)(?![0-9A-Z])", up.replace("NVIDIA", ""))
+    return m.group(1).lower() if m else ""
+
+
+def measured_devices(paths: Sequence[Path]) -> list[str]:
+    """Device names recorded in the measurement files' meta (measure.py: meta.device.name, else
+    nvidia-smi's name); files without one are skipped."""
+    names = []
+    for path in paths:
+        try:
+            meta = json.loads(Path(path).read_text()).get("meta") or {}
+        except (OSError, json.JSONDecodeError, AttributeError):
+            continue
+        name = (meta.get("device") or {}).get("name") or (meta.get("smi") or {}).get("name")
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+def check_device(spec, paths: Sequence[Path], preset="--preset") -> list[str]:
+    """The measured devices, or ConfigError when any is another GPU than the preset's: a preset
+    is fitted on its own GPU's measurements only (an H100 never inherits the H200's fit, nor
+    the H200 the H100's)."""
+    names = measured_devices(paths)
+    want = device_family(spec.device_name)
+    other = [n for n in names if want and device_family(n) and device_family(n) != want]
+    if other:
+        raise ConfigError(preset, "device", f"the measurements are from {', '.join(other)} but the "
+                          f"preset is a {spec.device_name}: calibrate the preset of that GPU "
+                          f"(or measure this one)")
+    return names
+
+
+def fragment_path(preset_path: Path, extends: Sequence[str], device_name: str) -> Path:
+    """Where the calibration fragment of a preset's GPU goes: calibration/<family>.part beside
+    the fragment the preset extends (h200.part for the H200, h100.part for the H100), so
+    calibrating one GPU never overwrites another GPU's fit."""
+    parts = [e for e in extends if str(e).endswith(".part")]
+    if not parts:
+        raise ConfigError(preset_path, "extends", "the preset extends no calibration fragment (*.part); "
+                          "give --out FILE")
+    fam = device_family(device_name)
+    cur = (Path(preset_path).parent / parts[0]).resolve()
+    if not fam:
+        return cur
+    return cur.parent / f"{fam}.part"
+
 
 def load_records(paths: Sequence[Path], split: str = "every4th") -> list[Record]:
     """Timed, cold records of all files, merged by op, with the held-out flag:
@@ -69,6 +130,8 @@ def load_records(paths: Sequence[Path], split: str = "every4th") -> list[Record]
         meta = data.get("meta", {})
         for i, r in enumerate(data["results"]):
             if "times_s" not in r or r.get("variant", "cold") != "cold":
+                continue
+            if r.get("section") in NOT_KERNEL_SECTIONS or "op" not in r:
                 continue
             raw = dict(r["op"])
             if raw.get("op") == "gemm" and raw.get("dtype") == "int8" and not _int8_valid(meta):
@@ -370,15 +433,23 @@ def error_bands(rows: Sequence[dict]) -> dict[str, list[float]]:
     return bands
 
 
-EFFICIENCY_FIELDS = None   # filled lazily (avoid importing the component at import time)
-
-
 def calibration_tables(spec, fit_result: FitResult, rows: Sequence[dict], energy_report: dict,
-                       files: Sequence[Path], date: str, split: str = "every4th") -> dict:
+                       files: Sequence[Path], date: str, split: str = "every4th",
+                       measured_on: Sequence[str] = ()) -> dict:
     """The [components.gpu] tables to write into the calibration fragment."""
     eff = attrs.asdict(spec.efficiency)
     en = attrs.asdict(spec.energy)
     s = summary(rows)
+    notes = ("int8 GEMMs measured through torch._int_mm (cuBLASLt IMMA, column-major B); "
+             "attention through F.scaled_dot_product_attention; fused MLP and hash encoding "
+             "through this project's Triton kernels (benchmarks/gpu/measure.py)")
+    if measured_on:
+        notes += "; measured on: " + ", ".join(measured_on)
+    if "skipped" in energy_report:
+        notes += ("; energy NOT fitted (" + str(energy_report["skipped"]) + "): the energy table "
+                  "is the preset's prior (what its own extends chain gave it)")
+    else:
+        notes += "; energy fitted on the duty-cycled loads of these files"
     cal = {
         "device": spec.device_name, "data": ", ".join(Path(f).name for f in files), "date": date,
         "split": split,
@@ -391,9 +462,7 @@ def calibration_tables(spec, fit_result: FitResult, rows: Sequence[dict], energy
         "median_abs_error_fit": s["fit"]["median_abs_error"], "p90_abs_error_fit": s["fit"]["p90_abs_error"],
         "median_abs_error_heldout": s["heldout"]["median_abs_error"],
         "p90_abs_error_heldout": s["heldout"]["p90_abs_error"],
-        "notes": ("int8 GEMMs measured through torch._int_mm (cuBLASLt IMMA, column-major B); "
-                  "attention through F.scaled_dot_product_attention; fused MLP and hash encoding "
-                  "through this project's Triton kernels (benchmarks/gpu/measure.py)"),
+        "notes": notes,
         "error_band": error_bands(rows),
         "energy_fit": {k: float(v) for k, v in energy_report.items() if isinstance(v, (int, float))},
     }

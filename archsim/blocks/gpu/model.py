@@ -546,10 +546,13 @@ class _GatherShape:
 
 def predict_generic(spec, op) -> Prediction:
     """Op kinds this model does not know: roofline + launch. FLOPs from op.flops() (tensor
-    rate of op.dtype if it has one, else vector FP32), bytes from op.min_bytes()."""
+    rate of op.dtype if it has one, else vector FP32), bytes from op.min_bytes(). An op with
+    `launches` = L > 1 runs as L equal kernels back to back (each 1/L of the work, each with
+    its own launch and DRAM ramp)."""
     eff = spec.efficiency
-    flops = float(op.flops()) if hasattr(op, "flops") else 0.0
-    nbytes = float(op.min_bytes()) if hasattr(op, "min_bytes") else 0.0
+    launches = max(1, int(getattr(op, "launches", 1)))
+    flops = (float(op.flops()) if hasattr(op, "flops") else 0.0) / launches
+    nbytes = (float(op.min_bytes()) if hasattr(op, "min_bytes") else 0.0) / launches
     dtype = getattr(op, "dtype", "fp32")
     if dtype not in DTYPE_BYTES:
         dtype = "fp32"
@@ -557,10 +560,221 @@ def predict_generic(spec, op) -> Prediction:
     frac = min(1.0, getattr(eff.gemm_fraction, used) if unit == "t" else eff.vector_fraction)
     t_c = flops / (peak * frac) if flops else 0.0
     t_m = dram_time(spec, nbytes)
-    return _single(spec, op.KIND, smax(t_c, t_m, eff.smoothmax_p),
-                   flops_by={f"{unit}:{used}": flops} if flops else {}, dram=nbytes,
-                   dram_read=nbytes, compute_s=t_c, memory_s=t_m,
-                   details={"model": "generic roofline + launch"})
+    p = _single(spec, op.KIND, smax(t_c, t_m, eff.smoothmax_p),
+                flops_by={f"{unit}:{used}": flops} if flops else {}, dram=nbytes,
+                dram_read=nbytes, compute_s=t_c, memory_s=t_m,
+                details={"model": "generic roofline + launch"})
+    if launches == 1:
+        return p
+    return attrs.evolve(p, latency_s=p.latency_s * launches, flops=p.flops * launches,
+                        flops_by_dtype={k: v * launches for k, v in p.flops_by_dtype.items()},
+                        dram_bytes=p.dram_bytes * launches, dram_read_bytes=p.dram_read_bytes * launches,
+                        l2_bytes=p.l2_bytes * launches, l2_random_bytes=p.l2_random_bytes * launches,
+                        kernels=p.kernels * launches,
+                        details={**p.details, "compute_s": t_c * launches, "memory_s": t_m * launches,
+                                 "launches": launches})
+
+
+# ----------------------------------------------------------------------------- LLM ops
+# (archsim.workloads.llm.ops; docs/llm.md "What each block does with the LLM ops")
+
+def _sum_parts(spec, kind, parts: list[Prediction], details=None) -> Prediction:
+    """Kernels of one op launched back to back (no host issue floor: serving stacks replay
+    them from CUDA graphs); times, FLOPs and bytes add up."""
+    lat = sum(p.latency_s for p in parts)
+    flops: dict = {}
+    for p in parts:
+        for k, v in p.flops_by_dtype.items():
+            flops[k] = flops.get(k, 0.0) + v
+    comp = sum(p.details.get("compute_s", 0.0) for p in parts)
+    mem = sum(p.details.get("memory_s", 0.0) for p in parts)
+    kernels = sum(p.kernels for p in parts)
+    bound = "latency" if launch_s(spec) * kernels > 0.5 * lat else ("compute" if comp >= mem else "memory")
+    return Prediction(latency_s=lat, flops=sum(flops.values()), flops_by_dtype=flops,
+                      dram_bytes=sum(p.dram_bytes for p in parts),
+                      dram_read_bytes=sum(p.dram_read_bytes for p in parts),
+                      l2_bytes=sum(p.l2_bytes for p in parts),
+                      l2_random_bytes=sum(p.l2_random_bytes for p in parts), kernels=kernels, bound=bound,
+                      kind=kind, details={"compute_s": comp, "memory_s": mem, **(details or {}),
+                                          "parts": [p.details.get("part", p.kind) for p in parts]})
+
+
+def _weight_gemm(spec, kind, m, k, n, batch, dtype, w_bytes, part="", rows: float | None = None) -> Prediction:
+    """A GEMM whose B operand (the weights, `batch` instances) is stored in `w_bytes` bytes in
+    all (quantised: fewer than k x n x dtype bytes): the GEMM model's compute time at the
+    activation dtype, DRAM time of activations + stored weights + output. Weight-only formats
+    are dequantised in the main loop at no extra cost (Marlin-style kernels). `rows`: the
+    useful rows in all when the `batch` x `m` tiles are padding (grouped GEMMs): FLOPs count
+    those, the time the padded tiles."""
+    g = gemm_core(spec, m, k, n, batch, dtype)
+    if rows is not None:
+        g["flops"] = {key: 2.0 * rows * k * n for key in g["flops"]}
+    b = DTYPE_BYTES[dtype]
+    useful = batch * m if rows is None else rows
+    act_in = useful * k * b
+    out = useful * n * {"fp8": 2, "int8": 4}.get(dtype, b)
+    dram = act_in + w_bytes + out
+    t_m = dram_time(spec, dram)
+    t = smax(g["compute_s"], t_m, spec.efficiency.smoothmax_p)
+    p = _single(spec, kind, t, flops_by=g["flops"], dram=dram, dram_read=act_in + w_bytes,
+                compute_s=g["compute_s"], memory_s=t_m,
+                details={"tile": g["tile"], "split_k": g["split_k"], "waves": g["waves"], "weight_bytes": w_bytes})
+    return attrs.evolve(p, details={**p.details, "part": part or kind})
+
+
+def predict_linear(spec, op) -> Prediction:
+    """`linear`: unquantised = the `gemm` model exactly; quantised weights = the same compute
+    with the stored weight bytes (+ scales) on the DRAM side."""
+    if op.weight_dtype == op.dtype:
+        return _gemm_pred(spec, "linear", op.tokens, op.in_features, op.out_features, 1, op.dtype)
+    return _weight_gemm(spec, "linear", op.tokens, op.in_features, op.out_features, 1, op.dtype, op.weight_bytes())
+
+
+def _kernel(spec, sub) -> Prediction:
+    """One kernel of an LLM op's kernel sequence, by the core op's own model."""
+    p = MODELS[sub.KIND](spec, sub)
+    return attrs.evolve(p, details={**p.details, "part": sub.name.rsplit(".", 1)[-1] if "." in sub.name else sub.name})
+
+
+def predict_grouped_gemm(spec, rows: list[int], k: int, n: int, dtype: str) -> Prediction:
+    """One grouped GEMM kernel (torch._grouped_mm / CUTLASS grouped) over len(rows) groups of
+    rows x k @ k x n, each group with its own weights, preceded by its prepare kernel: the
+    groups' tiles as one batched GEMM at the mean group height (padded tiles timed, useful
+    FLOPs counted), all groups' weights read once."""
+    rows = [r for r in rows if r > 0]
+    if not rows:
+        return _stream(spec, "gemm", 64.0, 32.0, 0.0, "fp32")
+    m = math.ceil(sum(rows) / len(rows))
+    g = _weight_gemm(spec, "gemm", m, k, n, len(rows), dtype, float(len(rows)) * k * n * DTYPE_BYTES[dtype],
+                     part="grouped_gemm", rows=sum(rows))
+    prep = _stream(spec, "gemm", 64.0 * len(rows), 32.0 * len(rows), 0.0, "fp32")
+    return _sum_parts(spec, "gemm", [attrs.evolve(prep, details={**prep.details, "part": "prepare"}), g])
+
+
+def predict_moe_ffn(spec, op) -> Prediction:
+    """`moe_ffn` as grouped GEMMs (one kernel per GEMM over all active experts), up(+gate) over
+    the active experts' tokens, the activation, down. Weight bytes: the expected active experts
+    only; each active expert's rows padded to whole GEMM tiles (per-group tile quantisation).
+    impl torch (the torch._grouped_mm sequence measured on the H100): the routing kernels
+    (softmax, top-k, renormalisation, the sort / scan dispatch index, the row gather), a
+    prepare kernel before each grouped GEMM, SiLU and multiply as two kernels, the combine
+    (weights gathered, cast, multiplied, index_add into a zeroed output) and the shared experts
+    as one dense FFN + add. impl fused: the grouped GEMMs and one activation kernel per group
+    (routed, shared)."""
+    torch_impl = op.impl == "torch"
+    b = DTYPE_BYTES[op.dtype]
+    ffn_in = (2 if op.gated else 1) * op.expert_ffn
+    w_up = op.hidden * ffn_in / op.expert_params()
+    per_expert = op.weight_bytes() / max(op.active_experts() + op.shared_experts, 1e-9)
+    parts = [_kernel(spec, k) for k in op.route_kernels()]
+    n_act = op.active_experts()
+    routed = op.tokens * op.top_k
+    groups = [("routed", n_act, routed)]
+    if not torch_impl:
+        groups.append(("shared", float(op.shared_experts), op.tokens * op.shared_experts))
+    for tag, n, total_rows in groups:
+        if n <= 0:
+            continue
+        nb = max(1, min(total_rows, round(n)))
+        m = math.ceil(total_rows / nb)            # rows per expert tile (padded)
+        prep = (_stream(spec, "moe_ffn", 64.0 * op.experts, 32.0 * op.experts, 0.0, "fp32")
+                if torch_impl else None)
+        if prep is not None:
+            parts.append(attrs.evolve(prep, details={**prep.details, "part": f"{tag}.up_prepare"}))
+        parts.append(_weight_gemm(spec, "moe_ffn", m, op.hidden, ffn_in, nb, op.dtype,
+                                  n * per_expert * w_up, part=f"{tag}.up", rows=total_rows))
+        act_kernels = 2 if (torch_impl and op.gated) else 1
+        for i in range(act_kernels):
+            if act_kernels == 1:
+                nbytes, rd = (total_rows * op.expert_ffn * b * (3 if op.gated else 2),
+                              total_rows * op.expert_ffn * b * (2 if op.gated else 1))
+                fl = float(total_rows * op.expert_ffn) * (5.0 if op.gated else 8.0)
+            else:       # silu(gate), then * up
+                nbytes, rd = total_rows * op.expert_ffn * b * (2 + i), total_rows * op.expert_ffn * b * (1 + i)
+                fl = float(total_rows * op.expert_ffn) * (4.0 if i == 0 else 1.0)
+            a = _stream(spec, "moe_ffn", nbytes, rd, fl, op.dtype)
+            parts.append(attrs.evolve(a, details={**a.details, "part": f"{tag}.act{i if act_kernels > 1 else ''}"}))
+        if prep is not None:
+            parts.append(attrs.evolve(prep, details={**prep.details, "part": f"{tag}.down_prepare"}))
+        parts.append(_weight_gemm(spec, "moe_ffn", m, op.expert_ffn, op.hidden, nb, op.dtype,
+                                  n * per_expert * (1 - w_up), part=f"{tag}.down", rows=total_rows))
+    parts += [_kernel(spec, k) for k in op.combine_kernels()]
+    for k in op.shared_kernels():
+        if k.KIND == "gemm":        # the shared experts' weights at their stored bytes
+            wb = per_expert * op.shared_experts * (w_up if k.name.endswith("gate_up") else 1 - w_up)
+            g = (_gemm_pred(spec, "moe_ffn", k.m, k.k, k.n, 1, op.dtype) if op.weight_dtype == op.dtype else
+                 _weight_gemm(spec, "moe_ffn", k.m, k.k, k.n, 1, op.dtype, wb))
+            parts.append(attrs.evolve(g, details={**g.details, "part": k.name.rsplit(".", 1)[-1]}))
+        else:
+            parts.append(_kernel(spec, k))
+    return _sum_parts(spec, "moe_ffn", parts, {"active_experts": n_act, "impl": op.impl,
+                                               "tokens_per_active_expert": op.tokens_per_active_expert()})
+
+
+def predict_mla_attention(spec, op) -> Prediction:
+    """`mla_attention`. naive: the decompression GEMM (latent -> per-head K_nope and V for every
+    cached token) + FlashAttention over heads x (nope + rope) / v_head_dim. absorbed (FlashMLA
+    style): q_nope @ W_UK^T per head, one attention kernel of all heads against the latent
+    (its compute from the attention model at the latent widths; its DRAM traffic the queries,
+    outputs and the latent read once), then @ W_UV per head."""
+    from archsim.workloads.ops import Attention
+    dqk, dv = op._attn_dims()
+    att_dtype = op.kv_dtype if op.kv_dtype == "fp8" else op.dtype
+    if op.impl == "torch":
+        # PyTorch's kernels (naive: per-head cache + SDPA; absorbed: batched GEMMs), each by its
+        # core model
+        parts = []
+        for sub, count in op.torch_kernels():
+            if sub.KIND == "gemm":
+                g = _gemm_pred(spec, "mla_attention", sub.m, sub.k, sub.n, count, sub.dtype)
+                parts.append(attrs.evolve(g, details={**g.details, "part": sub.name.rsplit(".", 1)[-1]}))
+            else:
+                parts.append(_kernel(spec, sub))
+        return _sum_parts(spec, "mla_attention", parts, {"form": op.form, "impl": "torch"})
+    if op.form == "naive":
+        up = _gemm_pred(spec, "mla_attention", op.batch * op.kv_len, op.kv_lora_rank,
+                        op.heads * (op.qk_nope_dim + op.v_head_dim), 1, op.dtype)
+        att = predict_attention(spec, Attention(batch=op.batch, q_len=op.q_len, kv_len=op.kv_len, heads=op.heads,
+                                                kv_heads=op.heads, head_dim=max(1, (dqk + dv) // 2),
+                                                dtype=att_dtype, causal=op.causal))
+        return _sum_parts(spec, "mla_attention", [attrs.evolve(up, details={**up.details, "part": "kv_up"}),
+                                                  attrs.evolve(att, details={**att.details, "part": "attention"})],
+                          {"form": "naive"})
+    tok = op.batch * op.q_len
+    q_abs = _gemm_pred(spec, "mla_attention", tok, op.qk_nope_dim, op.kv_lora_rank, op.heads, op.dtype)
+    core = predict_attention(spec, Attention(batch=op.batch, q_len=op.q_len, kv_len=op.kv_len, heads=op.heads,
+                                             kv_heads=1, head_dim=max(1, (dqk + dv) // 2), dtype=att_dtype,
+                                             causal=op.causal))
+    q_o = float(tok) * op.heads * (dqk + dv) * DTYPE_BYTES[att_dtype]
+    traffic = q_o + op.latent_bytes()
+    t_m = dram_time(spec, traffic, spec.efficiency.attn_bw_fraction)
+    t_c = core.details["compute_s"]
+    t = smax(t_c, t_m, spec.efficiency.smoothmax_p) + spec.efficiency.attn_fixed_us * 1e-6 * clock_scale(spec)
+    core = _single(spec, "mla_attention", t, flops_by=core.flops_by_dtype, dram=traffic,
+                   dram_read=q_o / 2 + op.latent_bytes(), compute_s=t_c, memory_s=t_m,
+                   details={"part": "latent_attention"})
+    v_abs = _gemm_pred(spec, "mla_attention", tok, op.kv_lora_rank, op.v_head_dim, op.heads, op.dtype)
+    return _sum_parts(spec, "mla_attention", [attrs.evolve(q_abs, details={**q_abs.details, "part": "q_absorb"}),
+                                              core, attrs.evolve(v_abs, details={**v_abs.details, "part": "v_absorb"})],
+                      {"form": "absorbed"})
+
+
+def predict_kv_write(spec, op) -> Prediction:
+    return _stream(spec, "kv_write", 2.0 * op.bytes(), float(op.bytes()), 0.0, "fp32")
+
+
+def predict_embedding(spec, op) -> Prediction:
+    b = DTYPE_BYTES[op.dtype]
+    return predict_gather(spec, _GatherShape(rows=op.tokens, row_bytes=op.hidden * b,
+                                             table_bytes=op.vocab * op.hidden * b))
+
+
+def predict_norm_like(spec, op) -> Prediction:
+    """`norm`: one streaming kernel (read, write) at the vector rate. `rope`: its kernel
+    sequence (impl torch: rotate_half, 5 streaming kernels per tensor; fused: one)."""
+    if op.KIND == "rope" and op.impl == "torch":
+        return _sum_parts(spec, "rope", [_kernel(spec, k) for k in op.kernels()], {"impl": "torch"})
+    return _stream(spec, op.KIND, op.min_bytes(), op.min_bytes() / 2, op.flops(), op.dtype)
 
 
 MODELS: dict[str, Callable] = {
@@ -568,6 +782,9 @@ MODELS: dict[str, Callable] = {
     "hash_encode": predict_hash_encode, "attention": predict_attention,
     "kv_retrieve": predict_kv_retrieve, "elementwise": predict_elementwise, "copy": predict_copy,
     "topk": predict_topk, "gather": predict_gather,
+    "linear": predict_linear, "moe_ffn": predict_moe_ffn, "mla_attention": predict_mla_attention,
+    "kv_write": predict_kv_write, "embedding": predict_embedding, "norm": predict_norm_like,
+    "rope": predict_norm_like,
 }
 
 
@@ -578,6 +795,25 @@ def predict(spec, op) -> Prediction:
 
 
 # ----------------------------------------------------------------------------- protocol
+
+VECTOR_KINDS = ("elementwise", "copy", "gather", "topk", "norm", "rope", "kv_write", "embedding",
+                "hash_encode", "kv_retrieve")
+
+
+def memory_capacity_bytes(spec: Spec) -> float:
+    """Device memory for the LLM fit check."""
+    return spec.dram_capacity_gib * 2**30
+
+
+def roofline_peaks(spec: Spec, op) -> tuple[float, float]:
+    """(peak FLOP/s for this op's work, peak DRAM bytes/s): the tensor-core dense peak of the
+    op's dtype for matrix work, the vector peak for element-wise work."""
+    dtype = getattr(op, "dtype", "fp32")
+    if dtype not in DTYPE_BYTES:
+        dtype = "fp32"
+    peak = vector_peak(spec, dtype) if op.KIND in VECTOR_KINDS else tensor_peak(spec, dtype)[0]
+    return peak, spec.dram_bandwidth_gb_s * 1e9
+
 
 def supports(spec: Spec, op) -> bool:
     return op.KIND in MODELS or hasattr(op, "flops") or hasattr(op, "min_bytes")

@@ -1,4 +1,4 @@
-"""Host link (PCIe), SSD and CPU-memory model shared by V-Rex's KVMU and the GPU baselines'
+"""Host link (PCIe), SSD and CPU-memory transfers, shared by V-Rex's KVMU and the GPU baselines'
 KV offloading (papers/vrex.md §5.3-5.4: same PCIe and offload target on both sides, Tab. I).
 
 A transfer of `payload` bytes in `n_chunks` contiguous pieces costs
@@ -10,53 +10,26 @@ A transfer of `payload` bytes in `n_chunks` contiguous pieces costs
            CPU memory — 64 B-granular DRAM reads at the host memory bandwidth;
 and time = max(link, storage) + one link latency (+ the SSD's read latency): the link and the
 storage stream concurrently, the fixed latencies are paid once per transfer op.
+
+As a component (`kind = "host_link"`) it runs `kv_transfer` ops: a fetch (`to_device`)
+occupies `<component>.pcie_rd`, an offload (`to_host`) `<component>.pcie_wr` — PCIe is full
+duplex, so the two directions overlap. Actions: the wire bytes over the link
+(`link.pcie.bytes`) and the SSD's page traffic (`ssd.read_bytes` / `ssd.write_bytes`), both
+priced by the tech table.
 """
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import attrs
 
-from archsim.config.load import field
+from archsim.blocks.base import EvalContext, OpResult, Placement
+from archsim.blocks.host_link.ops import KvTransfer
+from archsim.blocks.host_link.spec import HostLinkSpec, HostMemorySpec, SsdSpec, Spec
+from archsim.errors import ModelError
 
-PCIE_GB_S_PER_LANE = {3: 0.985, 4: 1.969, 5: 3.938, 6: 7.563}
-"""Usable PCIe bandwidth per lane and direction after line coding (gen3-5: 128b/130b;
-gen6: FLIT 242/256), PCI-SIG base specs: 8, 16, 32, 64 GT/s per lane."""
-
-
-@attrs.frozen(kw_only=True)
-class HostLinkSpec:
-    generation: int = field(3, choices=(3, 4, 5, 6), doc="PCIe generation (V-Rex8 / AGX Orin: 3, V-Rex48 / A100: 4; Tab. I)")
-    lanes: int = field(4, choices=(1, 2, 4, 8, 16), doc="PCIe lanes (Tab. I: x4 edge, x16 server)")
-    bandwidth_gb_s: float = field(0.0, ge=0.0, doc="per-direction bandwidth; 0 = generation x lanes (Tab. I rounds to 4 / 32 GB/s)")
-    max_payload_bytes: int = field(256, ge=64, doc="PCIe max payload size per TLP (common default 256 B)")
-    tlp_overhead_bytes: int = field(24, ge=0, doc="framing + header + LCRC per TLP (~20-26 B, PCIe base spec)")
-    latency_us: float = field(1.0, ge=0.0, doc="one DMA round trip per transfer op (assumption, ~1 us)")
-    power_w_per_lane: float = field(3.0, ge=0.0, doc="PCIe power at full load per lane (paper §VI-A: 3 W per lane)")
-
-    def payload_gb_s(self) -> float:
-        return self.bandwidth_gb_s if self.bandwidth_gb_s > 0 else PCIE_GB_S_PER_LANE[self.generation] * self.lanes
-
-
-@attrs.frozen(kw_only=True)
-class SsdSpec:
-    """M.2 NVMe SSD (paper: Kioxia BG6; bandwidth from MQSim). Defaults from the Kioxia BG6
-    product brief as we recall it (unverified): PCIe 4.0 x4 DRAM-less client drive."""
-    read_bandwidth_gb_s: float = field(6.0, gt=0.0, doc="sequential read (BG6 brief: up to ~6 GB/s; unverified)")
-    write_bandwidth_gb_s: float = field(5.0, gt=0.0, doc="sequential write (BG6 brief: up to ~5 GB/s; unverified)")
-    random_read_iops: float = field(650000.0, gt=0.0, doc="4 KiB random-read IOPS at high queue depth (unverified)")
-    page_bytes: int = field(4096, ge=512, doc="read granularity (NVMe LBA / flash page)")
-    max_io_bytes: int = field(131072, ge=4096, doc="largest single read command (typical MDTS 128 KiB)")
-    read_latency_us: float = field(70.0, ge=0.0, doc="first-read latency (typical TLC NVMe; unverified)")
-    idle_power_w: float = field(0.05, ge=0.0, doc="idle power (client NVMe class; active energy is priced per byte by the tech table)")
-
-
-@attrs.frozen(kw_only=True)
-class HostMemorySpec:
-    technology: Literal["ddr4", "ddr5", "lpddr5"] = field("ddr4", doc="CPU memory holding offloaded KV (server: DDR4, Tab. I)")
-    bandwidth_gb_s: float = field(102.4, gt=0.0, doc="host DRAM bandwidth (4 x DDR4-3200 channels; assumption)")
-    access_bytes: int = field(64, ge=1, doc="DRAM access granularity (cache line)")
+LINK_NAME = "pcie"                 # the LinkInterface's name: actions "link.pcie.bytes"
+CLOCK_GHZ = 1.0                    # a link has no core clock: cycles count nanoseconds
 
 
 @attrs.frozen(kw_only=True)
@@ -103,6 +76,53 @@ def host_transfer(link: HostLinkSpec, payload_bytes: float, chunk_bytes: float, 
         storage_s = st_bytes / (h.bandwidth_gb_s * 1e9)
         commands = float(n_chunks)
     else:
-        raise ValueError(f"unknown offload source {source!r}")
+        raise ModelError(f"unknown offload source {source!r}; allowed: ssd, cpu_memory")
     return Transfer(time_s=max(link_s, storage_s) + fixed, link_s=link_s, storage_s=storage_s,
                     wire_bytes=float(wire), storage_bytes=float(st_bytes), commands=float(commands))
+
+
+def transfer_actions(tr: Transfer, *, source: str, direction: str) -> dict[str, float]:
+    """The priced traffic of a transfer: wire bytes over the PCIe link, SSD page traffic."""
+    act = {f"link.{LINK_NAME}.bytes": tr.wire_bytes}
+    if source == "ssd":
+        act["ssd.read_bytes" if direction == "to_device" else "ssd.write_bytes"] = tr.storage_bytes
+    return act
+
+
+def transfer_details(tr: Transfer) -> dict:
+    return {"link_busy_s": tr.link_s, "storage_s": tr.storage_s, "wire_bytes": tr.wire_bytes,
+            "storage_bytes": tr.storage_bytes, "commands": tr.commands}
+
+
+def check_source(op: KvTransfer, offload: str, component: str) -> None:
+    """A kv_transfer must name the offload target the component has attached."""
+    if op.source != offload:
+        raise ModelError(f"op {op.name or op.KIND!r} moves KV from {op.source!r} but component "
+                         f"{component!r} has {offload!r} attached (its offload); set the "
+                         f"workload's offload source to {offload!r} or attach {op.source!r}")
+
+
+def link_resource(component: str, direction: str) -> str:
+    """The resource a transfer occupies: one per PCIe direction (full duplex)."""
+    return f"{component}.pcie_rd" if direction == "to_device" else f"{component}.pcie_wr"
+
+
+# ----------------------------------------------------------------------------- component protocol
+
+def supports(spec: Spec, op) -> bool:
+    return isinstance(op, KvTransfer)
+
+
+def evaluate(spec: Spec, op, ctx: EvalContext) -> OpResult:
+    if not isinstance(op, KvTransfer):
+        raise ModelError(f"host_link cannot run op kind {op.KIND}")
+    name = ctx.component_name
+    check_source(op, spec.offload, name)
+    tr = host_transfer(spec.pcie, op.bytes, op.chunk_bytes, source=op.source, direction=op.direction,
+                       ssd=spec.ssd, host_mem=spec.host_memory, region_bytes=op.region_bytes)
+    return OpResult(name=op.name or op.KIND, op=op.KIND, component=name,
+                    cycles=int(round(tr.time_s * CLOCK_GHZ * 1e9)), latency_s=tr.time_s,
+                    dram_bytes=float(op.bytes), bound="link",
+                    actions={k: v for k, v in transfer_actions(tr, source=op.source, direction=op.direction).items() if v},
+                    details=transfer_details(tr),
+                    placement=Placement(resource=link_resource(name, op.direction)))

@@ -1,10 +1,10 @@
 """Neural-graphics frame generator (`generator = "ngpc"`): NeRF, NSDF, NVR and GIA with the three
 input encodings of the NGPC paper (papers/ngpc.md §1), instant-ngp-derived parameters.
 
-A frame expands into ops (DESIGN.md §3):
+A frame expands into an op graph (DESIGN.md §3; `expand` says what waits for what):
 
     ng_stage ray_gen / pixel_grid       pre-processing: one ray (or uv) per pixel
-    ng_stage ray_march | sphere_trace | delta_track   sampling loop (`repeat` = launches)
+    ng_stage ray_march | sphere_trace | delta_track   sampling loop (`march_launches` launches)
     ng_stage sh_encode                  NeRF only: view-direction SH (degree 4, 16 values)
     hash_encode                         the grid encoding of every sample (fused = True)
     mlp (1 or 2)                        the small fully-fused MLP(s), 64 wide
@@ -44,6 +44,7 @@ import numpy as np
 
 from archsim.config.load import field
 from archsim.errors import ConfigError
+from archsim.workloads.load import OpGraph
 from archsim.workloads.ops import HashEncode, Mlp
 from archsim.blocks.ngpc.ops import NgStage
 
@@ -104,7 +105,7 @@ class Params:
     prepost_cost_scale: float = field(PREPOST_COST_SCALE_DEFAULT, gt=0.0, le=1000.0,
                                       doc="multiplier on pre/post-processing bytes and flops "
                                           "(calibrated, see PREPOST_COST_SCALE_DEFAULT)")
-    frames: int = field(1, ge=1, le=1_000_000, doc="identical frames (the ops' repeat)")
+    frames: int = field(1, ge=1, le=1_000_000, doc="identical frames (every op's repeat)")
 
 
 # ----------------------------------------------------------------------------- derived shapes
@@ -163,10 +164,16 @@ def sampler_spec(p: Params, s: float) -> str:
 
 # ----------------------------------------------------------------------------- expand
 
-def expand(p: Params, *, seed: int = 0) -> list:
-    """The ops of one frame (see module doc). Byte and flop counts of the GPU-side stages come
-    from the data each instant-ngp kernel reads and writes (fp32 rays and positions, fp16
-    network outputs), times `prepost_cost_scale`."""
+def expand(p: Params, *, seed: int = 0) -> OpGraph:
+    """The op graph of one frame (see module doc), every op repeated `frames` times. Byte and
+    flop counts of the GPU-side stages come from the data each instant-ngp kernel reads and
+    writes (fp32 rays and positions, fp16 network outputs), times `prepost_cost_scale`.
+
+    Dependencies (`after`): the sampling loop and the SH direction encoding follow ray
+    generation; the encoding follows the sampling loop; the first MLP follows the encoding,
+    each further MLP the one before it (NeRF's color MLP also the SH encoding); compositing
+    follows the last MLP, write-back the compositing (GIA: the MLP). Program order is the order
+    of the kernels on a GPU, so a GPU-only arch runs them one after another."""
     w, h = frame_px(p)
     px = w * h
     s = spp(p, seed)
@@ -175,40 +182,46 @@ def expand(p: Params, *, seed: int = 0) -> list:
     out_w = enc["levels"] * enc["features_per_level"]
     k = p.prepost_cost_scale
     reps = p.frames
-    launches = p.march_launches
-    ops = []
+    ops: list = []
+    after: list[tuple[int, ...]] = []
 
-    def stage(stage_name, n_el, nbytes, nflops, repeat=1):
-        per = max(1, int(math.ceil(n_el / repeat)))
-        ops.append(NgStage(stage=stage_name, n_elements=per, bytes_per_element=nbytes * k,
-                           flops_per_element=nflops * k, name=f"{p.app}.{stage_name}",
-                           repeat=repeat * reps))
+    def add(op, deps=()) -> int:
+        ops.append(op)
+        after.append(tuple(sorted(deps)))
+        return len(ops) - 1
+
+    def stage(stage_name, n_el, nbytes, nflops, deps=(), launches=1) -> int:
+        return add(NgStage(stage=stage_name, n_elements=n_el, bytes_per_element=nbytes * k,
+                           flops_per_element=nflops * k, launches=launches,
+                           name=f"{p.app}.{stage_name}", repeat=reps), deps)
 
     # pre-processing
+    sh = None
     if p.app == "gia":
-        stage("pixel_grid", px, 8.0, 4.0)                       # write uv (2 x fp32)
+        feed = stage("pixel_grid", px, 8.0, 4.0)                       # write uv (2 x fp32)
     else:
-        stage("ray_gen", px, 24.0, 30.0)                        # write origin + direction (6 x fp32)
+        gen = stage("ray_gen", px, 24.0, 30.0)                         # write origin + direction (6 x fp32)
         loop = {"nerf": "ray_march", "nsdf": "sphere_trace", "nvr": "delta_track"}[p.app]
         # per sample: read ray (24 B) + occupancy bit, write position (12 B) + dt (4 B) and index
-        stage(loop, n, 48.0, 40.0, repeat=launches)
-    if p.app == "nerf":
-        stage("sh_encode", n, 12.0 + 32.0, 60.0)               # read dir, write 16 x fp16
-    ops.append(HashEncode(n_points=n, dims=enc["dims"], levels=enc["levels"],
+        feed = stage(loop, n, 48.0, 40.0, deps=(gen,), launches=p.march_launches)
+        if p.app == "nerf":
+            sh = stage("sh_encode", n, 12.0 + 32.0, 60.0, deps=(gen,))  # read dir, write 16 x fp16
+    prev = add(HashEncode(n_points=n, dims=enc["dims"], levels=enc["levels"],
                           features_per_level=enc["features_per_level"],
                           log2_table_size=enc["log2_table_size"],
                           base_resolution=enc["base_resolution"],
                           finest_resolution=enc["finest_resolution"], grid=enc["grid"],
                           dtype=p.dtype, fused=True, sampler=sampler_spec(p, s),
-                          name=f"{p.app}.{p.encoding}", repeat=reps))
+                          name=f"{p.app}.{p.encoding}", repeat=reps), (feed,))
     for i, layers in enumerate(mlp_layers(p, _pad16(out_w))):
-        ops.append(Mlp(batch=n, layers=tuple(layers), activation="relu", dtype=p.dtype, fused=True,
-                       name=f"{p.app}.mlp{i}", repeat=reps))
+        deps = (prev,) if i == 0 or sh is None else (prev, sh)
+        prev = add(Mlp(batch=n, layers=tuple(layers), activation="relu", dtype=p.dtype, fused=True,
+                       name=f"{p.app}.mlp{i}", repeat=reps), deps)
     # post-processing: read the network output (16 x fp16), accumulate into the ray
     if p.app != "gia":
-        stage("composite", n, 32.0 + 8.0, 20.0, repeat=launches)
-    stage("write_back", px, 16.0, 4.0)                          # read accumulator, write RGBA8
-    return ops
+        prev = stage("composite", n, 32.0 + 8.0, 20.0, deps=(prev,), launches=p.march_launches)
+    stage("write_back", px, 16.0, 4.0, deps=(prev,))                   # read accumulator, write RGBA8
+    return OpGraph(ops=tuple(ops), after=tuple(after))
 
 
 # ----------------------------------------------------------------------------- samplers

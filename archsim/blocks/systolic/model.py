@@ -7,6 +7,10 @@ archsim/blocks/systolic/kernels.py). The SCALE-Sim-exact compatibility mode is a
 
 Runs `gemm` (batch folds into M: the `batch` instances share the B operand, as in a linear
 layer applied to a batch) and `conv2d` (SCALE-Sim topology semantics: 'valid' convolution).
+With `vector_lanes` > 0 (a TPU-like vector unit) it also runs `elementwise` and `copy`
+(streamed through the DRAM interface, `vector_lanes` operations per cycle), and then the LLM op
+kinds and `attention` as their lowering to GEMMs and element-wise passes
+(archsim.workloads.llm.ops; docs/llm.md).
 """
 from __future__ import annotations
 
@@ -16,15 +20,68 @@ import time
 import numpy as np
 
 from archsim import jit
-from archsim.blocks.base import OpResult
+from archsim.blocks.base import OpResult, evaluate_lowered
 from archsim.blocks.systolic import kernels as K
 from archsim.blocks.systolic.spec import KIND, Spec
 from archsim.errors import ModelError
 from archsim.units import HZ_PER_GHZ
-from archsim.workloads.ops import Conv2d, Gemm
+from archsim.workloads.llm.ops import lower_attention
+from archsim.workloads.ops import Attention, Conv2d, Copy, Elementwise, Gemm
+
+
+def _lowering(op):
+    if isinstance(op, Attention):
+        return lower_attention(op)
+    return op.lower() if hasattr(op, "lower") else None
+
 
 def supports(spec: Spec, op) -> bool:
-    return isinstance(op, (Gemm, Conv2d))
+    if isinstance(op, (Gemm, Conv2d)):
+        return True
+    if isinstance(op, (Elementwise, Copy)):
+        return spec.vector_lanes > 0
+    parts = _lowering(op)
+    return parts is not None and all(supports(spec, sub) for sub, _ in parts)
+
+
+class _Lowered:
+    """An op with a fixed lowering (core attention has no `lower` of its own)."""
+    def __init__(self, op, parts):
+        self.op, self.parts = op, parts
+        self.KIND, self.name = op.KIND, op.name
+
+    def lower(self):
+        return self.parts
+
+
+def _vector(spec: Spec, op, ctx) -> OpResult:
+    """Element-wise pass / copy on the vector lanes, streamed through the DRAM interface."""
+    flops = op.flops() if isinstance(op, Elementwise) else 0.0
+    nbytes = op.min_bytes()
+    bw_bytes = spec.dram_bandwidth_words_per_cycle * spec.word_bytes * (3 if spec.dram_channels == "per_operand" else 1)
+    comp = math.ceil(flops / spec.vector_lanes)
+    mem = math.ceil(nbytes / bw_bytes)
+    cycles = max(comp, mem, 1)
+    rd = nbytes * op.n_inputs / (op.n_inputs + 1) if isinstance(op, Elementwise) else nbytes / 2
+    return OpResult(name=op.name or op.KIND, op=op.KIND, component=ctx.component_name if ctx else KIND,
+                    cycles=cycles, latency_s=cycles / (spec.clock_ghz * HZ_PER_GHZ), flops=flops,
+                    dram_bytes=float(nbytes), bound="compute" if comp >= mem else "memory",
+                    actions={f"add.{spec.dtype}": float(flops), "dram.read_bytes": float(rd),
+                             "dram.write_bytes": float(nbytes - rd)},
+                    details={"unit": "vector", "vector_lanes": spec.vector_lanes,
+                             "compute_cycles": comp, "dram_cycles": mem})
+
+
+def memory_capacity_bytes(spec: Spec) -> float | None:
+    return spec.dram_capacity_gib * 2**30 if spec.dram_capacity_gib > 0 else None
+
+
+def roofline_peaks(spec: Spec, op) -> tuple[float, float]:
+    """(peak FLOP/s: 2 x rows x cols x clock for GEMM work, vector_lanes x clock for element-wise
+    work; DRAM bytes/s)."""
+    vec = isinstance(op, (Elementwise, Copy)) or op.KIND in ("norm", "rope", "kv_write", "embedding")
+    per_cycle = spec.vector_lanes if vec else 2 * spec.rows * spec.cols
+    return per_cycle * spec.clock_ghz * HZ_PER_GHZ, spec.dram_bandwidth_gb_s() * 1e9
 
 
 def layer_geometry(op) -> tuple[int, int, int, int, int, int, int]:
@@ -163,6 +220,10 @@ def _peak_sram_bw(spec: Spec, r: dict, dataflow: str) -> tuple[int, int, int]:
 
 
 def evaluate(spec: Spec, op, ctx) -> OpResult:
+    if isinstance(op, (Elementwise, Copy)):
+        return _vector(spec, op, ctx)
+    if not isinstance(op, (Gemm, Conv2d)):
+        return evaluate_lowered(evaluate, spec, _Lowered(op, _lowering(op)), ctx)
     scores = None
     dataflow, transposed = spec.dataflow, False
     if spec.mapping == "search":

@@ -59,6 +59,11 @@ class Spec:
     fold_overlap: bool = field(
         False, doc="overlap the fill/drain of consecutive folds (every fold after the first takes "
         "max(T, rows) cycles instead of the whole fold L); false = SCALE-Sim's rule")
+    vector_lanes: int = field(0, ge=0, le=1 << 20, doc="element-wise ALUs beside the array (a TPU's "
+                              "vector unit) for norms, softmax, activations, copies; 0 = none "
+                              "(such ops cannot run on this component)")
+    dram_capacity_gib: float = field(0.0, ge=0.0, doc="device memory for the LLM fit check; "
+                                     "0 = not modelled (no check)")
 
     def sram_words(self) -> tuple[int, int, int]:
         """(ifmap, filter, ofmap) capacities in words."""

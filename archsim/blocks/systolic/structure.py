@@ -20,7 +20,8 @@ def structure(spec: Spec) -> Structure:
     )
     return Structure(
         name=KIND, kind=KIND, clock_ghz=spec.clock_ghz,
-        units={f"mac.{spec.dtype}": spec.rows * spec.cols}, srams=srams,
+        units={f"mac.{spec.dtype}": spec.rows * spec.cols,
+               **({f"add.{spec.dtype}": spec.vector_lanes} if spec.vector_lanes else {})}, srams=srams,
         dram=DramInterface(technology=spec.dram_technology, bandwidth_gb_s=spec.dram_bandwidth_gb_s()),
         notes={"model": "archsim systolic array; SRAM port width = words moved per cycle",
                "dram_channels": spec.dram_channels})

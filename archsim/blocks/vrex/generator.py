@@ -14,13 +14,19 @@ FFN 14336, vocab 128256; Meta model card) with SigLIP-L/16-384 (24 layers, 1024 
 separator (showlab/videollm-online live1+), the COIN average case (26 frames, 25 question and
 39 answer tokens, §III-A). Any decoder shape with GQA works.
 
-`expand(params, seed=...)` returns the flat op list (for `archsim trace` / `archsim run`,
-which sum op latencies serially). A whole session is expanded compactly: each phase (frames,
-question, answers) as ONE step at the phase's mean history length with every op's `repeat` =
-the phase's step count (the KV grows by ~11 tokens a frame, so this is exact to first order and
-keeps the trace ~1K ops long). `steps()` gives the exact step-by-step form, and
-`archsim.studies.vrex_session` runs steps with their dependencies and overlaps (compute, DRE, PCIe) —
-use that for latency.
+`expand(params, seed=...)` returns the op graph (an OpGraph: ops + `after` dependencies) that
+`archsim run`, `sweep` and `reproduce vrex` all simulate. One step (a frame, the question or an
+answer token) keeps the dependencies its policy builds (archsim/blocks/vrex/policies.py): the
+scheduler overlaps KV prediction on the DRE and PCIe fetches with compute exactly as they
+allow. A whole session is expanded compactly: each phase (frames, question, answers) as ONE
+step at the phase's mean history length with every op's `repeat` multiplied by the phase's step
+count (the KV grows by ~11 tokens a frame, so this is exact to first order and keeps the graph
+~1K ops long); phases are separated by a barrier (a phase's first ops wait for every sink of the
+previous phase). `steps()` gives the exact step-by-step form.
+
+Op names are `<phase>.<stage>[.l<layer>]` (`op_stage` parses them): the stage says what the op
+is (qkv, hash, cluster, score, select, fetch, writeback, attention, ...), which the study reads
+to split prediction, retrieval and compute time.
 """
 from __future__ import annotations
 
@@ -29,6 +35,7 @@ from typing import Literal
 import attrs
 
 from archsim.config.load import field
+from archsim.workloads.load import OpGraph
 
 Policy = Literal["vrex", "gpu_resv", "flexgen", "infinigen", "infinigenp", "rekv", "full"]
 Phase = Literal["session", "frame", "question", "answer"]
@@ -139,26 +146,47 @@ def steps(params: Params):
     return out
 
 
-def expand(params: Params, *, seed: int = 0) -> list:
-    """Flat op list (names carry phase, layer and stage); a session as three phases at their
-    mean history length, ops repeated by the phase's step count (see the module docstring)."""
-    from archsim.blocks.vrex.policies import build_step
+def phases(params: Params) -> list[tuple[str, int, int]]:
+    """(kind, history tokens, step count) of each phase `expand` emits: a session's frames at
+    their mean history, the question after the frames, the answers at their middle; one step
+    for a single-phase workload."""
     p = params
     L = p.kv_history_tokens
     ft = p.frame_tokens()
-    phases = []
-    if p.phase == "session":
-        if p.frames:
-            phases.append(("frame", L + (p.frames * ft) // 2, p.frames))
-        lq = L + p.frames * ft
-        phases.append(("question", lq, 1))
-        if p.answer_tokens:
-            phases.append(("answer", lq + p.question_tokens + p.answer_tokens // 2, p.answer_tokens))
-    else:
-        phases.append((p.phase, L, 1))
-    ops = []
-    for kind, kv_len, count in phases:
+    if p.phase != "session":
+        return [(p.phase, L, 1)]
+    out = []
+    if p.frames:
+        out.append(("frame", L + (p.frames * ft) // 2, p.frames))
+    lq = L + p.frames * ft
+    out.append(("question", lq, 1))
+    if p.answer_tokens:
+        out.append(("answer", lq + p.question_tokens + p.answer_tokens // 2, p.answer_tokens))
+    return out
+
+
+def expand(params: Params, *, seed: int = 0) -> OpGraph:
+    """The op graph of `phases(params)`: each phase one step of its policy, ops repeated by the
+    phase's step count, a phase's roots waiting for every sink of the previous phase (see the
+    module docstring)."""
+    from archsim.blocks.vrex.policies import build_step
+    p = params
+    ops: list = []
+    after: list[tuple[int, ...]] = []
+    sinks: tuple[int, ...] = ()
+    for kind, kv_len, count in phases(p):
         st = build_step(p, kind, kv_len)
+        base = len(ops)
         for t in st.tasks:
             ops.append(attrs.evolve(t.op, name=f"{kind}.{t.name}", repeat=t.op.repeat * count))
-    return ops
+            after.append(tuple(base + d for d in t.deps) if t.deps else sinks)
+        used = {d for t in st.tasks for d in t.deps}
+        sinks = tuple(base + i for i in range(len(st.tasks)) if i not in used)
+    return OpGraph(ops=tuple(ops), after=tuple(after))
+
+
+def op_stage(name: str) -> tuple[str, str, int]:
+    """(phase, stage, layer) of an op name `expand` gave (layer -1 for ops outside the layers)."""
+    parts = name.split(".")
+    layer = int(parts[2][1:]) if len(parts) > 2 and parts[2].startswith("l") else -1
+    return parts[0], parts[1] if len(parts) > 1 else "", layer

@@ -1,102 +1,35 @@
-"""V-Rex (papers/vrex.md §5): N cores of LXE (MAC-tree DPE + vector VPE + on-chip memory) and
-DRE (HCU + WTU = KVPU, and the KVMU), sharing device DRAM (LPDDR5 / HBM2e), a PCIe host link
-and an offload target (NVMe SSD on the edge, CPU memory on the server).
+"""V-Rex's performance model (papers/vrex.md §5): the component protocol's `supports` and
+`evaluate`, op by op.
 
 Multi-core: the paper describes no partitioning (a config knob here): GEMMs split their output
 columns (or their batch, when it has at least `cores` instances) over the cores, each core
 streaming its share of the weights through its share of the DRAM bandwidth; DRE work splits by
 rows / tokens. `core_sync_cycles` is charged per op for the cores to agree (0 = ideal).
 
-Op -> block: gemm / attention / elementwise / copy -> LXE; hash_cluster -> HCU; wicsum_select
--> WTU; kv_fetch / kv_transfer -> KVMU + PCIe + SSD / CPU memory. Each OpResult says which unit
-ran it in `details["unit"]` (lxe, hcu, wtu, kvmu) so a session scheduler can overlap them.
+Op -> unit, and the resource it occupies (`OpResult.placement`, named `<component>.<unit>`):
+gemm / attention / elementwise / copy -> the LXE (`.lxe`); hash_cluster -> the HCU (`.hcu`);
+wicsum_select -> the WTU (`.wtu`); kv_fetch / kv_transfer -> the KVMU driving the PCIe host link
+(`.pcie`: one resource for both directions, a kv_fetch streams its fetch and its eviction full
+duplex within one op). The transfer model is the host_link block's (archsim.blocks.host_link).
 """
 from __future__ import annotations
 
 import math
-from typing import Literal
 
-import attrs
-import numpy as np
-
-from archsim.blocks.base import (DramInterface, EvalContext, LinkInterface, OpResult,
-                                     SramInstance, Structure)
-from archsim.blocks.host_link.model import (HostLinkSpec, HostMemorySpec, SsdSpec, host_transfer)
-from archsim.config.load import field
-from archsim.errors import ConfigError
+from archsim.blocks.base import EvalContext, OpResult, Placement
+from archsim.blocks.host_link.model import (check_source, host_transfer, transfer_actions,
+                                            transfer_details)
+from archsim.blocks.host_link.ops import KvTransfer
 from archsim.blocks.vrex.kernels import (LXE_DRAM_RD, LXE_DRAM_WR, LXE_MAC, LXE_SRAM_RD, LXE_SRAM_WR,
-                                 mactree_gemm, vector_op)
+                                         mactree_gemm, vector_op)
+from archsim.blocks.vrex.ops import HashCluster, KvFetch, WicsumSelect
+from archsim.blocks.vrex.spec import Spec
+from archsim.errors import ModelError
 from archsim.units import BYTES_PER_KIB, DTYPE_BYTES
 from archsim.workloads.ops import Attention, Copy, Elementwise, Gemm
-from archsim.blocks.host_link.ops import KvTransfer
-from archsim.blocks.vrex.ops import HashCluster, KvFetch, WicsumSelect
 
-KIND = "vrex"
-
-
-@attrs.frozen(kw_only=True)
-class LxeSpec:
-    dpe_trees: int = field(64, ge=1, doc="MAC trees (N_DPE-h = 64, §V-A)")
-    dpe_inputs: int = field(64, ge=1, doc="inputs per tree (N_DPE-w = 64, §V-A)")
-    vpe_units: int = field(1, ge=1, doc="vector units (N_VPE-h = 1, §V-A)")
-    vpe_lanes: int = field(64, ge=1, doc="lanes per vector unit (N_VPE-w = 64, §V-A)")
-    sram_kib: float = field(384.0, gt=0.0, doc="LXE on-chip memory per core (Tab. III: 384 KB)")
-    sram_banks: int = field(16, ge=1, doc="banks of the on-chip memory (not given; assumption)")
-    fill_cycles: int = field(64, ge=0, doc="per-op issue + tree pipeline fill (not given; assumption)")
-    softmax_ops_per_element: float = field(4.0, ge=0.0, doc="VPE ops per attention score: max, exp, sum, scale (assumption)")
-
-
-@attrs.frozen(kw_only=True)
-class DreSpec:
-    n_hyperplanes: int = field(32, ge=1, le=64, doc="hash bits N_hp (§VI-E: 32)")
-    hcu_units: int = field(1, ge=1, doc="XOR-accumulator arrays (N_HCU-h = 1)")
-    hcu_width: int = field(16, ge=1, doc="cluster hashes compared per cycle (N_HCU-w = 16; '16 tokens or 16 words' is ambiguous, we read hashes)")
-    hcu_current_hash_bytes: int = field(128, ge=1, doc="current hash-bit memory (Fig. 10: 128 B)")
-    hcu_cluster_hash_kib: float = field(4.0, gt=0.0, doc="cluster hash-bit memory (Fig. 10: 4 KB)")
-    wtu_units: int = field(1, ge=1, doc="WTU cores (N_WTU-h = 1)")
-    wtu_width: int = field(16, ge=1, doc="WTU width (N_WTU-w = 16)")
-    wtu_buckets: int = field(16, ge=1, doc="bucket count (not given in the paper — a knob)")
-    wtu_score_kib: float = field(8.0, gt=0.0, doc="score memory (Fig. 10: 8 KB)")
-    wtu_count_kib: float = field(8.0, gt=0.0, doc="token-count memory (Fig. 10: 8 KB)")
-    wtu_pipeline_cycles: int = field(8, ge=0, doc="drain cycles per row (not given; assumption)")
-    hc_index_bytes: int = field(4, ge=1, doc="bytes of a token index / count in the HC table (not given)")
-
-
-@attrs.frozen(kw_only=True)
-class KvmuSpec:
-    enabled: bool = field(True, doc="KVMU present: recent-KV window in DRAM + cluster-contiguous layout (ablation: V-Rex8_KVPU has none)")
-    recent_kv_tokens: int = field(8192, ge=0, doc="recent KV kept in device DRAM per stream (not given in the paper — see docs/vrex.md)")
-    offload: Literal["ssd", "cpu_memory"] = field("ssd", doc="where older KV goes (edge: NVMe SSD, server: CPU memory; Tab. I)")
-    buffer_kib: float = field(8.0, gt=0.0, doc="reorder / DMA staging buffer (not given; assumption)")
-
-
-@attrs.frozen(kw_only=True)
-class MemorySpec:
-    technology: Literal["lpddr5", "hbm2e", "hbm3", "ddr4", "gddr6x"] = field("lpddr5", doc="device DRAM (Tab. I)")
-    bandwidth_gb_s: float = field(204.8, gt=0.0, doc="peak DRAM bandwidth (Tab. I)")
-    bus_bits: int = field(256, ge=1, doc="bus width (Tab. I)")
-    capacity_gib: float = field(32.0, gt=0.0, doc="capacity (Tab. I: 32 GB edge, 80 GB server)")
-    efficiency: float = field(0.9, gt=0.0, le=1.0, doc="sustained fraction of peak for long streams (LPU reports ~90 % bandwidth use; unverified)")
-
-
-@attrs.frozen(kw_only=True)
-class Spec:
-    cores: int = field(8, ge=1, doc="V-Rex cores (V-Rex8 edge, V-Rex48 server)")
-    clock_ghz: float = field(0.8, gt=0.0, doc="core clock (§VI-A: 800 MHz at 0.8 V, 14 nm)")
-    dtype: Literal["bf16", "fp16"] = field("bf16", doc="datapath type (BF16)")
-    core_sync_cycles: int = field(0, ge=0, doc="per-op multi-core synchronisation (paper: no scheme given; 0 = ideal)")
-    lxe: LxeSpec = LxeSpec()
-    dre: DreSpec = DreSpec()
-    kvmu: KvmuSpec = KvmuSpec()
-    memory: MemorySpec = MemorySpec()
-    host_link: HostLinkSpec = HostLinkSpec()
-    ssd: SsdSpec = SsdSpec()
-    host_memory: HostMemorySpec = HostMemorySpec()
-
-
-def validate(spec: Spec, file, key: str) -> None:
-    if spec.lxe.sram_kib * BYTES_PER_KIB < 2 * spec.lxe.dpe_trees * spec.lxe.dpe_inputs * DTYPE_BYTES[spec.dtype]:
-        raise ConfigError(file, f"{key}.lxe.sram_kib", "must hold two DPE weight tiles (2 x trees x inputs x dtype bytes)")
+UNITS = ("lxe", "hcu", "wtu", "pcie")
+"""The resources of a V-Rex component, `<component>.<unit>`: LXE, HCU, WTU and the KVMU's PCIe link."""
 
 
 def supports(spec: Spec, op) -> bool:
@@ -121,8 +54,8 @@ def _result(spec: Spec, op, ctx: EvalContext, cycles: float, *, unit: str, flops
     lat = latency_s if latency_s is not None else cyc / (spec.clock_ghz * 1e9)
     return OpResult(name=op.name or op.KIND, op=op.KIND, component=ctx.component_name, cycles=cyc,
                     latency_s=float(lat), flops=float(flops), dram_bytes=float(dram), bound=bound,
-                    actions={k: float(v) for k, v in actions.items() if v},
-                    details={"unit": unit, **(details or {})})
+                    actions={k: float(v) for k, v in actions.items() if v}, details=dict(details or {}),
+                    placement=Placement(resource=f"{ctx.component_name}.{unit}"))
 
 
 def _divisor_pairs(n: int):
@@ -193,7 +126,7 @@ def evaluate(spec: Spec, op, ctx: EvalContext) -> OpResult:
         return _kv_fetch(spec, op, ctx)
     if isinstance(op, KvTransfer):
         return _kv_transfer(spec, op, ctx)
-    raise TypeError(f"vrex cannot run op kind {op.KIND}")
+    raise ModelError(f"vrex cannot run op kind {op.KIND}")
 
 
 def _attention(spec: Spec, op: Attention, ctx) -> OpResult:
@@ -321,7 +254,7 @@ def _kv_fetch(spec: Spec, op: KvFetch, ctx) -> OpResult:
     if src == "ssd":
         act["ssd.read_bytes"] = rd.storage_bytes
         act["ssd.write_bytes"] = wr.storage_bytes
-    return _result(spec, op, ctx, lat * spec.clock_ghz * 1e9, unit="kvmu", flops=0.0, dram=dram, bound="link",
+    return _result(spec, op, ctx, lat * spec.clock_ghz * 1e9, unit="pcie", flops=0.0, dram=dram, bound="link",
                    actions=act, latency_s=lat,
                    details={**kb, "link_busy_s": max(rd.link_s, wr.link_s), "storage_s": rd.storage_s,
                             "wire_bytes": rd.wire_bytes + wr.wire_bytes, "storage_bytes": rd.storage_bytes,
@@ -329,16 +262,13 @@ def _kv_fetch(spec: Spec, op: KvFetch, ctx) -> OpResult:
 
 
 def _kv_transfer(spec: Spec, op: KvTransfer, ctx) -> OpResult:
+    check_source(op, spec.kvmu.offload, ctx.component_name)
     tr = host_transfer(spec.host_link, op.bytes, op.chunk_bytes, source=op.source, direction=op.direction,
                        ssd=spec.ssd, host_mem=spec.host_memory, region_bytes=op.region_bytes)
-    act = {"link.pcie.bytes": tr.wire_bytes,
+    act = {**transfer_actions(tr, source=op.source, direction=op.direction),
            ("dram.write_bytes" if op.direction == "to_device" else "dram.read_bytes"): float(op.bytes)}
-    if op.source == "ssd":
-        act["ssd.read_bytes" if op.direction == "to_device" else "ssd.write_bytes"] = tr.storage_bytes
-    return _result(spec, op, ctx, tr.time_s * spec.clock_ghz * 1e9, unit="kvmu", flops=0.0, dram=float(op.bytes),
-                   bound="link", actions=act, latency_s=tr.time_s,
-                   details={"link_busy_s": tr.link_s, "storage_s": tr.storage_s, "wire_bytes": tr.wire_bytes,
-                            "storage_bytes": tr.storage_bytes, "commands": tr.commands})
+    return _result(spec, op, ctx, tr.time_s * spec.clock_ghz * 1e9, unit="pcie", flops=0.0, dram=float(op.bytes),
+                   bound="link", actions=act, latency_s=tr.time_s, details=transfer_details(tr))
 
 
 def device_memory_gib(spec: Spec, *, batch: int, weight_bytes: float, kv_bytes_per_token: float) -> float:
@@ -346,61 +276,3 @@ def device_memory_gib(spec: Spec, *, batch: int, weight_bytes: float, kv_bytes_p
     HC table's ~1.6 % is left out). Compare with `spec.memory.capacity_gib`."""
     win = spec.kvmu.recent_kv_tokens if spec.kvmu.enabled else 0
     return (weight_bytes + batch * win * kv_bytes_per_token) / 2**30
-
-
-# ----------------------------------------------------------------------------- structure
-
-def core_structure(spec: Spec) -> Structure:
-    """One V-Rex core: LXE (DPE, VPE, on-chip memory) and DRE (HCU, WTU, KVMU)."""
-    lx, d = spec.lxe, spec.dre
-    dt = spec.dtype
-    dpe = Structure(name="dpe", kind="vrex_dpe", clock_ghz=spec.clock_ghz,
-                    units={f"mac.{dt}": lx.dpe_trees * lx.dpe_inputs},
-                    notes={"source": "§V-A: 64 MAC trees x 64 inputs, BF16"})
-    vpe = Structure(name="vpe", kind="vrex_vpe", clock_ghz=spec.clock_ghz,
-                    units={f"mac.{dt}": lx.vpe_units * lx.vpe_lanes},
-                    notes={"source": "§V-A: 1 vector unit x 64 lanes, BF16"})
-    sram = Structure(name="lxe_sram", kind="vrex_lxe_sram", clock_ghz=spec.clock_ghz,
-                     srams=(SramInstance(name="lxe", capacity_bytes=int(lx.sram_kib * BYTES_PER_KIB),
-                                         width_bits=lx.dpe_inputs * DTYPE_BYTES[dt] * 8, banks=lx.sram_banks),),
-                     notes={"source": "Tab. III: 384 KB LXE on-chip memory; width = one DPE input slice"})
-    hb = math.ceil(d.n_hyperplanes / 8)
-    hcu = Structure(name="hcu", kind="vrex_hcu", clock_ghz=spec.clock_ghz,
-                    units={"xor_popcount_bits": d.hcu_units * d.hcu_width * d.n_hyperplanes,
-                           "cmp.int8": d.hcu_units * d.hcu_width, f"add.{dt}": d.hcu_units},
-                    srams=(SramInstance(name="hcu_current_hash", capacity_bytes=d.hcu_current_hash_bytes,
-                                        width_bits=hb * 8),
-                           SramInstance(name="hcu_cluster_hash", capacity_bytes=int(d.hcu_cluster_hash_kib * BYTES_PER_KIB),
-                                        width_bits=hb * 8 * d.hcu_width)),
-                    notes={"source": "§V-B / Fig. 10: 1 x 16-wide XOR-accumulator array, 128 B + 4 KB hash memories"})
-    wtu = Structure(name="wtu", kind="vrex_wtu", clock_ghz=spec.clock_ghz,
-                    units={f"cmp.{dt}": d.wtu_units * (2 * d.wtu_width + 3),
-                           f"mul.{dt}": d.wtu_units * d.wtu_width, f"add.{dt}": d.wtu_units * d.wtu_width},
-                    srams=(SramInstance(name="wtu_score", capacity_bytes=int(d.wtu_score_kib * BYTES_PER_KIB),
-                                        width_bits=d.wtu_width * DTYPE_BYTES[dt] * 8),
-                           SramInstance(name="wtu_count", capacity_bytes=int(d.wtu_count_kib * BYTES_PER_KIB),
-                                        width_bits=d.wtu_width * d.hc_index_bytes * 8)),
-                    notes={"source": "§V-B / Fig. 10-11: 1 x 16-wide WTU (upper/lower bucket sorters, multipliers, "
-                                     "adder tree, threshold compare, min/max), 8 KB score + 8 KB count memories"})
-    kvmu = Structure(name="kvmu", kind="vrex_kvmu", clock_ghz=spec.clock_ghz,
-                     units={"add.int32": 4, "cmp.int8": 4},
-                     srams=(SramInstance(name="kvmu_buffer", capacity_bytes=int(spec.kvmu.buffer_kib * BYTES_PER_KIB),
-                                         width_bits=512),) if spec.kvmu.enabled else (),
-                     notes={"source": "§V-C: KV cache manager; its logic is not detailed in the paper — modelled as "
-                                      "address generators and a staging buffer (knob kvmu.buffer_kib)"})
-    return Structure(name="vrex_core", kind="vrex_core", clock_ghz=spec.clock_ghz,
-                     children=(dpe, vpe, sram, hcu, wtu, kvmu),
-                     notes={"source": "papers/vrex.md §5: one V-Rex core, 14 nm, 0.8 V, 800 MHz"})
-
-
-def structure(spec: Spec) -> Structure:
-    """The V-Rex system: `cores` cores + device DRAM + PCIe host link (+ the offload SSD,
-    whose power the system budget counts, §VI-A)."""
-    core = attrs.evolve(core_structure(spec), count=spec.cores)
-    link = LinkInterface(name="pcie", technology=f"pcie{spec.host_link.generation}", lanes=spec.host_link.lanes,
-                         bandwidth_gb_s=spec.host_link.payload_gb_s())
-    dram = DramInterface(technology=spec.memory.technology, bandwidth_gb_s=spec.memory.bandwidth_gb_s,
-                         capacity_gib=spec.memory.capacity_gib)
-    return Structure(name="vrex_system", kind=KIND, clock_ghz=spec.clock_ghz, children=(core,), dram=dram,
-                     links=(link,), notes={"offload": spec.kvmu.offload,
-                                           "source": "papers/vrex.md Tab. I: system = cores + DRAM + PCIe + storage"})

@@ -47,7 +47,7 @@ from archsim.blocks.host_link.ops import KvTransfer
 from archsim.blocks.vrex.ops import HashCluster, KvFetch, WicsumSelect
 
 GPU_POLICIES = ("gpu_resv", "flexgen", "infinigen", "infinigenp", "rekv", "full")
-PREDICTION_STAGES = ("hash", "cluster", "score", "select")
+PREDICTION_STAGES = ("hash", "cluster", "score", "select", "select_sort")
 
 
 @attrs.frozen(kw_only=True)
