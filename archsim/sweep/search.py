@@ -90,7 +90,7 @@ def run_search(spec, executor: str, out, crit: Criteria, *, workers: int, resume
                chunk_size: int | None, client, on_plan: Callable | None,
                on_progress: Callable | None):
     from archsim.sweep import SweepPlan, SweepResult, _copy_inputs, _sim_sum
-    from archsim.sweep.execute import make_context, run_chunk, run_dask, run_local
+    from archsim.sweep.execute import make_context, run_chunk, run_dask
     from archsim.sweep.store import Store
     optuna = _optuna()
     from optuna.samplers._base import _CONSTRAINTS_KEY

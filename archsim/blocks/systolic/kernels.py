@@ -509,16 +509,13 @@ def layer_into(out, dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, 
     else:
         ch_i, ch_f, ch_o = 0, 0, 0
     ch_s = ch_f if dataflow == DF_WS else ch_i        # channel of the stationary operand
-    g0 = 0.0                  # per channel: cycles of the gap it needs
-    g1 = 0.0
-    g2 = 0.0
     pend_old = 0.0            # ofmap words to drain before the next tile starts
     pend_new = 0.0            # ... before the tile after next starts
     now = 0.0
     first_end = 0.0
-    gap_use = np.zeros(3)
-    mand = np.zeros(3)
-    slack = np.zeros(3)
+    gap_use = np.zeros(3)     # per channel: cycles of the gap it needs
+    mand = np.zeros(3)        # per channel: cycles of mandatory streaming in the fold
+    slack = np.zeros(3)       # per channel: words it can still move in this fold's window
     shared = ch_i == ch_f and ch_f == ch_o
     ni = 0                    # (row fold, column fold) of fold g + 1
     nj = 0
