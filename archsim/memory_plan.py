@@ -30,8 +30,8 @@ WEIGHT_KINDS = ("linear", "moe_ffn", "gemm")
 def _device(arch: ArchSpec, workload: Workload, pick) -> str:
     for op in workload.ops:
         if op.KIND in WEIGHT_KINDS:
-            return pick(arch, op)
-    return pick(arch, workload.ops[0])
+            return arch.device_component(pick(arch, op), 0)
+    return arch.device_component(pick(arch, workload.ops[0]), 0)
 
 
 def _gb(x: float) -> str:
@@ -57,6 +57,34 @@ def plan_memory(arch: ArchSpec, workload: Workload, pick) -> tuple[ArchSpec, Wor
            "device": device, "batch": needs["batch"], "tokens_per_sequence": needs["tokens_per_sequence"],
            "max_batch": None if capacity is None else max_batch(capacity=capacity, fixed_bytes=fixed,
                                                                 per_sequence_bytes=needs["per_sequence"])}
+    per = needs.get("per_device")
+    if per:
+        # a split workload: each device holds its share (archsim/workloads/parallel.py); the fit
+        # check and the largest batch are per device, the top-level keys stay the whole model's
+        rows = []
+        for d in per:
+            row = {k: v for k, v in d.items() if k != "per_sequence"}
+            row["capacity"] = capacity
+            row["fits"] = None if capacity is None else d["total"] <= capacity
+            row["max_batch"] = None if capacity is None else max_batch(
+                capacity=capacity, fixed_bytes=d["weights"] + d["comm_buffers"],
+                per_sequence_bytes=d["per_sequence"])
+            rows.append(row)
+        mem["per_device"] = rows
+        worst = max(rows, key=lambda r: r["total"])
+        if capacity is not None:
+            mem["fits"] = all(r["fits"] for r in rows)
+            mem["max_batch"] = min(r["max_batch"] for r in rows)
+            if not mem["fits"]:
+                raise ModelError(
+                    f"{workload.name} does not fit per device on arch {arch.name}: device {worst['device']} "
+                    f"holds weights {_gb(worst['weights'])} + KV cache {_gb(worst['kv_cache'])} + activations "
+                    f"{_gb(worst['activations'])} + communication buffers {_gb(worst['comm_buffers'])} = "
+                    f"{_gb(worst['total'])} > capacity {_gb(capacity)}; the largest batch that fits at this "
+                    f"context is {mem['max_batch']} (the batch of one device's sequence group under the split). "
+                    "Use a wider split (tensor_parallel / pipeline_parallel / expert_parallel), a smaller batch "
+                    "or context, or quantised weights / KV")
+        return arch, workload, mem
     if capacity is None or total <= capacity:
         return arch, workload, mem
     hosts = [n for n, k in arch.component_kinds.items() if k == "host_link"]

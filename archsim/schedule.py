@@ -291,11 +291,13 @@ def csr(after: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
 
 def schedule(tasks: Sequence[Task]) -> Timeline:
     """List-schedule `tasks` (see the module docstring)."""
-    return schedule_arrays([t.duration_s for t in tasks], [t.resource for t in tasks],
-                           [t.after for t in tasks], chunks=[t.chunks for t in tasks],
-                           prologue_s=[t.prologue_s for t in tasks],
-                           interleave=[t.interleave for t in tasks],
-                           channel=[t.channel for t in tasks], channel_s=[t.channel_s for t in tasks])
+    if not tasks:
+        return schedule_arrays([], [], [])
+    cols = list(zip(*[(t.duration_s, t.resource, t.after, t.chunks, t.prologue_s, t.interleave, t.channel,
+                       t.channel_s) for t in tasks]))
+    return schedule_arrays(cols[0], cols[1], cols[2], chunks=cols[3], prologue_s=cols[4],
+                           interleave=cols[5] if any(cols[5]) else None,
+                           channel=cols[6] if any(cols[6]) else None, channel_s=cols[7])
 
 
 def schedule_arrays(duration_s, resource, after, *, chunks=None, prologue_s=None,

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import attrs
 
-from archsim.blocks.base import EvalContext, OpResult
+from archsim.blocks.base import EvalContext, OpResult, Placement
 from archsim.config.arch import ArchSpec
 from archsim.energy.model import OpPricer, price_run
-from archsim.errors import ModelError
+from archsim.errors import ConfigError, ModelError
 from archsim.memory_plan import llm_metrics, plan_memory
 from archsim.report.report import Report
 from archsim.schedule import Timeline, schedule_arrays
@@ -57,9 +57,10 @@ def scale_result(r: OpResult, times: int) -> OpResult:
         details={**r.details, "repeat": times}, placement=pl)
 
 
-def evaluate_op(arch: ArchSpec, op, seed: int = 0) -> OpResult:
-    """One op on the component the arch maps it to, repeats included."""
-    cname = pick_component(arch, op)
+def evaluate_op(arch: ArchSpec, op, seed: int = 0, device: int = 0) -> OpResult:
+    """One op on the component the arch maps it to (on device `device` of a multi-device arch),
+    repeats included."""
+    cname = arch.device_component(pick_component(arch, op), device)
     spec = arch.components[cname]
     mod = arch.component_module(cname)
     if not mod.supports(spec, op):
@@ -69,25 +70,84 @@ def evaluate_op(arch: ArchSpec, op, seed: int = 0) -> OpResult:
     return scale_result(mod.evaluate(spec, op, ctx), op.repeat)
 
 
+def _relabel(r: OpResult, arch: ArchSpec, device: int) -> OpResult:
+    """A result evaluated on device 0 moved to device `device`: the replica's component,
+    resources and DRAM channel (`gpu0.sm` -> `gpu3.sm`); a component that is not replicated
+    (the interconnect) gets the index on its resource (`nvswitch.link` -> `nvswitch.link3`)."""
+    t = arch.system.device
+    res = r.resource
+    pl = r.placement
+    ch = pl.channel if pl is not None else ""
+    if r.component == f"{t}0":                     # a replica: rename the prefix
+        comp = f"{t}{device}"
+
+        def move(name):
+            return comp + name[len(r.component):] if name.startswith(r.component) else name
+        res, ch = move(res), move(ch) if ch else ch
+    else:
+        comp, res = r.component, f"{res}{device}"
+        ch = f"{ch}{device}" if ch else ch
+    if pl is not None:
+        pl = attrs.evolve(pl, resource=res, channel=ch)
+    elif res != comp:
+        pl = Placement(resource=res)
+    return attrs.evolve(r, component=comp, placement=pl)
+
+
+def check_devices(arch: ArchSpec, workload: Workload) -> None:
+    """A split workload needs as many devices as its split names: ConfigError (exit 2) naming
+    the numbers otherwise."""
+    need = max(workload.devices) + 1 if workload.devices else 1
+    if need > arch.devices:
+        split = workload.meta.get("parallel", {})
+        what = (" x ".join(f"{k} {split[k]}" for k in ("tensor_parallel", "pipeline_parallel", "expert_parallel")
+                           if k in split) or f"device indices up to {need - 1}")
+        raise ConfigError(workload.source or workload.name, "params.tensor_parallel" if split else "device",
+                          f"the split {what} needs {need} devices; arch {arch.name} has {arch.devices} "
+                          f"(system.devices = {arch.devices}); allowed: a split whose product is <= "
+                          f"{arch.devices}, or --set system.devices={need} on a multi-device preset")
+
+
 def evaluate_ops(arch: ArchSpec, workload: Workload) -> list[OpResult]:
-    return [evaluate_op(arch, op, workload.seed) for op in workload.ops]
+    """Every op evaluated; on a multi-device arch, an op placed on device d is evaluated once on
+    device 0 (replicas share one spec) and moved to device d's component and resources."""
+    if arch.system is None or workload.devices is None:
+        return [evaluate_op(arch, op, workload.seed) for op in workload.ops]
+    cache: dict = {}
+    out = []
+    for i, op in enumerate(workload.ops):
+        try:
+            r = cache.get(op)
+        except TypeError:            # an op with unhashable fields
+            r = None
+        if r is None:
+            r = evaluate_op(arch, op, workload.seed, 0)
+            try:
+                cache[op] = r
+            except TypeError:
+                pass
+        out.append(_relabel(r, arch, workload.device_of(i)))
+    return out
 
 
 def schedule_results(results, workload: Workload) -> Timeline:
     """The timeline of evaluated ops under the workload's dependencies."""
+    pls = [r.placement for r in results]
+    placed = [p for p in pls if p is not None]
     return schedule_arrays(
         [r.latency_s for r in results], [r.resource for r in results], workload.dep_arrays,
-        chunks=[r.placement.chunks if r.placement is not None else 1 for r in results],
-        prologue_s=[r.placement.prologue_s if r.placement is not None else 0.0 for r in results],
-        interleave=[r.placement is not None and r.placement.interleave for r in results],
-        channel=[r.placement.channel if r.placement is not None else "" for r in results],
-        channel_s=[r.placement.channel_s if r.placement is not None else 0.0 for r in results])
+        chunks=[p.chunks if p is not None else 1 for p in pls] if placed else None,
+        prologue_s=[p.prologue_s if p is not None else 0.0 for p in pls] if placed else None,
+        interleave=[p is not None and p.interleave for p in pls] if any(p.interleave for p in placed) else None,
+        channel=[p.channel if p is not None else "" for p in pls] if any(p.channel for p in placed) else None,
+        channel_s=[p.channel_s if p is not None else 0.0 for p in pls] if any(p.channel for p in placed) else None)
 
 
 def simulate(arch: ArchSpec, workload: Workload, *, baseline: ArchSpec | None = None) -> Report:
     """Run `workload` on `arch` (and on `baseline`, e.g. a GPU arch, if given). LLM workloads
     are checked against the device's memory first (archsim.memory_plan)."""
     original = workload
+    check_devices(arch, workload)
     arch, workload, memory = plan_memory(arch, workload, pick_component)
     results = evaluate_ops(arch, workload)
     timeline = schedule_results(results, workload)

@@ -169,7 +169,9 @@ def test_gpu_baseline_prices_pcie_per_bit_and_idle_power_over_gaps(tmp_path):
 
 
 def test_vrex_kvmu_prices_pcie_per_bit():
-    arch = load_arch(EDGE)
+    # the fixed 8192-token window: a 40K history crosses PCIe (the memory-derived default keeps
+    # all of it on the device at batch 1: test_memory_window_holds_the_history_at_batch_1)
+    arch = load_arch(EDGE, {"components.vrex.kvmu.window": "tokens"})
     rep = simulate(arch, load_workload(FRAME_VREX))
     fetch = [o for o in rep.ops if o.op == "kv_fetch"]
     assert fetch and {o.resource for o in fetch} == {"vrex.pcie"}
@@ -178,14 +180,14 @@ def test_vrex_kvmu_prices_pcie_per_bit():
     assert {o.resource for o in rep.ops} == {"vrex.lxe", "vrex.hcu", "vrex.wtu", "vrex.pcie"}
     # SSD idle power is part of the system's static power
     ssd = arch.components["vrex"].ssd.idle_power_w
-    no_ssd = load_arch(EDGE, {"components.vrex.kvmu.offload": "cpu_memory"})
+    no_ssd = load_arch(EDGE, {"components.vrex.kvmu.offload": "cpu_memory", "components.vrex.kvmu.window": "tokens"})
     assert simulate(arch, load_workload(FRAME_VREX)).leakage_power_w == pytest.approx(
         simulate(no_ssd, load_workload(FRAME_VREX)).leakage_power_w + ssd)
 
 
 def test_block_energy_adds_up_to_the_report():
     """The study's per-block split reassigns the Report's priced op energies; it prices nothing."""
-    arch = load_arch(EDGE)
+    arch = load_arch(EDGE, {"components.vrex.kvmu.window": "tokens"})    # so that PCIe carries KV
     rep = simulate(arch, load_workload(FRAME_VREX))
     parts = study.block_energy_j(rep, "vrex", "bf16")
     assert sum(parts.values()) == pytest.approx(rep.dynamic_energy_j, rel=1e-12)
@@ -208,3 +210,37 @@ def test_host_link_checks_the_offload_target():
                               n_layers=2))
     with pytest.raises(ModelError, match="cpu_memory"):
         simulate(load_arch(A100), w)
+
+
+def test_memory_window_holds_the_history_at_batch_1():
+    """The default recent-KV window is what the device memory holds after the weights, the
+    vision tower, activations, HC table and two layers of fetch staging: at 40K and batch 1 the
+    whole history stays on the edge device (nothing crosses PCIe); the window shrinks about
+    as 1/batch; 'weights_only' (the paper preset) is larger; 'tokens' keeps the fixed form."""
+    from archsim.blocks.vrex.model import recent_window
+    p1 = Params(kv_history_tokens=40000, batch=1)
+    spec = load_arch(EDGE).components["vrex"]
+
+    def win(spec, p):
+        return recent_window(spec, batch=p.batch, kv_len=p.kv_history_tokens, n_layers=p.n_layers,
+                             kv_heads=p.n_kv_heads, head_dim=p.head_dim, dtype=p.dtype,
+                             weight_bytes=p.weight_bytes(),
+                             other_resident_bytes=p.vision_weight_bytes() + p.activation_bytes())["tokens"]
+    w1 = win(spec, p1)
+    # hand arithmetic: 32 GiB - weights - vision/projector - activations - 2 x 8 x 40000 x 512 B,
+    # over 32 layers x (8 x 512 B of K+V + a 4 B HC index + 4/32 B of cluster hash)
+    free = 32 * 2**30 - p1.weight_bytes() - p1.vision_weight_bytes() - p1.activation_bytes() - 2 * 8 * 40000 * 512
+    assert w1 == int(free // (32 * (8 * 512 + 4 + 4 / 32)))
+    assert w1 > 40000
+    rep = simulate(load_arch(EDGE), load_workload(FRAME_VREX))
+    fetch = [o for o in rep.ops if o.op == "kv_fetch"]
+    assert all(o.actions.get("link.pcie.bytes", 0.0) == 0.0 for o in fetch)
+    assert all(o.details["recent_window_tokens"] == w1 for o in fetch[:1])
+    w4 = win(spec, attrs.evolve(p1, batch=4))
+    assert 0.2 * w1 < w4 < 0.25 * w1
+    paper = load_arch(EDGE, {"components.vrex.kvmu.window": "weights_only"}).components["vrex"]
+    assert win(paper, p1) > w1
+    fixed = load_arch(EDGE, {"components.vrex.kvmu.window": "tokens"}).components["vrex"]
+    assert win(fixed, p1) == 8192
+    bigger = load_arch(EDGE, {"components.vrex.memory.capacity_gib": 64.0}).components["vrex"]
+    assert win(bigger, p1) > w1

@@ -18,7 +18,7 @@ def test_reproduce_emits_all_required_rows(tmp_path):
     have = {(r["quantity"], tuple(sorted(r["params"].items()))) for r in rows}
 
     def has(q, **p):
-        return (q, tuple(sorted(p.items()))) in have
+        return all((q, tuple(sorted({**p, "assumptions": a}.items()))) in have for a in study.ASSUMPTIONS)
 
     for system, cfg in study.SYSTEMS.items():
         for batch, L in itertools.product(cfg["batches"], study.KV_LENS):
@@ -37,10 +37,19 @@ def test_reproduce_emits_all_required_rows(tmp_path):
     assert has("dre_area_share_pct", block="core")
     assert has("dre_power_share_pct", block="core", system="edge", kv_len=40000, batch=1)
     assert has("roofline_utilization_pct", system="edge", batch=4, kv_len=40000)
+    assert has("compute_busy_utilization_pct", system="edge", batch=4, kv_len=40000)
+    for b in ("dpe", "vpe", "lxe_sram", "hcu", "wtu", "kvmu", "core"):
+        assert has("full_activity_power_w", block=b)
+    # a block's power at full activity is at least its average over the frame
+    val = {(r["quantity"], r["params"].get("block"), r["params"]["assumptions"]): r["value"] for r in rows
+           if r["params"].get("block")}
+    for b in ("dpe", "vpe", "lxe_sram", "hcu", "wtu", "kvmu", "core"):
+        assert val[("full_activity_power_w", b, "default")] >= val[("power_w", b, "default")]
     # paper anchors are paired
-    anchors = [r for r in rows if r["quantity"] == "frame_latency_s" and r["paper_value"] is not None]
+    anchors = [r for r in rows if r["quantity"] == "frame_latency_s" and r["paper_value"] is not None
+               and r["params"]["assumptions"] == "default"]
     assert {r["params"]["kv_len"] for r in anchors} == set(study.KV_LENS)
-    assert len(res.plots) == 2 and all((tmp_path / p.split("/")[-1]).is_file() for p in res.plots)
+    assert len(res.plots) == 4 and all((tmp_path / p.split("/")[-1]).is_file() for p in res.plots)
     # V-Rex is never slower than AGX + FlexGen at 40K (its whole point)
     sp = [r for r in rows if r["quantity"] == "speedup_frame" and r["params"]["kv_len"] == 40000]
     assert all(r["value"] > 1 for r in sp if r["params"]["baseline"] == "flexgen")

@@ -49,6 +49,8 @@ class DramInterface:
     technology: str                 # key into the tech table's [dram.*]: lpddr5, hbm2e, hbm3, hbm3e, gddr6x, ddr4
     bandwidth_gb_s: float
     capacity_gib: float = 0.0       # 0 = not counted in the chip's power/area (e.g. the GPU's own)
+    owns_phy: bool = True           # False = the block uses another chip's DRAM interface (an NGPC
+                                    # on the GPU's): no PHY area of its own, bandwidth still bounds it
 
 
 @attrs.frozen(kw_only=True)
@@ -68,7 +70,7 @@ class Structure:
     name: str
     kind: str
     clock_ghz: float
-    units: Mapping[str, int] = attrs.field(factory=dict)
+    units: Mapping[str, int] = attrs.field(factory=dict)     # + "reg_bits": register bits (area only)
     srams: tuple[SramInstance, ...] = ()
     dram: DramInterface | None = None
     links: tuple[LinkInterface, ...] = ()
@@ -77,6 +79,9 @@ class Structure:
     # A block that is not built by us (a GPU) gives its own figures instead:
     fixed_area_mm2: float | None = None
     fixed_leakage_power_w: float | None = None
+    # ... and its power with everything busy (a GPU: its TDP, the board's power cap), the
+    # structural maximum archsim.energy.activity.full_activity_power_w reports for it
+    fixed_full_activity_power_w: float | None = None
     notes: Mapping[str, str] = attrs.field(factory=dict)   # provenance of structural numbers
 
 

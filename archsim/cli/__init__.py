@@ -17,7 +17,7 @@ from archsim.version import __version__
 
 # Subcommand modules, in the order `archsim --help` lists them.
 SUBCOMMANDS = ("run", "validate", "sweep", "report", "scalesim", "trace", "reproduce", "calibrate",
-               "compare", "schema", "roofline")
+               "compare", "schema", "roofline", "serve", "sensitivity", "validate-model")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in SUBCOMMANDS:
-        importlib.import_module(f"archsim.cli.{name}").add_parser(sub)
+        importlib.import_module(f"archsim.cli.{name.replace('-', '_')}").add_parser(sub)
     return parser
 
 

@@ -83,7 +83,12 @@ def print_report(report, *, quiet=False, file=None):
         if k != "phase" and v is not None:
             t2.add_row(f"llm.{k}", _fmt(v))
     for k, v in (report.memory or {}).items():
-        if not isinstance(v, dict):
+        if k == "per_device" and isinstance(v, list):
+            for d in v:
+                t2.add_row(f"memory.per_device[{d['device']}]",
+                           f"total {_fmt(d['total'])} B (weights {_fmt(d['weights'])}, KV {_fmt(d['kv_cache'])}, "
+                           f"buffers {_fmt(d['comm_buffers'])}), fits {d['fits']}, max_batch {d['max_batch']}")
+        elif not isinstance(v, dict):
             t2.add_row(f"memory.{k}" + ("_bytes" if k in ("weights", "kv_cache", "kv_per_token", "activations",
                                                           "total", "capacity") else ""),
                        str(v) if isinstance(v, (bool, str)) or v is None else _fmt(v))

@@ -28,6 +28,19 @@ class BudgetSpec:
 
 
 @attrs.frozen(kw_only=True)
+class SystemSpec:
+    """N devices of one component joined by an interconnect (`[system]`). The config layer
+    expands the named `device` component into N components `<device>0 ... <device>N-1` (same
+    spec, same kind); [mapping] entries may keep naming the template. Ops of a split workload
+    carry a device index (Workload.devices) that picks the replica and its resources
+    (`gpu3.sm`); ops on components that are not replicated (the interconnect) get the index on
+    their resource (`nvswitch.link3`)."""
+    devices: int = field(1, ge=1, le=4096, doc="devices used (--set system.devices=2)")
+    device: str = field(doc="the component replicated per device (e.g. gpu, sa, vrex)")
+    interconnect: str = field("", doc="the component (kind interconnect) joining them; '' = none")
+
+
+@attrs.frozen(kw_only=True)
 class ArchSpec:
     name: str
     description: str = ""
@@ -36,14 +49,32 @@ class ArchSpec:
     components: Mapping[str, Any] = attrs.field(factory=dict)   # name -> component Spec
     component_kinds: Mapping[str, str] = attrs.field(factory=dict)  # name -> kind
     mapping: Mapping[str, str] = attrs.field(factory=dict)      # op kind -> component name
+    system: SystemSpec | None = None
     source: str = ""
     raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)  # resolved TOML
 
     def component_module(self, name: str):
+        if name not in self.component_kinds and self.system is not None and name == self.system.device:
+            name = self.device_component(name, 0)
         return component_module(self.component_kinds[name])
 
+    @property
+    def devices(self) -> int:
+        return self.system.devices if self.system is not None else 1
 
-_TOP_KEYS = ("name", "description", "extends", "tech", "budget", "components", "mapping")
+    def device_component(self, name: str, device: int) -> str:
+        """The component that runs an op mapped to `name` on device `device`: the replica for
+        the replicated device component (its template name or any replica's), else `name`."""
+        sysm = self.system
+        if sysm is None:
+            return name
+        t = sysm.device
+        if name == t or (name.startswith(t) and name[len(t):].isdigit() and name in self.components):
+            return f"{t}{device}"
+        return name
+
+
+_TOP_KEYS = ("name", "description", "extends", "tech", "budget", "components", "mapping", "system")
 
 
 def load_arch(path_or_mapping, overrides=None) -> ArchSpec:
@@ -98,6 +129,29 @@ def arch_from_data(data: Mapping, *, file) -> ArchSpec:
         if hasattr(mod, "validate"):
             mod.validate(spec, file=file, key=key)
         comps[cname], kinds[cname] = spec, kind
+    system = None
+    if "system" in data:
+        system = structure(SystemSpec, data["system"], file=file, key="system")
+        if system.device not in comps:
+            raise ConfigError(file, "system.device", f"got {system.device!r}; allowed values (components): "
+                              + ", ".join(comps))
+        if system.interconnect:
+            if system.interconnect not in comps or kinds[system.interconnect] != "interconnect":
+                raise ConfigError(file, "system.interconnect", f"got {system.interconnect!r}; allowed values "
+                                  "(components of kind interconnect): "
+                                  + (", ".join(n for n, k in kinds.items() if k == "interconnect") or "none"))
+        elif system.devices > 1:
+            raise ConfigError(file, "system.interconnect", "required when system.devices > 1: the name of a "
+                              "component of kind interconnect")
+        t = system.device
+        new_c, new_k = {}, {}
+        for cname in comps:
+            if cname == t:
+                for d in range(system.devices):
+                    new_c[f"{t}{d}"], new_k[f"{t}{d}"] = comps[t], kinds[t]
+            else:
+                new_c[cname], new_k[cname] = comps[cname], kinds[cname]
+        comps, kinds = new_c, new_k
     mapping_raw = data.get("mapping", {})
     if not isinstance(mapping_raw, Mapping):
         raise ConfigError(file, "mapping", f"expected a table of op kind = component name, got {mapping_raw!r}")
@@ -106,9 +160,9 @@ def arch_from_data(data: Mapping, *, file) -> ArchSpec:
     for opk, cname in mapping_raw.items():
         if opk not in known_ops:
             raise ConfigError(file, f"mapping.{opk}", "unknown op kind; allowed: " + ", ".join(known_ops))
-        if cname not in comps:
+        if cname not in comps and not (system is not None and cname == system.device):
             raise ConfigError(file, f"mapping.{opk}", f"got {cname!r}; allowed values (components): "
                               + ", ".join(comps))
         mapping[opk] = cname
     return ArchSpec(name=name, description=desc, tech=tech, budget=budget, components=comps,
-                    component_kinds=kinds, mapping=mapping, source=str(file), raw=data)
+                    component_kinds=kinds, mapping=mapping, system=system, source=str(file), raw=data)

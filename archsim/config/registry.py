@@ -20,6 +20,7 @@ COMPONENT_MODULES: dict[str, str] = {
     "ngpc": "archsim.blocks.ngpc",
     "vrex": "archsim.blocks.vrex",
     "host_link": "archsim.blocks.host_link",
+    "interconnect": "archsim.blocks.interconnect",
 }
 
 OP_MODULES: tuple[str, ...] = (
@@ -28,6 +29,7 @@ OP_MODULES: tuple[str, ...] = (
     "archsim.blocks.ngpc.ops",
     "archsim.blocks.vrex.ops",
     "archsim.blocks.host_link.ops",
+    "archsim.workloads.collective_ops",
 )
 
 GENERATOR_MODULES: dict[str, str] = {

@@ -250,7 +250,7 @@ def tagged(tag: str, variants: Mapping[str, str], doc: str, *, untagged_any: boo
 # ----------------------------------------------------------------------------- arch
 
 def _arch_body(defs: dict, strict: bool) -> dict:
-    from archsim.config.arch import BudgetSpec, TechSpec
+    from archsim.config.arch import BudgetSpec, SystemSpec, TechSpec
     w = Walker(defs, strict)
     sfx = w.suffix
     variants = {}
@@ -274,6 +274,7 @@ def _arch_body(defs: dict, strict: bool) -> dict:
             "tech": {"allOf": [w.ref(TechSpec)], "description": clean_doc(TechSpec.__doc__)},
             "budget": {"allOf": [w.ref(BudgetSpec)],
                        "description": "optional budget; the Report's budget.ok says whether it holds"},
+            "system": {"allOf": [w.ref(SystemSpec)], "description": clean_doc(SystemSpec.__doc__)},
             "components": {"type": "object", "description": "[components.NAME] tables, each tagged with kind",
                            "additionalProperties": {"$ref": f"#/definitions/component{sfx}"}},
             "mapping": {"type": "object", "description": "op kind = component name (which component runs an op kind)",

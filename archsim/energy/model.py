@@ -465,8 +465,11 @@ def _unit_area_um2(table: TechTable, key: str, led: _Ledger) -> float:
     if key == "xor_popcount_bits":
         led.use("logic.xor_popcount.area_um2_per_bit")
         return table.xor_popcount_area_um2_per_bit
+    if key == "reg_bits":          # register (flip-flop) bits: scratchpad register files, pipeline registers
+        led.use("logic.register.area_um2_per_bit")
+        return table.register_area_um2_per_bit
     raise ModelError(f"Structure.units key {key!r} is not a functional unit the tech table prices; "
-                     "allowed: mac.<dtype>, add.<dtype>, mul.<dtype>, cmp.<dtype>, xor_popcount_bits")
+                     "allowed: mac.<dtype>, add.<dtype>, mul.<dtype>, cmp.<dtype>, xor_popcount_bits, reg_bits")
 
 
 def area_breakdown(structure: Structure, tech=None, *, ledger: _Ledger | None = None) -> dict[str, float]:
@@ -493,7 +496,7 @@ def area_breakdown(structure: Structure, tech=None, *, ledger: _Ledger | None = 
                 led.use("logic.overhead.overhead_factor")
             parts["overhead"] = (logic + sram_total) * (t.overhead_factor - 1.0)
         d = structure.dram
-        if d is not None and d.bandwidth_gb_s > 0:
+        if d is not None and d.bandwidth_gb_s > 0 and d.owns_phy:
             led.use(f"dram.{d.technology}.phy_area_mm2", f"dram.{d.technology}.bandwidth_gb_s")
             parts["dram_phy"] = dram_mod.dram_phy_area_mm2(table=table, technology=d.technology,
                                                            bandwidth_gb_s=d.bandwidth_gb_s)
@@ -560,6 +563,11 @@ class ComponentSummary:
     energy_j: float | None = None
     utilization: float | None = None       # busiest of its resources: busy time / makespan, 0..1
     breakdown: Mapping[str, Any] = attrs.field(factory=dict)   # e.g. area per sub-part
+    # Two powers, each named for what it is (archsim.energy.activity): the block with every
+    # unit and SRAM port busy every cycle (a synthesis report's figure; a GPU: its TDP), and
+    # its energy over this run's makespan (the average over the workload, idle time included).
+    full_activity_power_w: float | None = None
+    avg_power_w: float | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -768,6 +776,7 @@ def price_run(arch, results, timeline=None) -> PricedRun:
     trace = power_trace(ops, timeline.start_s, timeline.end_s, static_w)
     util = {u.name: u.utilization for u in timeline.resources}
 
+    from archsim.energy.activity import full_activity_power_w
     comps = []
     for n in names:
         mine = [o for o in ops if o.component == n]
@@ -783,6 +792,8 @@ def price_run(arch, results, timeline=None) -> PricedRun:
             name=n, kind=arch.component_kinds[n], area_mm2=areas[n]["total"],
             leakage_power_w=leaks[n]["total"], energy_j=dyn + leak_j,
             utilization=max(own, default=0.0),
+            full_activity_power_w=full_activity_power_w(structs[n], ledger=led)["total"],
+            avg_power_w=(dyn + leak_j) / makespan if makespan > 0 else None,
             breakdown={"area_mm2": {k: v for k, v in areas[n].items() if k != "total"},
                        "energy_j": by_class,
                        "leakage_power_w": {k: v for k, v in leaks[n].items() if k != "total"}}))

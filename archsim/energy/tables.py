@@ -41,7 +41,7 @@ _DIMENSIONLESS = {"_count", "_factor", "_exponent", "_exp_read", "_exp_write", "
 
 LOGIC_OPS = ("mac", "add", "mul", "cmp")
 #: Accumulator / helper widths the table carries besides the workload dtypes.
-EXTRA_DTYPES = {"add": ("int16", "int32"), "mul": ("int32",)}
+EXTRA_DTYPES = {"add": ("int16", "int32"), "mul": ("int16", "int32"), "mac": ("int16",)}
 DRAM_TECHS = ("lpddr5", "hbm2e", "hbm3", "hbm3e", "gddr6x", "ddr4")
 PCIE_GENS = ("pcie3", "pcie4", "pcie5", "pcie6")
 

@@ -79,16 +79,18 @@ def _gpu_component(data_or_arch) -> str:
     return next(n for n, k in kinds.items() if k == "gpu")
 
 
-def ngpc_arch(n, *, gpu_preset=None, quick: bool = False, overrides=None):
-    """NGPC-N (arch_configs/ngpc/ngpc-N.toml, else base.toml with n_nfp = N). With `gpu_preset`,
-    that GPU arch's GPU component replaces the preset's RTX 3090 (the baseline the study runs
-    against)."""
+def ngpc_arch(n, *, gpu_preset=None, quick: bool = False, overrides=None, assumptions: str = "default"):
+    """NGPC-N (arch_configs/ngpc/ngpc-N.toml, else base.toml with n_nfp = N; with assumptions =
+    "paper" the paper-assumption preset arch_configs/ngpc/paper/ngpc-N.toml, else the paper
+    preset of NGPC-8 with n_nfp = N). With `gpu_preset`, that GPU arch's GPU component replaces
+    the preset's RTX 3090 (the baseline the study runs against)."""
     from archsim.config.arch import arch_from_data, load_arch
     from archsim.config.load import apply_overrides, resolve_extends
-    preset = NGPC_PRESETS / f"ngpc-{n}.toml"
+    folder = NGPC_PRESETS if assumptions == "default" else NGPC_PRESETS / "paper"
+    preset = folder / f"ngpc-{n}.toml"
     over = {}
     if not preset.is_file():
-        preset = NGPC_PRESETS / "base.toml"
+        preset = NGPC_PRESETS / "base.toml" if assumptions == "default" else folder / "ngpc-8.toml"
         over["components.ngpc.n_nfp"] = n
     if quick:
         over.update(QUICK)
@@ -140,6 +142,7 @@ def ngpc_frame(arch, wl) -> dict:
         "hit": None if enc is None else enc.details.get("grid_hit_rate"),
         "area_mm2": comp.area_mm2,
         "power_w": dyn / span + comp.leakage_power_w if span > 0 and comp.leakage_power_w is not None else None,
+        "full_power_w": comp.full_activity_power_w,
         "energy_j": rep.energy_j, "die_mm2": die, "tdp_w": tdp, "n_nfp": spec.n_nfp, "report": rep,
     }
 
@@ -189,7 +192,19 @@ def calibrate(gpu_arch) -> dict:
             "nerf_1080p_s": frame("nerf", scale, spp)["total_s"]}
 
 
+_SPLIT_FITS: dict = {}
+
+
 def fit_gpu_mlp_split(gpu_preset: Path, out_dir: Path):
+    """fit_gpu_mlp_split_uncached, once per (GPU preset, folder) in a process."""
+    key = (str(Path(gpu_preset).resolve()), str(Path(out_dir).resolve()))
+    hit = _SPLIT_FITS.get(key)
+    if hit is None or not Path(hit[0]).is_file():
+        _SPLIT_FITS[key] = hit = fit_gpu_mlp_split_uncached(gpu_preset, out_dir)
+    return hit
+
+
+def fit_gpu_mlp_split_uncached(gpu_preset: Path, out_dir: Path):
     """What-if baseline: the GPU model's fused-MLP efficiency (`efficiency.mlp_fused_fraction`)
     fitted so its mean hashgrid MLP share is the paper's 32.12 % (with the pre/post scale and
     NeRF spp refitted, the encoding share then is 72.37 - 32.12 = 40.25 %). Returns (path of the
@@ -234,19 +249,55 @@ def fit_gpu_mlp_split(gpu_preset: Path, out_dir: Path):
 
 # ----------------------------------------------------------------------------- the study
 
-def run(out_dir, *, gpu_preset=None, quick: bool = False) -> StudyResult:
-    """Every app x encoding x N (8/16/32/64) x resolution; `quick` uses small representative
-    batches (for tests). `gpu_preset` replaces the RTX 3090 (baseline and the NGPC's GPU part)."""
-    from archsim.config.arch import load_arch
+ASSUMPTIONS = ("default", "paper")
+
+
+def run(out_dir, *, gpu_preset=None, quick: bool = False, assumptions=ASSUMPTIONS) -> StudyResult:
+    """Every app x encoding x N (8/16/32/64) x resolution, for each preset set in `assumptions`
+    ("default": the conservative presets arch_configs/ngpc/ngpc-N.toml against the GPU model's
+    own RTX 3090; "paper": arch_configs/ngpc/paper/ngpc-N.toml against an RTX 3090 whose
+    fused-MLP efficiency is fitted to the paper's encoding / MLP split); every row carries
+    `params.assumptions`, rows whose value was fitted to the paper's carry `params.fitted`.
+    `quick` uses small representative batches (for tests). `gpu_preset` replaces the RTX 3090
+    (baseline and the NGPC's GPU part)."""
     out_dir = Path(out_dir)
     gpu_preset = Path(gpu_preset).resolve() if gpu_preset else GPU_PRESET
+    rows, plots, notes = [], [], []
+    for a in assumptions:
+        if a == "default":
+            res = _run_set(out_dir, gpu_preset, gpu_preset, quick, "default")
+        else:
+            fit = fit_gpu_mlp_split(gpu_preset, out_dir)
+            if fit is None:
+                res = _run_set(out_dir, gpu_preset, gpu_preset, quick, "paper",
+                               split_note=f"GPU baseline: {gpu_preset.name} with its own encoding / MLP split (it "
+                                          "has no efficiency.mlp_fused_fraction to fit the paper's split with)")
+            else:
+                res = _run_set(out_dir, fit[0], gpu_preset, quick, "paper", split_is_fitted=True,
+                               split_note=f"GPU baseline: {gpu_preset.name} with its fused-MLP efficiency fitted to "
+                                          f"the paper's 40.24 / 32.12 % split (mlp_fused_fraction = {fit[1]:.3g}; "
+                                          f"written to {fit[0]})")
+        for r in res.rows:
+            r["params"]["assumptions"] = a
+        rows += res.rows
+        plots += res.plots
+        notes += res.notes if a == "default" else [f"[paper assumptions] {n}" for n in res.notes]
+    return StudyResult(rows=rows, plots=plots, notes=notes)
+
+
+def _run_set(out_dir: Path, gpu_preset: Path, ngpc_gpu_preset: Path, quick: bool, assumptions: str,
+             split_note: str = "", split_is_fitted: bool = False) -> StudyResult:
+    """One preset set: the GPU baseline `gpu_preset` (calibrated; `split_is_fitted`: its
+    encoding / MLP split was fitted to the paper's), NGPC-N presets of the set with the GPU part
+    of `ngpc_gpu_preset`."""
+    from archsim.config.arch import load_arch
     gpu_arch = load_arch(gpu_preset)
-    gname = gpu_arch.name
+    gname = load_arch(ngpc_gpu_preset).name
     cal = calibrate(gpu_arch)
     scale, nerf_spp = cal["prepost_cost_scale"], cal["nerf_spp"]
     rows: list[dict] = []
-    notes: list[str] = []
-    archs = {n: ngpc_arch(n, gpu_preset=gpu_preset, quick=quick) for n in N_VALUES}
+    notes: list[str] = [split_note] if split_note else []
+    archs = {n: ngpc_arch(n, gpu_preset=ngpc_gpu_preset, quick=quick, assumptions=assumptions) for n in N_VALUES}
     base = dict(gpu=gname)
 
     gpu = {}        # (app, enc, res) -> gpu frame
@@ -282,7 +333,8 @@ def run(out_dir, *, gpu_preset=None, quick: bool = False) -> StudyResult:
                 paper_ft = None
                 if app == "nerf" and enc == "hashgrid":
                     paper_ft = {"1080p": PAPER_NERF_1080P_S, "4k": PAPER_NERF_4K_S}.get(res)
-                rows.append(row(STUDY, "frame_time_s", "s", g["total_s"], paper_ft, **p))
+                fitted = {"fitted": True} if (app == "nerf" and enc == "hashgrid" and res == "1080p") else {}
+                rows.append(row(STUDY, "frame_time_s", "s", g["total_s"], paper_ft, **p, **fitted))
                 rows.append(row(STUDY, "fps", "1/s", 1.0 / g["total_s"], **p))
                 if res == "4k":
                     rows.append(row(STUDY, "gpu_gap_to_4k60_x", "x", g["total_s"] * TARGET_FPS, **p))
@@ -290,13 +342,16 @@ def run(out_dir, *, gpu_preset=None, quick: bool = False) -> StudyResult:
                     shares.append(sh)
         g1 = [gpu[(a, enc, "1080p")] for a in APPS]
         pm = dict(app="mean", encoding=enc, n_nfp=0, resolution="1080p", **base)
+        split_fitted = {"fitted": True} if split_is_fitted and enc == "hashgrid" else {}
         rows.append(row(STUDY, "gpu_encoding_mlp_share_pct", "%", sum(shares) / len(shares),
-                        PAPER_SHARE_PCT[enc], **pm))
+                        PAPER_SHARE_PCT[enc], **pm, **({"fitted": True} if enc == "hashgrid" else {})))
         if enc == "hashgrid":
             rows.append(row(STUDY, "gpu_encoding_share_pct", "%",
-                            sum(g["encode_s"] / g["total_s"] for g in g1) / len(g1) * 100, PAPER_ENC_SHARE_PCT, **pm))
+                            sum(g["encode_s"] / g["total_s"] for g in g1) / len(g1) * 100, PAPER_ENC_SHARE_PCT,
+                            **pm, **split_fitted))
             rows.append(row(STUDY, "gpu_mlp_share_pct", "%",
-                            sum(g["mlp_s"] / g["total_s"] for g in g1) / len(g1) * 100, PAPER_MLP_SHARE_PCT, **pm))
+                            sum(g["mlp_s"] / g["total_s"] for g in g1) / len(g1) * 100, PAPER_MLP_SHARE_PCT,
+                            **pm, **split_fitted))
             gaps = [gpu[(a, enc, "4k")]["total_s"] * TARGET_FPS for a in APPS]
             rows.append(row(STUDY, "gpu_gap_to_4k60_x", "x", min(gaps), PAPER_GAP_MIN_X,
                             **{**pm, "app": "min", "resolution": "4k"}))
@@ -331,6 +386,13 @@ def run(out_dir, *, gpu_preset=None, quick: bool = False) -> StudyResult:
                                         d["area_mm2"] / die * 100 if d["area_mm2"] is not None and die else None, **p))
                         rows.append(row(STUDY, "power_overhead_pct", "%",
                                         d["power_w"] / tdp * 100 if d["power_w"] is not None and tdp else None, **p))
+                        # the same at full activity (every MAC and SRAM port busy: a synthesis
+                        # report's figure), beside the average over the span the NGPC runs above
+                        full = d["full_power_w"]
+                        rows.append(row(STUDY, "nfp_full_activity_power_w", "W",
+                                        full / n if full is not None else None, **p))
+                        rows.append(row(STUDY, "power_overhead_full_activity_pct", "%",
+                                        full / tdp * 100 if full is not None and tdp else None, **p))
             # saturation: smallest N whose doubling gains < 10 % (1080p); 0 = still scaling at 64
             sat = 0
             for a, b in zip(N_VALUES[:-1], N_VALUES[1:]):
@@ -347,7 +409,7 @@ def run(out_dir, *, gpu_preset=None, quick: bool = False) -> StudyResult:
                             encoding=enc, n_nfp=n, resolution="1080p", **base))
 
     # ---------------------------------------------------------------- plots and notes
-    plots = _plots(out_dir, ngpc_r)
+    plots = _plots(out_dir, ngpc_r, "" if assumptions == "default" else f"_{assumptions}")
     spec8 = archs[8].components["ngpc"]
     notes.append(f"calibrated: prepost_cost_scale = {scale:.4g} (GPU pre/post bytes and flops per "
                  f"item x this) fitted so the GPU model's mean hashgrid encoding+MLP share over the 4 apps "
@@ -359,15 +421,21 @@ def run(out_dir, *, gpu_preset=None, quick: bool = False) -> StudyResult:
                  f"NSDF steps come from sphere tracing")
     notes.append(f"inputs, not fitted: fusion speedup {spec8.prepost_fusion_speedup} (paper), 16 sub-engines "
                  f"x 1 MiB grid SRAM and a 64x64 MAC array per NFP (paper), clock {spec8.clock_ghz} GHz, "
-                 f"fp16 features; open knobs at their preset defaults (arch_configs/ngpc/base.toml)")
+                 f"fp16 features; open knobs at their preset defaults (arch_configs/ngpc/base.toml"
+                 + (")" if assumptions == "default" else
+                    "; paper set: arch_configs/ngpc/paper/ngpc-N.toml: every level resident, NFPs at 1.695 GHz, "
+                    "a fully used MLP array)"))
     notes.append("every number from archsim.simulate (the path of archsim run / sweep): GPU baseline "
                  + str(gpu_preset.relative_to(REPO) if gpu_preset.is_relative_to(REPO) else gpu_preset)
-                 + " (its ops one after another on the SMs); NGPC-N arch_configs/ngpc/ngpc-N.toml (the "
+                 + " (its ops one after another on the SMs); NGPC-N arch_configs/ngpc/"
+                 + ("" if assumptions == "default" else "paper/") + "ngpc-N.toml (the "
                    "same GPU as a component)")
     notes.append("NGPC frame (the scheduler, archsim.schedule): the frame streams in batches per NFP; "
                  "encode and MLP engines pipelined batch by batch (NeRF's two MLPs interleaved on the MLP "
                  "engine), the GPU's fused pre/post overlapping the NGPC (paper Fig. 10b); grid levels larger "
-                 "than the 1 MiB grid SRAM (hashgrid T=2^19 fp16 = 2 MiB per level) are cached, misses go to DRAM")
+                 "than the 1 MiB grid SRAM (hashgrid T=2^19 fp16 = 2 MiB per level) are "
+                 + ("cached, misses go to DRAM" if assumptions == "default" else
+                    "resident (paper assumption: miss_path = ideal, tables kept across frames)"))
     notes.append(f"rows with n_nfp=0 are the GPU alone; app='mean'/'min'/'max' aggregate over the 4 apps"
                  f"{'; quick mode (small batches)' if quick else ''}")
     notes.append("paper numbers not reproduced: the MLP engine's ~7 % agreement with Timeloop/Accelergy "
@@ -378,8 +446,9 @@ def run(out_dir, *, gpu_preset=None, quick: bool = False) -> StudyResult:
                  "in the frame's timeline + its leakage (7 nm, energy layer); bandwidths = its DRAM / L2 "
                  "bytes over the same span; DRAM contention between the SMs' pre/post and the NGPC is not "
                  "modelled (as in the paper)")
-    notes.extend(_sensitivity(gpu_preset, quick, scale, nerf_spp, gpu))
-    notes.extend(_paper_split_whatif(gpu_preset, out_dir, quick))
+    if assumptions == "default":
+        notes.extend(_sensitivity(gpu_preset, quick, scale, nerf_spp, gpu))
+        notes.extend(_paper_split_whatif(gpu_preset, out_dir, quick))
     return StudyResult(rows=rows, plots=plots, notes=notes)
 
 
@@ -424,7 +493,9 @@ def _sensitivity(gpu_preset, quick, scale, nerf_spp, gpu) -> list[str]:
     cases = (("every grid level resident across frames (miss_path=ideal, no per-frame reload)",
               {"components.ngpc.encoding.miss_path": "ideal", "components.ngpc.reload_tables_per_frame": False}),
              ("no SM/NGPC overlap", {"components.ngpc.overlap_with_gpu": False}),
-             ("the NFPs at the RTX 3090's 1.695 GHz boost clock", {"components.ngpc.clock_ghz": 1.695}))
+             ("the NFPs at the RTX 3090's 1.695 GHz boost clock", {"components.ngpc.clock_ghz": 1.695}),
+             ("a fully used MLP array (mlp.timing=full_utilization)",
+              {"components.ngpc.mlp.timing": "full_utilization"}))
     gpu_frames = {app: gpu[(app, "hashgrid", "1080p")]["total_s"] for app in APPS}
     for label, what in cases:
         arch = ngpc_arch(8, gpu_preset=gpu_preset, quick=quick, overrides=what)
@@ -434,7 +505,7 @@ def _sensitivity(gpu_preset, quick, scale, nerf_spp, gpu) -> list[str]:
     return out
 
 
-def _plots(out_dir: Path, ngpc_r) -> list[str]:
+def _plots(out_dir: Path, ngpc_r, tag: str = "") -> list[str]:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -455,7 +526,7 @@ def _plots(out_dir: Path, ngpc_r) -> list[str]:
             ax.set_title(f"NGPC-N: {app}, {enc}")
             ax.legend(fontsize=7)
             fig.tight_layout()
-            p = out_dir / f"ngpc_speedup_{app}_{enc}.png"
+            p = out_dir / f"ngpc_speedup_{app}_{enc}{tag}.png"
             fig.savefig(p, dpi=110)
             plt.close(fig)
             paths.append(str(p))

@@ -25,6 +25,7 @@ class OpGraph:
     ops: tuple
     after: tuple[tuple[int, ...], ...] | None = None
     meta: Mapping[str, Any] = attrs.field(factory=dict)   # merged into Workload.meta
+    devices: tuple[int, ...] | None = None                # per op: the device it runs on (None = all on 0)
 
 
 @attrs.frozen(kw_only=True)
@@ -38,10 +39,16 @@ class Workload:
     seed: int = 0
     meta: Mapping[str, Any] = attrs.field(factory=dict)   # generator name and params, etc.
     after: tuple[tuple[int, ...], ...] | None = None
+    devices: tuple[int, ...] | None = None   # per op: the device of a multi-device arch (None = 0)
 
     def __attrs_post_init__(self):
         if self.after is not None and len(self.after) != len(self.ops):
             raise ValueError(f"after has {len(self.after)} entries for {len(self.ops)} ops")
+        if self.devices is not None and len(self.devices) != len(self.ops):
+            raise ValueError(f"devices has {len(self.devices)} entries for {len(self.ops)} ops")
+
+    def device_of(self, i: int) -> int:
+        return self.devices[i] if self.devices is not None else 0
 
     def deps(self) -> tuple[tuple[int, ...], ...]:
         if self.after is not None:
@@ -76,6 +83,8 @@ class Workload:
             d["name"] = names[i]
             if self.after is not None:
                 d["after"] = [names[j] for j in self.after[i]]
+            if self.devices is not None:
+                d["device"] = self.devices[i]
             recs.append(d)
         return recs
 
@@ -132,27 +141,35 @@ def _from_toml_data(data: dict, *, file, default_name: str) -> Workload:
         out = mod.expand(params, seed=seed, **kw)
         graph = out if isinstance(out, OpGraph) else OpGraph(ops=tuple(out))
         return Workload(name=name, ops=tuple(graph.ops), source=str(file), seed=seed, after=graph.after,
-                        meta={"generator": gen, "params": attrs.asdict(params), **graph.meta})
+                        devices=graph.devices, meta={"generator": gen, "params": attrs.asdict(params), **graph.meta})
     raw_ops = data.get("ops")
     if raw_ops is None:
         raise ConfigError(file, "ops", "required key is missing: give [[ops]] tables or a generator")
     if not isinstance(raw_ops, list) or not raw_ops:
         raise ConfigError(file, "ops", "expected a non-empty array of [[ops]] tables")
-    ops, after = _parse_graph(raw_ops, file, lambda i: f"ops[{i}]")
-    return Workload(name=name, ops=ops, source=str(file), seed=seed, after=after)
+    ops, after, devices = _parse_graph(raw_ops, file, lambda i: f"ops[{i}]")
+    return Workload(name=name, ops=ops, source=str(file), seed=seed, after=after, devices=devices)
 
 
 def _named(op, i: int):
     return op if op.name else attrs.evolve(op, name=f"{op.KIND}{i}")
 
 
-def _parse_graph(raw_ops: list, file, key_of) -> tuple[tuple, tuple[tuple[int, ...], ...] | None]:
+def _parse_graph(raw_ops: list, file, key_of):
     """Ops from trace records; `after = [names]` on a record names the earlier ops it waits for
-    (without it, an op follows the previous one). Returns (ops, after or None for a chain)."""
-    ops, after, index = [], [], {}
+    (without it, an op follows the previous one); `device = N` the device of a multi-device arch
+    it runs on. Returns (ops, after or None for a chain, devices or None)."""
+    ops, after, index, devices = [], [], {}, []
     for i, raw in enumerate(raw_ops):
         key = key_of(i)
         names = None
+        dev = 0
+        if isinstance(raw, dict) and "device" in raw:
+            raw = dict(raw)
+            dev = raw.pop("device")
+            if not isinstance(dev, int) or isinstance(dev, bool) or dev < 0:
+                raise ConfigError(file, f"{key}.device", f"expected a device index >= 0, got {dev!r}")
+        devices.append(dev)
         if isinstance(raw, dict) and "after" in raw:
             raw = dict(raw)
             names = raw.pop("after")
@@ -171,7 +188,7 @@ def _parse_graph(raw_ops: list, file, key_of) -> tuple[tuple, tuple[tuple[int, .
         ops.append(op)
         after.append(deps)
     chain = all(d == ((i - 1,) if i else ()) for i, d in enumerate(after))
-    return tuple(ops), None if chain else tuple(after)
+    return tuple(ops), None if chain else tuple(after), tuple(devices) if any(devices) else None
 
 
 def _read_jsonl(p: Path) -> Workload:
@@ -187,8 +204,8 @@ def _read_jsonl(p: Path) -> Workload:
         linenos.append(lineno)
     if not raws:
         raise ConfigError(p, "<file>", "no ops in trace (expected one JSON object per line)")
-    ops, after = _parse_graph(raws, p, lambda i: f"line {linenos[i]}")
-    return Workload(name=p.stem, ops=ops, source=str(p), after=after)
+    ops, after, devices = _parse_graph(raws, p, lambda i: f"line {linenos[i]}")
+    return Workload(name=p.stem, ops=ops, source=str(p), after=after, devices=devices)
 
 
 def read_topology_csv(p, *, gemm: bool | None = None) -> Workload:

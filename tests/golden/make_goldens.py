@@ -25,6 +25,8 @@ VLLM_GPU = "workloads/video_llm/frame-40k-flexgen.toml"
 VLLM_GPU_SERVER = "workloads/video_llm/frame-40k-flexgen-server.toml"   # CPU-memory offload (A100, Tab. I)
 LLM = "workloads/llm/llama-3-8b-decode.toml"
 LLM_OFFLOAD = "workloads/llm/llama-3-70b-decode.toml"
+LLM_TP8 = "workloads/llm/llama-3-70b-decode-tp8.toml"     # multi-device presets (issue 13)
+LLM_TP4 = "workloads/llm/llama-3-8b-decode-tp4.toml"
 
 # preset -> its example workload
 CASES = {
@@ -48,6 +50,18 @@ CASES = {
     "arch_configs/ngpc/ngpc-64.toml": NERF,
     "arch_configs/vrex/vrex8-edge.toml": VLLM,
     "arch_configs/vrex/vrex48-server.toml": VLLM,
+    "arch_configs/multi/h100-x8-nvlink.toml": LLM_TP8,
+    "arch_configs/multi/h200-x8-nvlink.toml": LLM_TP8,
+    "arch_configs/multi/h100-x8-pcie.toml": LLM_TP8,
+    "arch_configs/multi/tpu-v4-llm-x4-ici.toml": LLM_TP4,
+    "arch_configs/multi/vrex48-x4-pcie.toml": LLM_TP4,
+    # paper-assumption presets (issue 11): reproduce's "paper" column
+    "arch_configs/ngpc/paper/ngpc-8.toml": NERF,
+    "arch_configs/ngpc/paper/ngpc-16.toml": NERF,
+    "arch_configs/ngpc/paper/ngpc-32.toml": NERF,
+    "arch_configs/ngpc/paper/ngpc-64.toml": NERF,
+    "arch_configs/vrex/paper/vrex8-edge.toml": VLLM,
+    "arch_configs/vrex/paper/vrex48-server.toml": VLLM,
 }
 
 OP_FIELDS = ("name", "op", "component", "resource", "cycles", "latency_s", "start_s", "end_s",
@@ -55,7 +69,10 @@ OP_FIELDS = ("name", "op", "component", "resource", "cycles", "latency_s", "star
 
 
 def case_id(arch: str, workload: str) -> str:
-    return f"{Path(arch).stem}__{Path(workload).stem}"
+    stem = Path(arch).stem
+    if Path(arch).parent.name == "paper":        # paper-assumption presets beside their defaults
+        stem = f"paper-{stem}"
+    return f"{stem}__{Path(workload).stem}"
 
 
 def golden_of(report: dict) -> dict:

@@ -71,6 +71,18 @@ class Prediction:
             return cap, breakdown, True
         return total, breakdown, False
 
+    def dynamic_parts(self, spec) -> tuple[float, float]:
+        """(on-chip dynamic J: FLOPs + L2 traffic, at the boost clock's voltage; DRAM dynamic J)."""
+        e = spec.energy
+        dyn_flop = 0.0
+        for key, f in self.flops_by_dtype.items():
+            unit, dt = key.split(":")
+            pj = getattr(e.pj_per_flop, dt) if unit == "t" else _vector_pj(spec, dt)
+            dyn_flop += f * pj * e.onchip_scale * 1e-12
+        dyn_l2 = ((self.l2_bytes - self.l2_random_bytes) * e.l2_pj_per_byte
+                  + self.l2_random_bytes * e.l2_random_pj_per_byte) * e.onchip_scale * 1e-12
+        return dyn_flop + dyn_l2, self.dram_bytes * e.dram_pj_per_byte * 1e-12
+
     def error_band(self, spec) -> tuple[float, float]:
         """(lo, hi) relative band of latency_s from the calibration residuals of this op kind
         (p10 and p90 of measured/predicted - 1); widened on GPUs other than the calibration
@@ -117,6 +129,10 @@ def clock_scale(spec) -> float:
 
 
 def launch_s(spec) -> float:
+    """Fixed time of one kernel: as PyTorch eager launches it (the calibration's
+    launch_overhead_us), or replayed from a CUDA graph (kernels.graph_launch_overhead_us)."""
+    if spec.kernels.launch == "cuda_graph":
+        return spec.kernels.graph_launch_overhead_us * 1e-6
     return spec.launch_overhead_us * 1e-6
 
 
@@ -258,7 +274,9 @@ def _seq(spec, kind, parts: list[Prediction], details=None, host_views: float = 
     (`host_views`: framework calls that launch no kernel, e.g. transpose / expand views)."""
     gpu = sum(p.latency_s for p in parts)
     kernels = sum(p.kernels for p in parts)
-    host = (kernels + host_views) * spec.efficiency.host_dispatch_us * 1e-6
+    # eager: the host issues every framework call; a CUDA graph replays them (no host floor)
+    host = 0.0 if spec.kernels.launch == "cuda_graph" else \
+        (kernels + host_views) * spec.efficiency.host_dispatch_us * 1e-6
     # host issue and GPU execution overlap by host_overlap (1 = the slower one alone; 0 = serial)
     lat = gpu + host - spec.efficiency.host_overlap * min(gpu, host)
     flops: dict = {}
@@ -448,6 +466,44 @@ def predict_mlp(spec, op) -> Prediction:
 # ----------------------------------------------------------------------------- attention
 
 def predict_attention(spec, op) -> Prediction:
+    """Attention as the implementation `spec.kernels.attention` runs it: the fused kernels
+    (SDPA's default choice - what the calibration measured -, flash, memory-efficient, cuDNN,
+    the FlashAttention-2 library) by `_fused_attention` at `kernels.attn_impl_rate[impl]` of the
+    calibrated rate; SDPA's 'math' path as its kernels (`_math_attention`). GQA per
+    `kernels.gqa`: native, K/V expanded beforehand (K/V read per query head), or expanded in
+    the call (plus a copy kernel)."""
+    k = spec.kernels
+    if k.attention == "math":
+        p = _math_attention(spec, op)
+    else:
+        p = _fused_attention(spec, op, rate=k.attn_impl_rate.get(k.attention, 1.0),
+                             expanded=op.heads != op.kv_heads and k.gqa != "native")
+    if op.heads != op.kv_heads and k.gqa == "expand_per_call":
+        b = DTYPE_BYTES[op.dtype]
+        g = op.heads // op.kv_heads
+        kv = 2.0 * op.batch * op.kv_len * op.head_dim * b
+        cp = _stream(spec, "attention", kv * (op.kv_heads + op.heads), kv * op.kv_heads, 0.0, "fp32")
+        p = _sum_parts(spec, "attention", [p, attrs.evolve(cp, details={**cp.details, "part": f"repeat_kv x{g}"})],
+                       {**p.details})
+    return attrs.evolve(p, details={**p.details, "attention_impl": k.attention, "gqa": k.gqa})
+
+
+def _math_attention(spec, op) -> Prediction:
+    """SDPA's math path: S = Q K^T (batched GEMM per query head, K/V expanded), softmax over S
+    in fp32 (read and written), O = P V; S and P go through DRAM."""
+    b = DTYPE_BYTES[op.dtype]
+    bh = op.batch * op.heads
+    s_el = float(bh) * op.q_len * op.kv_len
+    qk = _gemm_pred(spec, "attention", op.q_len, op.head_dim, op.kv_len, bh, op.dtype)
+    sm = _stream(spec, "attention", s_el * (4 + 4 + b), s_el * 4, s_el * 5.0, "fp32")
+    pv = _gemm_pred(spec, "attention", op.q_len, op.kv_len, op.head_dim, bh, op.dtype)
+    parts = [attrs.evolve(qk, details={**qk.details, "part": "qk"}),
+             attrs.evolve(sm, details={**sm.details, "part": "softmax"}),
+             attrs.evolve(pv, details={**pv.details, "part": "pv"})]
+    return _sum_parts(spec, "attention", parts, {"phase": "math"})
+
+
+def _fused_attention(spec, op, *, rate: float = 1.0, expanded: bool = False) -> Prediction:
     """FlashAttention-style SDPA: one kernel; tensor rate = attn_fraction x head-dim factor
     hd(128 + h)/(128 (hd + h)) (1 at hd = 128); 128-query CTAs per (batch, head) in waves;
     DRAM traffic = Q, O once per query head and K, V once per KV head (GQA: the query heads of
@@ -458,7 +514,7 @@ def predict_attention(spec, op) -> Prediction:
     peak, unit, used = tensor_peak(spec, op.dtype)
     h = eff.attn_head_dim_half
     hd_factor = op.head_dim * (128.0 + h) / (128.0 * (op.head_dim + h))
-    frac = eff.attn_fraction * hd_factor
+    frac = eff.attn_fraction * hd_factor * rate
     chunked = op.causal and 1 < op.q_len < op.kv_len
     if chunked:       # bottom-right causal mask: an explicit mask, not the flash kernel's causal path
         frac *= eff.attn_chunked_fraction
@@ -473,7 +529,7 @@ def predict_attention(spec, op) -> Prediction:
     q_o = 2.0 * op.batch * op.heads * op.q_len * op.head_dim * b
     # chunked prefill goes through SDPA's masked (memory-efficient) path, which streams K/V per
     # query head: no GQA sharing (measured on the H200: 4x the K/V traffic at 32/8 heads)
-    kv_streams = op.heads if chunked else op.kv_heads
+    kv_streams = op.heads if (chunked or expanded) else op.kv_heads
     kv = 2.0 * op.batch * kv_streams * op.kv_len * op.head_dim * b
     t_m = dram_time(spec, q_o + kv, eff.attn_bw_fraction)
     t = smax(t_c, t_m, eff.smoothmax_p) + eff.attn_fixed_us * 1e-6 * clock_scale(spec)
@@ -794,6 +850,73 @@ def predict(spec, op) -> Prediction:
     return fn(spec, op)
 
 
+# ----------------------------------------------------------------------------- power cap
+
+def time_at_clock(spec, p: Prediction, x: float) -> float:
+    """The op's time with the SM clock at x times the boost clock: its compute part stretches by
+    1/x, its memory part does not (the HBM clock is its own), overlapped as the model overlaps them."""
+    if x >= 1.0:
+        return p.latency_s
+    t_c, t_m = p.details.get("compute_s", 0.0), p.details.get("memory_s", 0.0)
+    if t_c <= 0.0:
+        return p.latency_s
+    q = spec.efficiency.smoothmax_p
+    return p.latency_s - smax(t_c, t_m, q) + smax(t_c / x, t_m, q)
+
+
+def capped_clock(spec, p: Prediction) -> dict:
+    """The clock the power cap allows for this op's activity, and the op at that clock.
+
+    At clock fraction x of the boost clock (voltage V(x) = a + (1 - a) x, a =
+    power_cap.voltage_floor_fraction): time t(x) (time_at_clock), on-chip dynamic energy (FLOPs,
+    L2) x V(x)^2, DRAM dynamic energy unchanged, board power P(x) = idle + dynamic / t(x). If
+    P(1) <= tdp_w the op runs at boost; else x solves P(x) = tdp_w (bisection; P falls with x),
+    not below power_cap.min_clock_fraction. Returns {x, clock_ghz, latency_s, energy_j,
+    breakdown, power_w, capped}."""
+    pc = spec.power_cap
+    onchip, dram = p.dynamic_parts(spec)
+    a = pc.voltage_floor_fraction
+
+    def at(x):
+        t = time_at_clock(spec, p, x)
+        v2 = (a + (1.0 - a) * x) ** 2
+        br = {"static": spec.idle_power_w * t, "compute": 0.0, "l2": 0.0, "dram": dram}
+        tot_on = onchip * v2
+        return t, br, tot_on
+
+    def power(x):
+        t, br, on = at(x)
+        return (br["static"] + br["dram"] + on) / t
+    x = 1.0
+    capped = power(1.0) > spec.tdp_w
+    if capped:
+        lo, hi = pc.min_clock_fraction, 1.0
+        if power(lo) >= spec.tdp_w:
+            x = lo
+        else:
+            for _ in range(60):
+                mid = 0.5 * (lo + hi)
+                if power(mid) > spec.tdp_w:
+                    hi = mid
+                else:
+                    lo = mid
+            x = lo
+    t, br, on = at(x)
+    # split the on-chip energy between FLOPs and L2 as at the boost clock
+    full_on = onchip
+    flop_share = 1.0
+    if full_on > 0:
+        e = spec.energy
+        l2 = ((p.l2_bytes - p.l2_random_bytes) * e.l2_pj_per_byte
+              + p.l2_random_bytes * e.l2_random_pj_per_byte) * e.onchip_scale * 1e-12
+        flop_share = 1.0 - l2 / full_on
+    br["compute"] = on * flop_share
+    br["l2"] = on * (1.0 - flop_share)
+    energy = sum(br.values())
+    return {"x": x, "clock_ghz": x * spec.boost_clock_ghz, "latency_s": t, "energy_j": energy,
+            "breakdown": br, "power_w": energy / t if t > 0 else 0.0, "capped": capped}
+
+
 # ----------------------------------------------------------------------------- protocol
 
 VECTOR_KINDS = ("elementwise", "copy", "gather", "topk", "norm", "rope", "kv_write", "embedding",
@@ -822,7 +945,14 @@ def supports(spec: Spec, op) -> bool:
 def evaluate(spec: Spec, op, ctx: EvalContext | None = None) -> OpResult:
     name = ctx.component_name if ctx is not None else "gpu"
     p = predict(spec, op)
-    energy, breakdown, capped = p.energy(spec)
+    clock = spec.boost_clock_ghz
+    if spec.power_cap.mode == "sustained":
+        c = capped_clock(spec, p)
+        energy, breakdown, capped, clock = c["energy_j"], c["breakdown"], c["capped"], c["clock_ghz"]
+        if capped:
+            p = attrs.evolve(p, latency_s=c["latency_s"])
+    else:
+        energy, breakdown, capped = p.energy(spec)
     actions = {f"mac.{d}": f / 2.0 for d, f in p.flops_by_dtype.items() if f > 0}
     if p.dram_bytes:
         actions["dram.read_bytes"] = p.dram_read_bytes
@@ -835,6 +965,7 @@ def evaluate(spec: Spec, op, ctx: EvalContext | None = None) -> OpResult:
         actions=actions,
         details={**p.details, "l2_bytes": p.l2_bytes, "kernels": p.kernels,
                  "power_capped": capped, "avg_power_w": energy / p.latency_s,
+                 "sm_clock_ghz": clock, "power_cap_mode": spec.power_cap.mode,
                  "calibration_device": spec.calibration.device or "uncalibrated priors"},
         energy_j=energy, energy_breakdown_j=breakdown, latency_error_band=band,
         placement=Placement(resource=f"{name}.sm"))

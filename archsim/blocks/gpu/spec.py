@@ -15,7 +15,7 @@ capped at the TDP. Its Structure carries the die area and idle power as fixed fi
 """
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Literal, Mapping
 
 import attrs
 
@@ -145,6 +145,56 @@ class GpuEfficiency:
 
 
 @attrs.frozen(kw_only=True)
+class KernelChoice:
+    """Which real kernels the model stands for, stated in every Report (the GPU Structure's
+    notes -> provenance.structure_notes) and in each attention op's details."""
+    attention: Literal["default", "flash", "efficient", "cudnn", "math", "flash_attn"] = field("default",
+                           doc="attention implementation: 'default' = PyTorch SDPA's own choice (what the "
+                               "calibration measured); 'flash' / 'efficient' / 'cudnn' = SDPA with that backend "
+                               "forced; 'math' = SDPA's unfused reference path (scores materialised in DRAM); "
+                               "'flash_attn' = the FlashAttention-2 library")
+    gqa: Literal["native", "expanded", "expand_per_call"] = field("native",
+                     doc="grouped-query attention: 'native' (enable_gqa: K/V read once per KV head), "
+                         "'expanded' (K/V repeated to every query head beforehand), 'expand_per_call' "
+                         "(repeat_interleave inside the call: an extra copy kernel)")
+    launch: Literal["eager", "cuda_graph"] = field("eager",
+                        doc="'eager': PyTorch eager, a multi-kernel op is floored by the host's issue rate "
+                            "(efficiency.host_dispatch_us per call); 'cuda_graph': replayed from a CUDA "
+                            "graph, no host floor and graph_launch_overhead_us per kernel")
+    graph_launch_overhead_us: float = field(1.2, ge=0.0, doc="fixed time of one kernel replayed from a CUDA "
+                                            "graph (H100, benchmarks/gpu/measurements/h100-2026-12-07-run-a*: "
+                                            "graph-replayed chains of 64-256 one-element kernels take 1.18-1.19 us "
+                                            "per kernel back to back; eager ones 6.8-9.6 us, host-bound)")
+    # tensor rate of each fused attention implementation relative to SDPA's default choice (the
+    # kernel the calibrations measured). Fitted: median over the H100's 162 native-GQA shapes of
+    # (default time / implementation time), h100-2026-12-07-run-a/b, section attn_impl: cuDNN
+    # 1.0 (SDPA's default on Hopper), flash 0.875, memory-efficient 0.32; flash_attn (the
+    # FlashAttention-2 library, not importable on the lent machine) taken as SDPA's flash.
+    # 'math' is not a rate: it is modelled as its kernels.
+    attn_impl_rate: Mapping[str, float] = attrs.field(
+        factory=lambda: {"default": 1.0, "flash": 0.875, "flash_attn": 0.875, "efficient": 0.32, "cudnn": 1.0})
+
+
+@attrs.frozen(kw_only=True)
+class PowerCap:
+    """Board power cap (TDP): the clock the cap allows for an op's activity (archsim/blocks/gpu/
+    model.py `capped_clock`). At the op's boost-clock dynamic power the board draws idle + SM-side
+    dynamic (compute, L2; scales with f x V(f)^2) + DRAM dynamic (does not); above tdp_w the clock
+    drops until it fits, the compute-bound part of the time stretches by f0 / f, and energy is
+    priced at that clock (on-chip energy per op ~ V(f)^2)."""
+    mode: Literal["sustained", "burst"] = field("sustained",
+                      doc="'sustained': every op at the clock the cap allows for its activity (a GPU "
+                          "running a workload; archsim run / sweep / reproduce); 'burst': boost clock "
+                          "(the calibration's L2-cold single-kernel timings), energy capped at tdp_w x time")
+    voltage_floor_fraction: float = field(0.5, ge=0.0, le=1.0,
+                                          doc="V(f) / V(boost) = a + (1 - a) f / f_boost, a = this (prior: "
+                                              "GPU DVFS tables run ~linear in f with an intercept near half the "
+                                              "top voltage; low confidence; to be fitted on the power_clock "
+                                              "series of benchmarks/gpu/measure_llm.py)")
+    min_clock_fraction: float = field(0.3, gt=0.0, le=1.0, doc="lowest clock the limiter goes to, / boost")
+
+
+@attrs.frozen(kw_only=True)
 class GpuCalibration:
     """Provenance of `efficiency` and the per-op-kind error bands (written by
     `archsim calibrate gpu`)."""
@@ -195,6 +245,8 @@ class Spec:
     die_area_mm2: float | None = field(None, gt=0.0, doc="None = not published")
     energy: GpuEnergy = GpuEnergy()
     efficiency: GpuEfficiency = GpuEfficiency()
+    kernels: KernelChoice = KernelChoice()
+    power_cap: PowerCap = PowerCap()
     calibration: GpuCalibration = GpuCalibration()
     transfer_band_factor: float = field(2.0, ge=1.0, doc="error-band widening on a GPU other "
                                         "than the calibration device")

@@ -12,6 +12,7 @@ def structure(spec: Spec) -> Structure:
         dram=DramInterface(technology=spec.dram_technology, bandwidth_gb_s=spec.dram_bandwidth_gb_s,
                            capacity_gib=0.0),
         fixed_area_mm2=spec.die_area_mm2, fixed_leakage_power_w=spec.idle_power_w,
+        fixed_full_activity_power_w=spec.tdp_w,
         notes=_provenance(spec))
 
 
@@ -19,7 +20,20 @@ def _provenance(spec: Spec) -> dict:
     """What the Report's provenance says about this GPU: every spec number's source and what
     the efficiencies were fitted to."""
     c = spec.calibration
-    notes = {"device_name": spec.device_name}
+    k, pc = spec.kernels, spec.power_cap
+    notes = {"device_name": spec.device_name,
+             "kernels": (f"attention: {k.attention} (SDPA default = what the calibration measured; rate x"
+                         f"{k.attn_impl_rate.get(k.attention, 1.0):g} of it)" if k.attention != "math" else
+                         "attention: SDPA math path (QK^T, softmax, PV kernels through DRAM)")
+                        + f", GQA {k.gqa}; launch: {k.launch}"
+                        + (" (host dispatch floor on multi-kernel ops)" if k.launch == "eager" else
+                           f" ({k.graph_launch_overhead_us:g} us per replayed kernel)"),
+             "power_cap": (f"{pc.mode}: " + ("each op at the SM clock the "
+                           f"{spec.tdp_w:g} W cap allows for its activity (V(f) = {pc.voltage_floor_fraction:g} + "
+                           f"{1 - pc.voltage_floor_fraction:g} f/f_boost), energy priced at that clock"
+                           if pc.mode == "sustained" else "boost clock, energy capped at TDP x time")),
+             "timing": "kernel times are device times (CUDA events, L2 flushed, dispatch hidden: "
+                       "triton.testing.do_bench style) at the boost clock; sustained mode stretches them"}
     notes.update({f"source.{k}": v for k, v in spec.sources.items()})
     if c.device:
         def pct(x):

@@ -306,7 +306,9 @@ def mlp_micro_batch(spec: Spec, op) -> int:
 
 def mlp_batch_cycles(spec: Spec, op) -> tuple[int, dict]:
     """Cycles of one batch of `batch_points` inputs through all layers, and per-batch counts.
-    Each layer of each micro-batch is one SCALE-Sim GEMM (M = micro-batch, K = d_in, N = d_out)."""
+    Each layer of each micro-batch is one SCALE-Sim GEMM (M = micro-batch, K = d_in, N = d_out);
+    with `mlp.timing = "full_utilization"` a layer takes its MACs / array size cycles (SRAM
+    counts stay the fold model's)."""
     from archsim.blocks.systolic.kernels import DATAFLOW_CODES, fold_shape, sram_counts
     m = spec.mlp
     df = DATAFLOW_CODES[m.dataflow]
@@ -320,7 +322,10 @@ def mlp_batch_cycles(spec: Spec, op) -> tuple[int, dict]:
         for k, n in zip(op.layers[:-1], op.layers[1:]):
             _sr, _sc, _t, rf, cf, fold = fold_shape(df, size, n, k, m.rows, m.cols)
             ir, fr, ow, orr = sram_counts(df, size, n, k, m.rows, m.cols)
-            cycles += times * int(rf) * int(cf) * int(fold)
+            if m.timing == "full_utilization":
+                cycles += times * math.ceil(size * n * k / (m.rows * m.cols))
+            else:
+                cycles += times * int(rf) * int(cf) * int(fold)
             cnt["macs"] += times * size * n * k
             cnt["ifmap_reads"] += times * int(ir)
             cnt["filter_reads"] += times * int(fr)

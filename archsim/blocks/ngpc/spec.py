@@ -62,6 +62,10 @@ class MlpEngineSpec:
     act_sram_kib: int = field(256, ge=1, le=1 << 20,
                               doc="activation SRAM, two ping-pong halves (open); bounds the micro-batch")
     dtype: Dtype = field("fp16", doc="operands (instant-ngp fp16)")
+    timing: Literal["fold", "full_utilization"] = field(
+        "fold", doc="'fold': SCALE-Sim fold timing of each layer on the array (fill, drain, "
+        "partly used rows and columns); 'full_utilization': every MAC busy every cycle "
+        "(MACs / array size), what the paper's emulator appears to assume (paper-assumption preset)")
 
 
 @attrs.frozen(kw_only=True)

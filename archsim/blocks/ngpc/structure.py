@@ -45,10 +45,11 @@ def nfp_structure(spec: Spec, count: int = 1) -> Structure:
 
 
 def structure(spec: Spec) -> Structure:
-    # The NGPC uses the GPU's DRAM (priced per byte); it owns no PHY (bandwidth 0 = no PHY area).
+    # The NGPC uses the GPU's DRAM (priced per byte, up to its bandwidth); it owns no PHY.
     return Structure(name="ngpc", kind=KIND, clock_ghz=spec.clock_ghz,
                      children=(nfp_structure(spec, spec.n_nfp),),
-                     dram=DramInterface(technology=spec.dram_technology, bandwidth_gb_s=0.0),
+                     dram=DramInterface(technology=spec.dram_technology, bandwidth_gb_s=spec.dram_bandwidth_gb_s,
+                                        owns_phy=False),
                      links=(LinkInterface(name="l2", technology="onchip",
                                           bandwidth_gb_s=spec.l2_bandwidth_gb_s),),
                      notes={"n_nfp": "paper: NGPC-8/16/32/64"})

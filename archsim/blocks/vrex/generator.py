@@ -125,6 +125,25 @@ class Params:
         from archsim.units import DTYPE_BYTES
         return 2 * self.n_layers * self.n_kv_heads * self.head_dim * DTYPE_BYTES[self.dtype]
 
+    def vision_weight_bytes(self) -> int:
+        """SigLIP tower (patch embedding, per layer QKV + output + the two FFN matrices) and the
+        two-layer projector."""
+        from archsim.units import DTYPE_BYTES
+        h = self.vision_hidden
+        tower = self.vision_patch_pixels * h + self.vision_layers * (4 * h * h + 2 * h * self.vision_ffn)
+        proj = h * self.projector_hidden + self.projector_hidden * self.d_model
+        return (tower + proj) * DTYPE_BYTES[self.dtype]
+
+    def activation_bytes(self) -> int:
+        """Largest live activations of one step, all streams (input + output of the widest op,
+        double-buffered): the vision tower on a frame's patches, or the decoder's widest GEMM
+        (FFN gate/up, the LM head) on a step's tokens."""
+        from archsim.units import DTYPE_BYTES
+        q = max(self.frame_tokens(), self.question_tokens)
+        vision = self.vision_patches * (self.vision_hidden + self.vision_ffn)
+        dec = q * (self.d_model + max(2 * self.ffn_dim, self.vocab))
+        return 2 * self.batch * max(vision, dec) * DTYPE_BYTES[self.dtype]
+
 
 def steps(params: Params):
     """The session's steps (archsim.blocks.vrex.policies.Step) in order."""

@@ -211,14 +211,55 @@ def _wtu(spec: Spec, op: WicsumSelect, ctx) -> OpResult:
                    bound="compute", actions=act, details={"buckets_per_row": b, "cycles_per_row": per_row})
 
 
+def recent_window(spec: Spec, *, batch: int, kv_len: int, n_layers: int, kv_heads: int, head_dim: int,
+                  dtype: str, weight_bytes: float, other_resident_bytes: float = 0.0) -> dict:
+    """The recent-KV window per stream the KVMU keeps in device DRAM (tokens) and how it was
+    derived (`kvmu.window`):
+
+    - "memory" (default): device capacity - weights - other resident bytes (vision tower,
+      projector, activations) - two layers of fetch staging (a layer's whole history per
+      stream, double-buffered: 2 x batch x kv_heads x kv_len x K+V bytes), over the bytes one
+      token of history takes on the device per stream (K and V of every layer and KV head + its
+      HC-table entry per layer: a cluster index and a share of its cluster's hash);
+    - "weights_only" (the paper-assumption preset): capacity - weights, over K + V bytes per
+      token (papers/vrex.md §10's arithmetic: '32 GB total minus 16 GB of weights');
+    - "tokens", or a model not stated (n_layers = 0): the fixed `kvmu.recent_kv_tokens`.
+    Without a KVMU the window is 0 (everything offloaded)."""
+    k = spec.kvmu
+    if not k.enabled:
+        return {"tokens": 0, "basis": "no KVMU: all history offloaded"}
+    if k.window == "tokens" or n_layers <= 0:
+        return {"tokens": int(k.recent_kv_tokens),
+                "basis": "fixed kvmu.recent_kv_tokens" + ("" if k.window == "tokens" else
+                                                          " (the op does not name the model)")}
+    cap = spec.memory.capacity_gib * 2**30
+    thb = 2 * head_dim * DTYPE_BYTES[dtype]
+    if k.window == "weights_only":
+        free = cap - weight_bytes
+        per_token = batch * n_layers * kv_heads * thb
+        basis = "device capacity - model weights"
+    else:
+        staging = 2.0 * batch * kv_heads * kv_len * thb
+        free = cap - weight_bytes - other_resident_bytes - staging
+        hc = spec.dre.hc_index_bytes + math.ceil(spec.dre.n_hyperplanes / 8) / 32.0
+        per_token = batch * n_layers * (kv_heads * thb + hc)
+        basis = ("device capacity - weights - other resident bytes (vision tower, projector, "
+                 "activations) - two layers of fetch staging")
+    tokens = int(max(0.0, free) // per_token) if per_token > 0 else 0
+    return {"tokens": tokens, "basis": basis, "free_bytes": free, "bytes_per_token": per_token}
+
+
 def kv_fetch_bytes(spec: Spec, op: KvFetch) -> dict:
     """Where the KV of a kv_fetch step lives and what moves (per layer, all streams).
 
-    Offloaded tokens = history beyond the recent window (all of it without a KVMU). Selected
-    tokens are assumed spread uniformly over the history, so the fetched share is
-    selected x offloaded / kv_len. Pieces: whole clusters with the KVMU's cluster-contiguous
+    Offloaded tokens = history beyond the recent window (`recent_window`; all of it without a
+    KVMU). Selected tokens are assumed spread uniformly over the history, so the fetched share
+    is selected x offloaded / kv_len. Pieces: whole clusters with the KVMU's cluster-contiguous
     layout, else runs of `run_tokens` time-adjacent tokens."""
-    win = spec.kvmu.recent_kv_tokens if spec.kvmu.enabled else 0
+    w = recent_window(spec, batch=op.batch, kv_len=op.kv_len, n_layers=op.n_layers, kv_heads=op.kv_heads,
+                      head_dim=op.head_dim, dtype=op.dtype, weight_bytes=op.weight_bytes,
+                      other_resident_bytes=op.other_resident_bytes)
+    win = w["tokens"]
     off = max(0, op.kv_len - win)
     fetched = op.selected * (off / op.kv_len) if op.kv_len > 0 else 0.0
     thb = op.token_head_bytes()
@@ -231,7 +272,7 @@ def kv_fetch_bytes(spec: Spec, op: KvFetch) -> dict:
     region = op.batch * op.kv_heads * off * thb
     return {"offloaded_tokens": off, "fetched_tokens": fetched, "payload_bytes": payload,
             "chunk_bytes": chunk, "evict_bytes": evict_bytes, "region_bytes": region,
-            "recent_window_tokens": win}
+            "recent_window_tokens": win, "recent_window_basis": w["basis"]}
 
 
 def _kv_fetch(spec: Spec, op: KvFetch, ctx) -> OpResult:
@@ -271,8 +312,10 @@ def _kv_transfer(spec: Spec, op: KvTransfer, ctx) -> OpResult:
                    bound="link", actions=act, latency_s=tr.time_s, details=transfer_details(tr))
 
 
-def device_memory_gib(spec: Spec, *, batch: int, weight_bytes: float, kv_bytes_per_token: float) -> float:
-    """Device DRAM the session needs: weights + the recent-KV window of every stream (+ the
-    HC table's ~1.6 % is left out). Compare with `spec.memory.capacity_gib`."""
-    win = spec.kvmu.recent_kv_tokens if spec.kvmu.enabled else 0
+def device_memory_gib(spec: Spec, *, batch: int, weight_bytes: float, kv_bytes_per_token: float,
+                      window_tokens: int | None = None) -> float:
+    """Device DRAM the session needs: weights + the recent-KV window of every stream
+    (`window_tokens`, default the fixed `kvmu.recent_kv_tokens`; the HC table's ~1.6 % is left
+    out). Compare with `spec.memory.capacity_gib`."""
+    win = (window_tokens if window_tokens is not None else spec.kvmu.recent_kv_tokens) if spec.kvmu.enabled else 0
     return (weight_bytes + batch * win * kv_bytes_per_token) / 2**30

@@ -5,7 +5,7 @@ Each op documents its fields; all sizes are per op instance (multiply by `repeat
 
 | op | fields |
 |---|---|
-| `kv_fetch` | `batch kv_len new_tokens selected kv_heads head_dim cluster_tokens run_tokens dtype` — V-Rex KVMU: fetch the selected offloaded KV of one layer, offload evicted KV; the device's recent-KV window and layout decide the bytes |
+| `kv_fetch` | `batch kv_len new_tokens selected kv_heads head_dim cluster_tokens run_tokens dtype n_layers weight_bytes other_resident_bytes` — V-Rex KVMU: fetch the selected offloaded KV of one layer, offload evicted KV; the device's recent-KV window and layout decide the bytes |
 | `hash_cluster` | `batch new_tokens clusters n_hyperplanes key_dim dtype` — Hamming-distance clustering of new tokens' hash bits |
 | `wicsum_select` | `rows clusters processed_fraction buckets dtype` — WiCSum thresholding of cluster-score rows with early exit |
 
@@ -43,6 +43,12 @@ class KvFetch:
     cluster_tokens: float = field(32.0, ge=1.0, doc="mean tokens per selected cluster (contiguous piece)")
     run_tokens: float = field(1.0, ge=1.0, doc="mean run of time-adjacent selected tokens (the piece without cluster layout)")
     dtype: Dtype = field("bf16")
+    n_layers: int = field(0, ge=0, le=1 << 16, doc="decoder layers whose KV the device holds "
+                          "(0 = unknown: the device uses its fixed-token window)")
+    weight_bytes: float = field(0.0, ge=0.0, doc="model weights resident on the device (the "
+                                "decoder's, embeddings and LM head included)")
+    other_resident_bytes: float = field(0.0, ge=0.0, doc="other resident bytes of the step: "
+                                        "vision tower and projector weights, activations")
     name: str = ""
     repeat: int = field(1, ge=1)
 

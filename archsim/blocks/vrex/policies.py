@@ -154,7 +154,9 @@ def build_step(p, kind: str, kv_len: int) -> Step:
                 w = b.add(WicsumSelect(rows=rows, clusters=clusters, processed_fraction=p.wicsum_processed_fraction,
                                        buckets_processed=p.wtu_buckets_processed, dtype=dt), "select", layer, deps=(s,))
                 return b.add(KvFetch(batch=B, kv_len=L, new_tokens=q, selected=sel, kv_heads=hkv, head_dim=hd,
-                                     cluster_tokens=p.cluster_tokens, run_tokens=p.token_run_tokens, dtype=dt),
+                                     cluster_tokens=p.cluster_tokens, run_tokens=p.token_run_tokens, dtype=dt,
+                                     n_layers=p.n_layers, weight_bytes=float(p.weight_bytes()),
+                                     other_resident_bytes=float(p.vision_weight_bytes() + p.activation_bytes())),
                              "fetch", layer, deps=(w,))
             # software WiCSum: weighted sum / scan (elementwise) + a full descending sort per row
             e = b.add(Elementwise(n_elements=rows * clusters, n_inputs=2, flops_per_element=4.0, dtype=dt),

@@ -47,7 +47,15 @@ class DreSpec:
 @attrs.frozen(kw_only=True)
 class KvmuSpec:
     enabled: bool = field(True, doc="KVMU present: recent-KV window in DRAM + cluster-contiguous layout (ablation: V-Rex8_KVPU has none)")
-    recent_kv_tokens: int = field(8192, ge=0, doc="recent KV kept in device DRAM per stream (not given in the paper — see docs/vrex.md)")
+    window: Literal["memory", "weights_only", "tokens"] = field(
+        "memory", doc="recent-KV window per stream in device DRAM (the paper's 'predefined maximum "
+        "capacity', not given): 'memory' = what the device memory holds after the weights (vision "
+        "tower and projector included), the step's activations, the HC table and two layers of "
+        "fetch staging; 'weights_only' = capacity minus the model weights (the paper-assumption "
+        "preset); 'tokens' = the fixed recent_kv_tokens (docs/vrex.md)")
+    recent_kv_tokens: int = field(8192, ge=0, doc="the fixed window with window = 'tokens' (and when the op "
+                                  "does not say which model runs); 8192 was read off the paper's Fig. 13(a) "
+                                  "latency steps, a curve-shape choice")
     offload: Offload = field("ssd", doc="where older KV goes (edge: NVMe SSD, server: CPU memory; Tab. I)")
     buffer_kib: float = field(8.0, gt=0.0, doc="reorder / DMA staging buffer (not given; assumption)")
 

@@ -73,6 +73,12 @@ class Params:
         "torch", doc="kernel sequences of RoPE, MoE and absorbed MLA: torch = PyTorch eager as measured "
                      "on the H100 (rotate_half, softmax/topk routing + sort dispatch + torch._grouped_mm "
                      "+ index_add combine, batched-GEMM MLA); fused = one RoPE kernel, fused MoE, FlashMLA-style")
+    # multi-device splits: archsim/workloads/parallel.py
+    tensor_parallel: int = field(1, ge=1, le=4096, doc="Megatron-style tensor parallelism (devices per layer)")
+    pipeline_parallel: int = field(1, ge=1, le=4096, doc="GPipe-style pipeline stages")
+    expert_parallel: int = field(1, ge=1, le=4096, doc="expert parallelism (ranks splitting experts and sequences)")
+    micro_batches: int = field(0, ge=0, le=1 << 20, doc="micro-batches per step; 0 = pipeline_parallel")
+    sequence_parallel: bool = field(False, doc="Megatron sequence parallelism with TP: reduce-scatter + all-gather")
 
 
 def resolve_model(model: str, source) -> Path:
@@ -281,6 +287,9 @@ def expand(p: Params, *, seed: int = 0, source=None) -> OpGraph:
         raise ConfigError(source or "<workload>", "params.first_layer",
                           f"needs layers > 0 and first_layer + layers <= the model's {cfg.layers} layers; "
                           f"got first_layer {p.first_layer}, layers {p.layers}")
+    if p.tensor_parallel * p.pipeline_parallel * p.expert_parallel * max(1, p.micro_batches) > 1:
+        from archsim.workloads.parallel import split
+        return split(p, expand, cfg, seed=seed, source=source)
     n_layers = p.layers or cfg.layers
     s = _shape(cfg, p, p.phase)
     if cfg.token_decoder is not None:
