@@ -69,6 +69,7 @@ class _Static:
     """What pricing needs from one structure (area, leakage, action recipes), computed once."""
     areas: dict
     leaks: dict
+    full_activity_w: float | None
     static_w: float
     area_total: float
     rec_op: np.ndarray          # [N_ACTIONS, 4] int (0 = *, 1 = /)
@@ -105,6 +106,7 @@ def _static(arch, cname: str) -> _Static | None:
         warnings.simplefilter("ignore")
         areas = E.area_breakdown(struct, ledger=led)
         leaks = E.leakage_breakdown_w(struct, ledger=led)
+        full_w = _full_activity_w(struct, led)
         if rk not in _RECIPES:
             _RECIPES[rk] = _recipe_arrays(E.action_recipes(struct, keys, ledger=led), keys, E.MUL, K.N_ACTIONS)
     rec = _RECIPES[rk]
@@ -114,9 +116,19 @@ def _static(arch, cname: str) -> _Static | None:
     if len(_STATIC) > 4096:
         _STATIC.clear()
     areas, leaks = _clean_floats(areas), _clean_floats(leaks)
-    st = _STATIC[key] = _Static(areas=areas, leaks=leaks, static_w=float(sum([leaks["total"]])),
+    st = _STATIC[key] = _Static(areas=areas, leaks=leaks, full_activity_w=full_w, static_w=float(sum([leaks["total"]])),
                                 area_total=float(sum([areas["total"]])), rec_op=rec_op, rec_c=rec_c)
     return st
+
+
+def _full_activity_w(struct, led):
+    """The component's power at full activity, as price_run reports it (None where the energy
+    layer has no such figure)."""
+    try:
+        from archsim.energy.activity import full_activity_power_w
+    except ImportError:       # an energy layer without it: the summary has no such field
+        return None
+    return float(full_activity_power_w(struct, ledger=led)["total"])
 
 
 def _recipe_arrays(recipes, keys, mul, n_actions):
@@ -444,9 +456,12 @@ def evaluate_points_batched(points, workload, cname):
         comp = {"name": cname, "kind": kind, "area_mm2": st.areas["total"],
                 "leakage_power_w": st.leaks["total"], "energy_j": dyn + leak_j,
                 "utilization": float(r[R_BUSY] / makespan) if makespan > 0 else 0.0,
+                "full_activity_power_w": st.full_activity_w,
+                "avg_power_w": (dyn + leak_j) / makespan if makespan > 0 else None,
                 "breakdown": {"area_mm2": {k: v for k, v in st.areas.items() if k != "total"},
                               "energy_j": {**breakdown, "leakage": leak_j},
                               "leakage_power_w": {k: v for k, v in st.leaks.items() if k != "total"}}}
+        comp = {k: v for k, v in comp.items() if v is not None}    # as attrs.asdict, filtered
         out.append((payload, totals, budget, [comp], breakdown))
     return out
 
