@@ -143,6 +143,9 @@ def arch_from_data(data: Mapping, *, file) -> ArchSpec:
         elif system.devices > 1:
             raise ConfigError(file, "system.interconnect", "required when system.devices > 1: the name of a "
                               "component of kind interconnect")
+        if system.interconnect and "ports" in attrs.fields_dict(type(comps[system.interconnect])):
+            # the interconnect learns how many devices it joins (its ports), e.g. for its power
+            comps[system.interconnect] = attrs.evolve(comps[system.interconnect], ports=system.devices)
         t = system.device
         new_c, new_k = {}, {}
         for cname in comps:

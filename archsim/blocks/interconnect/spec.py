@@ -32,6 +32,8 @@ class Spec:
                                                   "an all-reduce moves each rank's data once instead of 2(N-1)/N times")
     algorithm: Literal["auto", "ring", "tree", "in_network"] = field(
         "auto", doc="default algorithm for ops that say auto: auto = the fastest available")
+    ports: int = field(0, ge=0, le=4096, doc="devices attached; set from [system] devices by the config layer "
+                                             "(0 = not part of a system)")
     energy_pj_per_bit: float = field(5.0, ge=0.0, doc="link energy per bit moved (assumption: NVLink-C2C is 1.3 pJ/bit "
                                                       "(NVIDIA Grace Hopper whitepaper); an off-package SerDes + switch hop "
                                                       "taken as ~5 pJ/bit, the PCIe-class figure of the tech table; low confidence)")

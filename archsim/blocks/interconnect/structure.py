@@ -9,7 +9,9 @@ from archsim.blocks.interconnect.spec import KIND, Spec
 
 
 def structure(spec: Spec) -> Structure:
+    # structural maximum: every port moving data both ways at full bandwidth, priced per bit
+    full = spec.ports * 2.0 * spec.bandwidth_gb_s * 1e9 * 8.0 * spec.energy_pj_per_bit * 1e-12
     return Structure(name="interconnect", kind=KIND, clock_ghz=CLOCK_GHZ, fixed_area_mm2=0.0,
-                     fixed_leakage_power_w=0.0,
+                     fixed_leakage_power_w=0.0, fixed_full_activity_power_w=full,
                      notes={"link": f"{spec.technology}, {spec.topology}, {spec.bandwidth_gb_s:g} GB/s per device "
                                     f"per direction, {spec.latency_us:g} us per step; switch chips not charged"})
