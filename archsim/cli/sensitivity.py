@@ -25,7 +25,7 @@ def cmd_sensitivity(args) -> int:
 
     from archsim.studies import sensitivity as S
     out = Path(args.out or f"results/sensitivity-{args.study}")
-    res = S.run(args.study, out, quick=args.quick, fast=args.quick, knobs=tuple(args.knob))
+    res = S.run(args.study, out, quick=args.quick, knobs=tuple(args.knob))
     console = Console(width=170)
     outputs = [r["quantity"] for r in res.rows if r["params"]["step"] == "base"]
     t = Table(title=f"{args.study}: change of each headline output (%) with each knob at -50 % / +50 %")
