@@ -45,7 +45,8 @@ from typing import Sequence
 
 import attrs
 import numpy as np
-from numba import njit
+from archsim import jit
+from archsim.jit import njit
 
 from archsim.errors import ModelError
 
@@ -332,7 +333,12 @@ def schedule_arrays(duration_s, resource, after, *, chunks=None, prologue_s=None
         if not np.all(np.isfinite(chs)) or np.any(chs < 0):
             bad = int(np.argmax(~np.isfinite(chs) | (chs < 0)))
             raise ModelError(f"op {bad}: channel time {chs[bad]!r} s; need a finite value >= 0")
-    start, end, path, ok = _schedule_kernel(dur, pro, chk, res, ptr, idx, len(names), ilv, chan, chs)
+    if n <= 512 and not jit.ready():      # a short graph: cheaper as Python than numba's start-up
+        with jit.interpreted():
+            start, end, path, ok = _schedule_kernel(dur, pro, chk, res, ptr, idx, len(names), ilv,
+                                                    chan, chs)
+    else:
+        start, end, path, ok = _schedule_kernel(dur, pro, chk, res, ptr, idx, len(names), ilv, chan, chs)
     if not ok:
         raise ModelError(f"a pipelined chain has more than {MAX_PIECES} distinct chunk times; "
                          "give its ops fewer distinct chunk sizes")

@@ -15,7 +15,7 @@ import attrs
 
 from archsim.blocks.base import EvalContext, OpResult, Placement
 from archsim.config.arch import ArchSpec
-from archsim.energy.model import price_run
+from archsim.energy.model import OpPricer, price_run
 from archsim.errors import ConfigError, ModelError
 from archsim.memory_plan import llm_metrics, plan_memory
 from archsim.report.report import Report
@@ -66,7 +66,7 @@ def evaluate_op(arch: ArchSpec, op, seed: int = 0, device: int = 0) -> OpResult:
     if not mod.supports(spec, op):
         raise ModelError(f"component {cname!r} ({arch.component_kinds[cname]}) cannot run op "
                          f"{op.name!r} of kind {op.KIND}")
-    ctx = EvalContext(arch=arch, component_name=cname, seed=seed)
+    ctx = EvalContext(arch=arch, component_name=cname, seed=seed, pricer=OpPricer(arch, cname))
     return scale_result(mod.evaluate(spec, op, ctx), op.repeat)
 
 

@@ -42,7 +42,7 @@ def test_kernels_import_only_numpy_and_numba():
                 root = n.split(".")[0]
                 if root not in ("numpy", "numba", "math", "__future__", "archsim"):
                     bad.append(f"{p.name}: {n}")
-                if root == "archsim":
+                if root == "archsim" and n != "archsim.jit":    # archsim.jit: numba's njit, lazily
                     bad.append(f"{p.name}: {n}")
     assert not bad, bad
 

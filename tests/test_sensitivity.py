@@ -1,5 +1,5 @@
 """archsim sensitivity: knob moves, rows, tornado plots, conclusions (a smoke subset: two knobs
-per study, quick batches / fast ReSV runs)."""
+per study, quick batches / quick ReSV runs)."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,4 @@
-"""`archsim reproduce vrex` emits every required row (fast mode: small ReSV runs)."""
+"""`archsim reproduce vrex` emits every required row (quick mode: small ReSV runs)."""
 from __future__ import annotations
 
 import itertools
@@ -11,7 +11,7 @@ PER_BASELINE = ("speedup_frame", "speedup_tpot", "speedup_e2e", "energy_gain_fra
 
 
 def test_reproduce_emits_all_required_rows(tmp_path):
-    res = study.run(tmp_path, fast=True)
+    res = study.run(tmp_path, quick=True)
     rows = res.rows
     assert all(set(r) == {"study", "quantity", "unit", "value", "paper_value", "params"} for r in rows)
     assert all(r["value"] is not None and math.isfinite(r["value"]) for r in rows)

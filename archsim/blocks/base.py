@@ -143,6 +143,10 @@ class EvalContext:
     arch: Any                                # the ArchSpec (read-only)
     component_name: str
     seed: int = 0
+    # Set by simulate for mappers with an energy objective: pricer(actions) -> dynamic J of one
+    # op on this component, as the energy layer prices it; pricer.static_w -> the arch's
+    # static power (W). None outside simulate.
+    pricer: Any = attrs.field(default=None, eq=False, repr=False)
 
     def evaluate_on(self, component: str, op) -> OpResult:
         """`op` evaluated by another component of the same arch (e.g. an NGPC's GPU part)."""

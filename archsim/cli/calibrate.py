@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 from archsim.errors import ConfigError
+from archsim.resources import shipped_root
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = shipped_root()          # holds arch_configs/ (the checkout, or the wheel's copy)
 MAX_RESTARTS = 50
 
 

@@ -7,8 +7,10 @@ from pathlib import Path
 
 def add_parser(sub):
     p = sub.add_parser("run", help="simulate a workload on an architecture")
-    p.add_argument("arch", help="arch TOML (e.g. arch_configs/systolic/tpu-128x128.toml)")
-    p.add_argument("workload", help="workload: .toml, .jsonl trace or SCALE-Sim topology .csv")
+    p.add_argument("arch", help="arch TOML (e.g. arch_configs/systolic/tpu-128x128.toml) or a "
+                                "shipped preset's name (tpu-128x128)")
+    p.add_argument("workload", help="workload: .toml, .jsonl trace or SCALE-Sim topology .csv, or a "
+                                    "shipped workload's name (resnet50)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override an arch key (components.sa.rows=64) or, prefixed with "
                         "'workload.', a workload key (workload.params.n_nfp=16); repeatable")
@@ -100,6 +102,22 @@ def print_report(report, *, quiet=False, file=None):
     console.print(t2)
 
 
+def shipped(text: str, kind: str) -> str:
+    """A file path as given, or a shipped preset / workload (by name, or by its path under
+    arch_configs/ or workloads/ when run outside the checkout); else the text unchanged (the
+    loader then reports the missing file)."""
+    from archsim import resources
+    p = (resources.find_preset if kind == "arch" else resources.find_workload)(text)
+    if p is not None:
+        return str(p)
+    if "/" not in text and "\\" not in text and "." not in text:     # meant as a name
+        from archsim.errors import ConfigError
+        names = resources.preset_names() if kind == "arch" else resources.workload_names()
+        raise ConfigError(text, kind, f"no such file, and no shipped {'preset' if kind == 'arch' else 'workload'} "
+                          "of that name; shipped: " + ", ".join(names))
+    return text
+
+
 def cmd_run(args) -> int:
     from archsim.config.arch import load_arch
     from archsim.io_safe import atomic_write_text, check_out_dir, check_out_file
@@ -109,6 +127,10 @@ def cmd_run(args) -> int:
     if args.html and not args.out:
         from archsim.errors import ConfigError
         raise ConfigError("--html", "html", "needs --out DIR (the page is written as DIR/report.html)")
+    args.arch = shipped(args.arch, "arch")
+    args.workload = shipped(args.workload, "workload")
+    if args.baseline:
+        args.baseline = shipped(args.baseline, "arch")
     arch_over, wl_over = split_overrides(args.overrides)
     arch = load_arch(args.arch, arch_over)
     wl = load_workload(args.workload, wl_over, override_prefix="workload.")

@@ -29,7 +29,7 @@ def cmd_sensitivity(args) -> int:
     check_out_dir(out, flag="--out")          # destinations before the study computes
     if args.json and args.json != "-":
         check_out_file(args.json, flag="--json")
-    res = S.run(args.study, out, quick=args.quick, fast=args.quick, knobs=tuple(args.knob))
+    res = S.run(args.study, out, quick=args.quick, knobs=tuple(args.knob))
     console = Console(width=170)
     outputs = [r["quantity"] for r in res.rows if r["params"]["step"] == "base"]
     t = Table(title=f"{args.study}: change of each headline output (%) with each knob at -50 % / +50 %")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections.abc
 import enum
+import functools
 import math
 import types
 import typing
@@ -136,7 +137,9 @@ def structure(cls, data, *, file, key: str = ""):
         raise ConfigError(file, key or "<root>", str(exc.args[0] if exc.args else exc)) from None
 
 
+@functools.lru_cache(maxsize=None)
 def _type_hints(cls) -> dict:
+    """A class's resolved annotations (cached: resolving them costs ~0.5 ms a call)."""
     try:
         return typing.get_type_hints(cls)
     except NameError:          # a class defined in a function with string annotations

@@ -283,14 +283,31 @@ class _Pricing:
         return self._dram
 
 
-def _price_logic(key: str, parts: list[str], count: float, pr: _Pricing) -> float:
+# A linear price as data: count -> ((count op1 c1) op2 c2) ..., ops "*" or "/", evaluated left
+# to right exactly as the pricer's own expression, so a batched evaluator that applies the
+# same steps to arrays of counts gets the same joules, bit for bit (archsim/sweep/batch.py).
+MUL, DIV = 0, 1
+
+
+def apply_recipe(count: float, steps) -> float:
+    x = count
+    for op, c in steps:
+        x = x * c if op == MUL else x / c
+    return x
+
+
+def _recipe_logic(key: str, parts: list[str], pr: _Pricing):
     if len(parts) != 2:
         raise KeyError(key)
     t = pr.led.tech
     c = _logic_cost(t.table, parts[0], parts[1], key)
     pr.led.flag("logic")
     pr.led.use(f"logic.{parts[0]}.{parts[1]}.energy_pj")
-    return count * c.energy_pj * t.logic_energy_factor * J_PER_PJ
+    return ((MUL, c.energy_pj), (MUL, t.logic_energy_factor), (MUL, J_PER_PJ))
+
+
+def _price_logic(key: str, parts: list[str], count: float, pr: _Pricing) -> float:
+    return apply_recipe(count, _recipe_logic(key, parts, pr))
 
 
 def _price_xor_popcount(key, parts, count, pr: _Pricing) -> float:
@@ -313,7 +330,7 @@ def _price_rf(key, parts, count, pr: _Pricing) -> float:
     return count * pj * t.logic_energy_factor * J_PER_PJ
 
 
-def _price_sram(key, parts, count, pr: _Pricing) -> float:
+def _recipe_sram(key, parts, pr: _Pricing):
     if len(parts) < 3 or parts[-1] not in ("read_bytes", "write_bytes"):
         raise KeyError(key)
     name = ".".join(parts[1:-1])
@@ -321,12 +338,16 @@ def _price_sram(key, parts, count, pr: _Pricing) -> float:
         raise ModelError(f"action {key!r}: structure {pr.structure.name!r} has no SRAM named "
                          f"{name!r}; SRAMs: " + (", ".join(pr.srams) or "none"))
     cost = pr.led.sram(pr.srams[name])
-    accesses = count * 8.0 / cost.width_bits          # bytes -> accesses of the port width
     pj = cost.write_pj if parts[-1] == "write_bytes" else cost.read_pj
-    return accesses * pj * J_PER_PJ
+    # bytes -> accesses of the port width -> pJ -> J
+    return ((MUL, 8.0), (DIV, cost.width_bits), (MUL, pj), (MUL, J_PER_PJ))
 
 
-def _price_dram(key, parts, count, pr: _Pricing) -> float:
+def _price_sram(key, parts, count, pr: _Pricing) -> float:
+    return apply_recipe(count, _recipe_sram(key, parts, pr))
+
+
+def _recipe_dram(key, parts, pr: _Pricing):
     if key not in ("dram.read_bytes", "dram.write_bytes"):
         raise KeyError(key)
     dram = pr.dram
@@ -334,7 +355,12 @@ def _price_dram(key, parts, count, pr: _Pricing) -> float:
         raise ModelError(f"action {key!r}: structure {pr.structure.name!r} has no DramInterface "
                          "(Structure.dram) to price DRAM traffic with")
     pr.led.use(f"dram.{dram.technology}.energy_pj_per_bit")
-    return dram_mod.dram_energy_j(table=pr.led.tech.table, technology=dram.technology, n_bytes=count)
+    e = dram_mod.dram_tech(pr.led.tech.table, dram.technology).energy_pj_per_bit
+    return ((MUL, 8.0), (MUL, e), (MUL, J_PER_PJ))     # as dram_mod.dram_energy_j
+
+
+def _price_dram(key, parts, count, pr: _Pricing) -> float:
+    return apply_recipe(count, _recipe_dram(key, parts, pr))
 
 
 def _price_link(key, parts, count, pr: _Pricing) -> float:
@@ -374,6 +400,33 @@ ACTION_PRICERS = {
     "link": _price_link,
     "ssd": _price_ssd,
 }
+
+
+#: The action kinds whose price is linear in the count, as recipes (steps applied to the count):
+#: what a batched evaluator may price without calling the pricers per op.
+ACTION_RECIPES = {
+    **{op: _recipe_logic for op in LOGIC_OPS},
+    "sram": _recipe_sram,
+    "dram": _recipe_dram,
+}
+
+
+def action_recipes(structure: Structure, keys, tech=None, *, ledger: _Ledger | None = None):
+    """{action key: recipe steps} for `keys` (see apply_recipe); None if a key has no recipe
+    (its kind is priced only by ACTION_PRICERS). Records sources in the ledger as pricing does."""
+    pr = _Pricing(structure, _ledger(tech, ledger))
+    out = {}
+    for key in keys:
+        parts = key.split(".")
+        rec = ACTION_RECIPES.get(parts[0])
+        if rec is None:
+            return None
+        try:
+            out[key] = rec(key, parts, pr)
+        except KeyError:
+            raise ModelError(f"unknown action key {key!r} (structure {structure.name!r}); the "
+                             "energy layer prices: " + ", ".join(_VOCAB)) from None
+    return out
 
 
 def price_actions(structure: Structure, actions: Mapping[str, float], tech=None, *,
@@ -576,6 +629,40 @@ def _structure_of(arch, cname: str) -> Structure:
     if not isinstance(s, Structure):
         raise ModelError(f"component {cname!r}: structure(spec) returned {type(s).__name__}, not a Structure")
     return s
+
+
+class OpPricer:
+    """Dynamic energy of one op's actions on component `cname`, priced as `price_run` prices
+    it, and the arch's static power `static_w`: what a mapper minimising energy reads
+    (EvalContext.pricer). Built lazily: nothing is priced until it is called."""
+
+    def __init__(self, arch, cname: str):
+        self.arch, self.cname = arch, cname
+        self._struct = None
+
+    def _setup(self):
+        arch = self.arch
+        tech = resolve_tech(arch.tech, relative_to=arch.source if arch.source and Path(arch.source).exists() else None)
+        self._led = _Ledger(tech)
+        with warnings.catch_warnings():          # price_run issues them for the run
+            warnings.simplefilter("ignore")
+            self._struct = _structure_of(arch, self.cname)
+            self._static_w = float(sum(leakage_breakdown_w(_structure_of(arch, n), ledger=self._led)["total"]
+                                       for n in arch.component_kinds))
+
+    @property
+    def static_w(self) -> float:
+        if self._struct is None:
+            self._setup()
+        return self._static_w
+
+    def __call__(self, actions: Mapping[str, float]) -> float:
+        if self._struct is None:
+            self._setup()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            per_key = price_actions(self._struct, actions, ledger=self._led)
+        return float(sum(per_key.values()))
 
 
 def check_budget(budget, *, area_mm2_total: float | None, avg_power_w: float | None,

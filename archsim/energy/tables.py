@@ -19,9 +19,10 @@ import attrs
 from archsim.config.load import check_float_magnitude, read_toml
 from archsim.errors import ConfigError
 from archsim.units import DTYPES
+from archsim.resources import shipped_root
 
 #: The folder the named tables live in (`[tech] table = "default"` -> default.toml).
-TECH_DIR = Path(__file__).resolve().parents[2] / "arch_configs" / "tech"
+TECH_DIR = shipped_root() / "arch_configs" / "tech"      # the repo's, or the wheel's copy
 
 CONFIDENCE = ("published", "unverified", "derived", "low")
 

@@ -44,7 +44,7 @@ Kernels import only numpy and numba and take scalars/arrays only.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from archsim.jit import njit
 
 DF_OS, DF_WS, DF_IS = 0, 1, 2
 

@@ -33,13 +33,14 @@ import math
 from pathlib import Path
 
 from archsim.studies.common import StudyResult, row
+from archsim.resources import shipped_root
 
 STUDY = "ngpc"
 APPS = ("nerf", "nsdf", "nvr", "gia")
 ENCODINGS = ("hashgrid", "densegrid", "lowres_densegrid")
 N_VALUES = (8, 16, 32, 64)
 RESOLUTIONS = ("1080p", "4k", "8k")
-REPO = Path(__file__).resolve().parents[2]
+REPO = shipped_root()          # holds arch_configs/ (the checkout, or the wheel's copy)
 GPU_PRESET = REPO / "arch_configs" / "gpu" / "rtx3090.toml"
 NGPC_PRESETS = REPO / "arch_configs" / "ngpc"
 

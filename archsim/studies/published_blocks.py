@@ -19,8 +19,9 @@ import warnings
 from pathlib import Path
 
 import attrs
+from archsim.resources import shipped_root
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = shipped_root()          # holds arch_configs/ and workloads/ (the checkout, or the wheel's copy)
 
 
 @attrs.frozen(kw_only=True)

@@ -252,10 +252,10 @@ def _arch_value(arch, dotted: str) -> float:
     return float(obj)
 
 
-def run(study: str, out_dir, *, quick: bool = False, knobs: tuple[str, ...] = (), fast: bool = False) -> StudyResult:
+def run(study: str, out_dir, *, quick: bool = False, knobs: tuple[str, ...] = ()) -> StudyResult:
     """Rows, tornado plots (one PNG per headline output in `out_dir`) and notes (which
     conclusions flip under which knob move). `knobs` limits the run to those names; `quick`
-    (NGPC) uses small representative batches, `fast` (V-Rex) small ReSV runs (tests)."""
+    uses small representative batches (NGPC) and small ReSV runs (V-Rex): a smoke test."""
     import warnings
 
     from archsim.energy.scaling import ScalingWarning
@@ -266,7 +266,7 @@ def run(study: str, out_dir, *, quick: bool = False, knobs: tuple[str, ...] = ()
         if study == "ngpc":
             return _run_ngpc(out, quick, knobs)
         if study == "vrex":
-            return _run_vrex(out, fast, knobs)
+            return _run_vrex(out, quick, knobs)
     from archsim.errors import ConfigError
     raise ConfigError("<command line>", "study", f"got {study!r}; allowed: ngpc, vrex")
 
@@ -300,9 +300,9 @@ def _run_ngpc(out: Path, quick: bool, names) -> StudyResult:
                    + ("; quick mode (small batches)" if quick else ""))
 
 
-def _run_vrex(out: Path, fast: bool, names) -> StudyResult:
+def _run_vrex(out: Path, quick: bool, names) -> StudyResult:
     from archsim.studies import vrex as V
-    stats = V._resv_stats(out, fast)
+    stats = V._resv_stats(out, quick)
     ref: dict = {}
     base = _vrex_outputs(None, None, stats, ref)
     results = []
@@ -319,7 +319,7 @@ def _run_vrex(out: Path, fast: bool, names) -> StudyResult:
             results.append((k, label, vv, b, _vrex_outputs(k, vv, stats, ref)))
     return _finish("vrex", out, VREX_OUTPUTS, VREX_CONCLUSIONS, base, results,
                    "V-Rex8 / V-Rex48 (arch_configs/vrex/*.toml) and AGX Orin + FlexGen, 40K history"
-                   + ("; fast ReSV runs" if fast else "") + "; the window knob's value is the factor on the "
+                   + ("; quick ReSV runs" if quick else "") + "; the window knob's value is the factor on the "
                    "memory-derived window")
 
 

@@ -33,8 +33,9 @@ from archsim.workloads.llm.config import load_config
 from archsim.workloads.llm.ops import WEIGHT_BYTES, expected_active_experts
 from archsim.workloads.llm import memory as M
 from archsim.workloads.load import load_workload
+from archsim.resources import shipped_root
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = shipped_root()          # holds arch_configs/ and workloads/ (the checkout, or the wheel's copy)
 
 
 def model_path(model: str) -> Path:

@@ -33,11 +33,12 @@ from pathlib import Path
 import attrs
 
 from archsim.studies.common import StudyResult, row
+from archsim.resources import shipped_root
 
 STUDY = "vrex"
 KV_LENS = (1000, 5000, 10000, 20000, 40000)
 BASELINES = ("flexgen", "infinigen", "infinigenp", "rekv")
-REPO = Path(__file__).resolve().parents[2]
+REPO = shipped_root()          # holds arch_configs/ (the checkout, or the wheel's copy)
 SYSTEMS = {
     "edge": {"vrex": "arch_configs/vrex/vrex8-edge.toml",
              "gpu": "arch_configs/gpu/vrex-paper/jetson-agx-orin-32gb.toml", "batches": (1, 4)},
@@ -68,10 +69,10 @@ BLOCKS = ("dpe", "vpe", "lxe_sram", "hcu", "wtu", "kvmu")
 DRE_BLOCKS = ("hcu", "wtu", "kvmu")
 
 
-def run(out_dir, *, fast: bool = False, assumptions=ASSUMPTIONS) -> StudyResult:
+def run(out_dir, *, quick: bool = False, assumptions=ASSUMPTIONS) -> StudyResult:
     """All rows, plots in `out_dir`, for each preset set in `assumptions` ("default": the
     conservative presets, "paper": the paper-assumption presets); every row carries
-    `params.assumptions`. `fast` shrinks only the ReSV runs (fewer layers, heads and shorter
+    `params.assumptions`. `quick` shrinks only the ReSV runs (fewer layers, heads and shorter
     streams, mapped onto the same KV lengths) for tests."""
     import warnings
 
@@ -81,7 +82,7 @@ def run(out_dir, *, fast: bool = False, assumptions=ASSUMPTIONS) -> StudyResult:
     rows, plots, notes = [], [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScalingWarning)
-        stats = _resv_stats(out, fast)
+        stats = _resv_stats(out, quick)
         for a in assumptions:
             res = _run(out, stats, a)
             for r in res.rows:
@@ -131,19 +132,19 @@ def _run(out: Path, stats: dict, assumptions: str) -> StudyResult:
 
 # ----------------------------------------------------------------------------- ReSV
 
-def _resv_config(fast: bool):
+def _resv_config(quick: bool):
     from archsim.blocks.vrex.resv_measure import ResvConfig
     from archsim.blocks.vrex.kv_synth import SynthKvParams
-    if fast:
+    if quick:
         return ResvConfig(kv_lens=(500, 1500), sim_layers=2, synth=SynthKvParams(kv_heads=2, head_dim=32),
                           text_draws=1)
     return ResvConfig(kv_lens=KV_LENS)
 
 
-def _resv_stats(out: Path, fast: bool) -> dict:
+def _resv_stats(out: Path, quick: bool) -> dict:
     """ReSV statistics per KV length, cached in out_dir (keyed by the config)."""
     from archsim.blocks.vrex.resv_measure import ResvStats, measure
-    cfg = _resv_config(fast)
+    cfg = _resv_config(quick)
     key = hashlib.sha256(repr(cfg).encode()).hexdigest()[:16]
     cache = out / f".resv-cache-{key}.json"
     if cache.is_file():
@@ -161,7 +162,7 @@ def _resv_stats(out: Path, fast: bool) -> dict:
 
 
 def _map_lengths(stats: dict) -> dict:
-    """Stats for every KV_LENS entry (fast mode: the nearest measured length)."""
+    """Stats for every KV_LENS entry (quick mode: the nearest measured length)."""
     out = {}
     for L in KV_LENS:
         if L in stats:

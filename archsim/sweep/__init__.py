@@ -20,7 +20,8 @@ import attrs
 
 from archsim.errors import ConfigError
 from archsim.sweep.execute import (EXECUTORS, dask_workers, default_chunk_size, default_jobs,
-                                   evaluate_point, make_context, open_dask, run_dask, run_local)
+                                   evaluate_point, make_context, open_dask, run_chunk, run_dask,
+                                   run_local)
 from archsim.sweep.pareto import Criteria, export
 from archsim.sweep.spec import SweepSpec, load_sweep
 from archsim.sweep.store import Store
@@ -116,13 +117,22 @@ def run_sweep(sweep_spec, executor: str = "local", *, out_dir, jobs: int | None 
     workers = jobs or (1 if executor == "serial" else default_jobs())
     out = Path(out_dir)
     check_out_dir(out, flag="--out")
-    tasks, n_points = plan_tasks(spec)
     crit = Criteria.from_spec(spec)
+    tasks, n_points = plan_tasks(spec) if not spec.search else ([], spec.n_points)
     with OutputLock(out, flag="--out", command=f"archsim sweep {spec.name}"):
         close_dask = None
         if executor == "dask" and client is None:      # connect first: a bad address fails fast
             client, close_dask = open_dask(scheduler, workers)
         try:
+            if spec.search:                            # a sampler picks the points (sweep/search.py)
+                if retry_failed:
+                    raise ConfigError("--retry-failed", "retry-failed", "not for a search sweep (its "
+                                      "sampler chooses the points; failed ones are scored as such)")
+                from archsim.sweep.search import run_search
+                return run_search(spec, executor, out, crit,
+                                  workers=dask_workers(client) if executor == "dask" else workers,
+                                  resume=resume, chunk_size=chunk_size, client=client,
+                                  on_plan=on_plan, on_progress=on_progress)
             return _run(spec, executor, out, tasks, n_points, crit, workers=workers, resume=resume,
                         chunk_size=chunk_size, timed_points=timed_points, client=client,
                         retry_failed=retry_failed, on_plan=on_plan, on_progress=on_progress)
@@ -159,10 +169,12 @@ def _run(spec, executor, out, tasks, n_points, crit, *, workers, resume, chunk_s
         picks = sorted({0, *(len(todo) * (i + 1) // (n_t + 1) for i in range(n_t))}
                        ) if n_t and todo else []
         times = []
-        for i in picks:
-            r = evaluate_point(ctx, todo[i])
-            commit([r])
-            times.append(r["eval_s"])
+        if picks:   # the first alone (warm-up), the others as one chunk, as a worker runs them
+            for batch in ([todo[picks[0]]], [todo[i] for i in picks[1:]]):
+                if batch:
+                    rs = run_chunk(ctx, batch)
+                    commit(rs)
+                    times.extend(r["eval_s"] for r in rs)
         n_timed = len(picks)
         picked = set(picks)
         todo = [t for i, t in enumerate(todo) if i not in picked]

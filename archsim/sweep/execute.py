@@ -161,9 +161,11 @@ def evaluate_point(ctx: Context, task) -> dict:
 
 
 def run_chunk(ctx: Context | None, tasks: Sequence) -> list[dict]:
-    """Evaluate a chunk of tasks (the unit of work sent to a worker)."""
+    """Evaluate a chunk of tasks (the unit of work sent to a worker): systolic-only points on
+    chain workloads in batch (archsim.sweep.batch, same numbers), the others one by one."""
     ctx = ctx if ctx is not None else _WORKER_CTX
-    return [evaluate_point(ctx, t) for t in tasks]
+    from archsim.sweep.batch import evaluate_chunk
+    return evaluate_chunk(ctx, tasks, evaluate_point)
 
 
 # ---------------------------------------------------------------- local process pool

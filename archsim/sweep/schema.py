@@ -71,7 +71,16 @@ def sweep_schema() -> dict:
                           "arch": {"type": "string", "description": "base arch TOML, relative to this file"},
                           "workload": {"type": "string", "description": "one workload file, relative to this file"},
                           "workloads": {"type": "array", "minItems": 1, "items": {"type": "string"},
-                                        "description": "workload files, relative to this file"}}},
+                                        "description": "workload files, relative to this file"},
+                          "search": {"enum": list(ss.SEARCHES),
+                                     "description": "search the space instead of enumerating it "
+                                                    "(optuna: NSGA-II, multi-objective TPE, random)"},
+                          "evaluations": {"type": "integer", "minimum": 1,
+                                          "description": "with search: design points to evaluate"},
+                          "seed": {"type": "integer", "minimum": 0, "default": 0,
+                                   "description": "with search: the sampler's seed"},
+                          "batch": {"type": "integer", "minimum": 1, "default": 64,
+                                    "description": "with search: points per generation"}}},
             "space": {"type": "object",
                       "description": "swept parameters: dotted arch keys (components.NAME.key, tech.*, ...) "
                                      "or workload.<key>; lists, range tables, [[space.zip]], [space.random]",

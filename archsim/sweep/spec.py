@@ -49,7 +49,9 @@ from archsim.sweep.space import (MAX_POINTS, Axis, Expr, ExprError, build_axes, 
                                  count_points, flatten_data, flatten_params, iter_grid)
 
 _TOP = ("sweep", "space", "derived", "constraints", "objectives")
-_SWEEP_KEYS = ("name", "description", "arch", "workload", "workloads")
+_SWEEP_KEYS = ("name", "description", "arch", "workload", "workloads", "search", "evaluations",
+               "seed", "batch")
+SEARCHES = ("nsga2", "tpe", "random")
 _CONSTRAINT_KEYS = ("budget", "area_mm2", "power_w", "require")
 PARAM_ROOTS = ("name", "description", "tech", "budget", "components", "mapping", "workload")
 # Report.totals() keys (archsim/report/report.py); absent ones (e.g. energy without an energy
@@ -123,6 +125,12 @@ class SweepSpec:
     budget: bool = True
     objectives: tuple[Objective, ...] = ()
     n_points: int = 0
+    # search instead of enumeration (archsim/sweep/search.py): sampler, evaluations, seed, and
+    # evaluations per generation (asked, run in parallel, then told)
+    search: str | None = None
+    evaluations: int = 0
+    seed: int = 0
+    batch: int = 0
 
     @property
     def param_keys(self) -> tuple[str, ...]:
@@ -133,6 +141,8 @@ class SweepSpec:
         blob = {"arch": self.arch_data, "workloads": [w.sha256 for w in self.workloads],
                 "axes": [[list(a.keys), [list(r) for r in a.rows]] for a in self.axes],
                 "derived": [[k, e.text] for k, e in self.derived]}
+        if self.search:       # the sampler decides which points run (the evaluations may grow)
+            blob["search"] = [self.search, self.seed, self.batch]
         return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()
 
     def points(self):
@@ -144,6 +154,17 @@ class SweepSpec:
                 self._derive(params, base)
                 yield Point(index=i, params=params, workload=w)
                 i += 1
+
+    def point_at(self, choice, workload: int = 0) -> Point:
+        """The point at one row index per axis (its `index` is its place in the grid order)."""
+        base = flatten_data(self.arch_data)
+        params: dict = {}
+        idx = 0
+        for ax, c in zip(self.axes, choice):
+            params.update(zip(ax.keys, ax.rows[c]))
+            idx = idx * len(ax.rows) + c
+        self._derive(params, base)
+        return Point(index=workload * count_points(self.axes, 1) + idx, params=params, workload=workload)
 
     def _derive(self, params: dict, base: Mapping) -> None:
         for key, expr in self.derived:
@@ -239,8 +260,10 @@ def sweep_from_data(data: Mapping, *, file: Path) -> SweepSpec:
         for pk in ax.keys:
             _check_param_key(pk, file=file, key=f"space.{pk}", refs=refs)
     n = count_points(axes, len(refs))
-    if n > MAX_POINTS:
-        raise ConfigError(file, "space", f"{n} points; at most {MAX_POINTS} per sweep (split it)")
+    search, evaluations, seed, batch = _search_keys(sw, file=file, n_workloads=len(refs))
+    if n > MAX_POINTS and search is None:
+        raise ConfigError(file, "space", f"{n} points; at most {MAX_POINTS} per sweep (split it, "
+                          "or search it: search = \"nsga2\" | \"tpe\" | \"random\" with evaluations = N)")
 
     # derived
     derived_raw = data.get("derived", {})
@@ -305,9 +328,36 @@ def sweep_from_data(data: Mapping, *, file: Path) -> SweepSpec:
     spec = SweepSpec(file=str(file), name=name, description=description, arch_file=str(arch_path),
                      arch_data=arch_data, workloads=tuple(refs), axes=tuple(axes),
                      derived=tuple(derived), constraints=tuple(constraints), budget=budget,
-                     objectives=tuple(objectives), n_points=n)
+                     objectives=tuple(objectives), n_points=n, search=search,
+                     evaluations=evaluations, seed=seed, batch=batch)
     _check_first_point(spec)
     return spec
+
+
+def _search_keys(sw: Mapping, *, file, n_workloads: int):
+    """[sweep] search = "nsga2" | "tpe" | "random", evaluations = N, seed = S, batch = B."""
+    search = sw.get("search")
+    if search is None:
+        for k in ("evaluations", "seed", "batch"):
+            if k in sw:
+                raise ConfigError(file, f"sweep.{k}", "only with search = " + " | ".join(SEARCHES))
+        return None, 0, 0, 0
+    if search not in SEARCHES:
+        raise ConfigError(file, "sweep.search", f"got {search!r}; allowed values: {', '.join(SEARCHES)}")
+    if n_workloads != 1:
+        raise ConfigError(file, "sweep.workloads", "a search explores one workload (objectives of "
+                          "different workloads do not compare); give one, or one sweep per workload")
+    out = []
+    for k, default, lo, hi in (("evaluations", None, 1, MAX_POINTS), ("seed", 0, 0, 2**32 - 1),
+                               ("batch", 64, 1, 100_000)):
+        v = sw.get(k, default)
+        if v is None:
+            raise ConfigError(file, f"sweep.{k}", "required with search: how many design points to "
+                              "evaluate (the search's budget)")
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise ConfigError(file, f"sweep.{k}", f"expected an integer from {lo} to {hi}, got {v!r}")
+        out.append(v)
+    return (search, *out)
 
 
 def _check_param_key(pk: str, *, file, key, refs):

@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from archsim.jit import njit  # numba, loaded on the first kernel call
 
 PRIMES = (1, 2654435761, 805459861)     # tcnn coherent_prime_hash factors (first three)
 GRID_HASH, GRID_DENSE = 0, 1

@@ -44,7 +44,7 @@ per ifmap element to count unique words; nothing grows with the cycle count.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from archsim.jit import njit
 
 DF_OS, DF_WS, DF_IS = 0, 1, 2
 DATAFLOW_CODES = {"os": DF_OS, "ws": DF_WS, "is": DF_IS}
@@ -135,19 +135,242 @@ def ifmap_tile_new_words(p0, p1, k0, k1, ofmap_w, ifmap_w, channels, filter_w, s
     return count
 
 
-# state slots of _fold_traffic
-_ST_I_KEY, _ST_I_WORDS, _ST_F_KEY, _ST_F_WORDS, _ST_GEN = range(5)
+# ----------------------------------------------------------------------------- unique words
+# The ifmap words an im2col region touches, in closed form (no per-element walk): a region is
+# one or two rectangles [p0, p1) x [k0, k1) of (ofmap pixel, window index). Channels split into
+# at most five classes whose window ranges agree; per class, pixel ranges and window ranges cut
+# into at most three row rectangles each, and every (pixel rect, window rect) pair maps onto a
+# product Y x X of input rows and columns, each {a * stride + b : a in [a0, a1], b in [b0, b1]}
+# (an interval, or blocks of b1 - b0 + 1 every `stride` when the b range is shorter than the
+# stride). The union of those products is counted by sweeping the segments between their
+# bounds, one residue mod stride at a time. `ifmap_tile_new_words` (a stamp per element) is the
+# naive twin the tests compare it with.
+
+_MAXS = 40           # product sets per channel class (2 rects x 3 x 3 = 18 at most)
 
 
 @njit(cache=True)
-def _fold_traffic(g, dataflow, rows, cols, s_r, s_c, t, rf, m, n, k, ew, ifmap_w, channels,
-                  filter_w, stride, overlap, fits_i, fits_f, si, sf, so, stamp, st, uniq):
-    """DRAM traffic of fold g (folds must be visited in order; `st` carries residency state).
+def _lin_rects(a, b, width, r0, r1, c0, c1, n):
+    """Cut the row-major range [a, b] (inclusive) of a grid `width` wide into row rectangles
+    (rows r0..r1, cols c0..c1), appended at n; returns the new count."""
+    ra = a // width
+    rb = b // width
+    ca = a - ra * width
+    cb = b - rb * width
+    if ra == rb:
+        r0[n], r1[n], c0[n], c1[n] = ra, ra, ca, cb
+        return n + 1
+    full0 = ra
+    if ca != 0:
+        r0[n], r1[n], c0[n], c1[n] = ra, ra, ca, width - 1
+        n += 1
+        full0 = ra + 1
+    full1 = rb if cb == width - 1 else rb - 1
+    if full0 <= full1:
+        r0[n], r1[n], c0[n], c1[n] = full0, full1, 0, width - 1
+        n += 1
+    if cb != width - 1:
+        r0[n], r1[n], c0[n], c1[n] = rb, rb, 0, cb
+        n += 1
+    return n
+
+
+@njit(cache=True)
+def _member(v, lo, hi, b0, b1, s, periodic):
+    if v < lo or v > hi:
+        return False
+    if not periodic:
+        return True
+    return (v - b0) % s <= b1 - b0
+
+
+@njit(cache=True)
+def _union_1d(idx, n, xa0, xa1, xb0, xb1, s, pts):
+    """Size of the union of the 1-D sets idx[:n] (X sets of the product sets)."""
+    if n == 1:
+        q = idx[0]
+        if xb1[q] - xb0[q] + 1 >= s or xa0[q] == xa1[q]:
+            return (xa1[q] * s + xb1[q]) - (xa0[q] * s + xb0[q]) + 1
+        return (xa1[q] - xa0[q] + 1) * (xb1[q] - xb0[q] + 1)
+    npt = 0
+    anyper = False
+    for u in range(n):
+        q = idx[u]
+        pts[npt] = xa0[q] * s + xb0[q]
+        pts[npt + 1] = xa1[q] * s + xb1[q] + 1
+        npt += 2
+        if xb1[q] - xb0[q] + 1 < s and xa0[q] < xa1[q]:
+            anyper = True
+    srt = np.sort(pts[:npt])
+    total = 0
+    for e in range(npt - 1):
+        u0 = srt[e]
+        v0 = srt[e + 1]
+        if v0 <= u0:
+            continue
+        reps = min(s, v0 - u0) if anyper else 1
+        for r in range(reps):
+            x = u0 + r
+            cnt = (v0 - 1 - x) // s + 1 if anyper else v0 - u0
+            for u in range(n):
+                q = idx[u]
+                per = xb1[q] - xb0[q] + 1 < s and xa0[q] < xa1[q]
+                if _member(x, xa0[q] * s + xb0[q], xa1[q] * s + xb1[q], xb0[q], xb1[q], s, per):
+                    total += cnt
+                    break
+    return total
+
+
+@njit(cache=True)
+def _union_2d(m, ya0, ya1, yb0, yb1, xa0, xa1, xb0, xb1, s):
+    """Size of the union of the product sets Y_q x X_q, q < m."""
+    pts = np.empty(2 * _MAXS, dtype=np.int64)
+    pts1 = np.empty(2 * _MAXS, dtype=np.int64)
+    idx = np.empty(_MAXS, dtype=np.int64)
+    npt = 0
+    anyper = False
+    for q in range(m):
+        pts[npt] = ya0[q] * s + yb0[q]
+        pts[npt + 1] = ya1[q] * s + yb1[q] + 1
+        npt += 2
+        if yb1[q] - yb0[q] + 1 < s and ya0[q] < ya1[q]:
+            anyper = True
+    srt = np.sort(pts[:npt])
+    total = np.int64(0)
+    for e in range(npt - 1):
+        u0 = srt[e]
+        v0 = srt[e + 1]
+        if v0 <= u0:
+            continue
+        reps = min(s, v0 - u0) if anyper else 1
+        for r in range(reps):
+            y = u0 + r
+            cnt = (v0 - 1 - y) // s + 1 if anyper else v0 - u0
+            n = 0
+            for q in range(m):
+                per = yb1[q] - yb0[q] + 1 < s and ya0[q] < ya1[q]
+                if _member(y, ya0[q] * s + yb0[q], ya1[q] * s + yb1[q], yb0[q], yb1[q], s, per):
+                    idx[n] = q
+                    n += 1
+            if n:
+                total += cnt * _union_1d(idx, n, xa0, xa1, xb0, xb1, s, pts1)
+    return total
+
+
+@njit(cache=True)
+def region_words(nrect, p0s, p1s, k0s, k1s, ofmap_w, channels, filter_w, stride):
+    """Distinct ifmap elements touched by the im2col region: the union of the rectangles
+    pixels [p0s[r], p1s[r]) x window indices [k0s[r], k1s[r]), r < nrect (window index
+    k = (c_row * filter_w + c_col) * channels + ch, as `ifmap_tile_new_words`)."""
+    cb = np.empty(4 * nrect + 2, dtype=np.int64)      # channel class bounds
+    nb = 0
+    cb[nb] = 0
+    cb[nb + 1] = channels
+    nb += 2
+    for r in range(nrect):
+        if p1s[r] > p0s[r] and k1s[r] > k0s[r]:
+            cb[nb] = k0s[r] % channels
+            cb[nb + 1] = (k1s[r] - 1) % channels + 1
+            nb += 2
+    cbs = np.sort(cb[:nb])
+    ya0 = np.empty(_MAXS, dtype=np.int64)
+    ya1 = np.empty(_MAXS, dtype=np.int64)
+    yb0 = np.empty(_MAXS, dtype=np.int64)
+    yb1 = np.empty(_MAXS, dtype=np.int64)
+    xa0 = np.empty(_MAXS, dtype=np.int64)
+    xa1 = np.empty(_MAXS, dtype=np.int64)
+    xb0 = np.empty(_MAXS, dtype=np.int64)
+    xb1 = np.empty(_MAXS, dtype=np.int64)
+    pr0 = np.empty(3, dtype=np.int64)
+    pr1 = np.empty(3, dtype=np.int64)
+    pc0 = np.empty(3, dtype=np.int64)
+    pc1 = np.empty(3, dtype=np.int64)
+    wr0 = np.empty(3, dtype=np.int64)
+    wr1 = np.empty(3, dtype=np.int64)
+    wc0 = np.empty(3, dtype=np.int64)
+    wc1 = np.empty(3, dtype=np.int64)
+    total = np.int64(0)
+    for e in range(nb - 1):
+        c_lo = cbs[e]
+        c_hi = cbs[e + 1]
+        if c_hi <= c_lo:
+            continue
+        ch = c_lo
+        m = 0
+        for r in range(nrect):
+            if p1s[r] <= p0s[r] or k1s[r] <= k0s[r]:
+                continue
+            wa = -((ch - k0s[r]) // channels)          # ceil((k0 - ch) / channels)
+            wb = (k1s[r] - 1 - ch) // channels
+            if wa > wb:
+                continue
+            npr = _lin_rects(p0s[r], p1s[r] - 1, ofmap_w, pr0, pr1, pc0, pc1, 0)
+            nwr = _lin_rects(wa, wb, filter_w, wr0, wr1, wc0, wc1, 0)
+            for a in range(npr):
+                for b in range(nwr):
+                    ya0[m], ya1[m], yb0[m], yb1[m] = pr0[a], pr1[a], wr0[b], wr1[b]
+                    xa0[m], xa1[m], xb0[m], xb1[m] = pc0[a], pc1[a], wc0[b], wc1[b]
+                    m += 1
+        if m:
+            total += (c_hi - c_lo) * _union_2d(m, ya0, ya1, yb0, yb1, xa0, xa1, xb0, xb1, stride)
+    return total
+
+
+# state slots of _fold_traffic
+_ST_I_KEY, _ST_I_WORDS, _ST_F_KEY, _ST_F_WORDS = range(4)
+
+
+@njit(cache=True)
+def _region1(p0, p1, k0, k1, ew, channels, filter_w, stride, rg):
+    rg[0, 0], rg[1, 0], rg[2, 0], rg[3, 0] = p0, p1, k0, k1
+    return region_words(1, rg[0], rg[1], rg[2], rg[3], ew, channels, filter_w, stride)
+
+
+@njit(cache=True)
+def _first_touch_is(p0, p1, kk, k, ew, channels, filter_w, stride, rg):
+    """Words of pixels [0, p0) x all windows  U  pixels [p0, p1) x windows [0, kk)."""
+    rg[0, 0], rg[1, 0], rg[2, 0], rg[3, 0] = 0, p0, 0, k
+    rg[0, 1], rg[1, 1], rg[2, 1], rg[3, 1] = p0, p1, 0, kk
+    return region_words(2, rg[0], rg[1], rg[2], rg[3], ew, channels, filter_w, stride)
+
+
+@njit(cache=True)
+def _ifmap_new_words(dataflow, g, i, j, p0, p1, k0, k1, m, k, ew, channels, filter_w, stride,
+                     fits_i, c_first, c_tile, rg):
+    """Ifmap DRAM words of fold g's tile when windows overlap (closed form, cached in c_first /
+    c_tile, -1 = not computed yet; the caches depend only on the layer, dataflow and array
+    shape, so design points that share those share them).
+    fits_i: first touch (words no earlier fold fetched); else the tile's distinct words."""
+    if fits_i:
+        if dataflow == DF_IS:
+            if c_first[g] < 0:
+                c_first[g] = (_first_touch_is(p0, p1, k1, k, ew, channels, filter_w, stride, rg)
+                              - _first_touch_is(p0, p1, k0, k, ew, channels, filter_w, stride, rg))
+            return c_first[g]
+        if j > 0:                         # every word of the layer was touched in column fold 0
+            return np.int64(0)
+        if c_first[i] < 0:
+            if dataflow == DF_OS:         # pixels [0, p) x all windows: a prefix of the ifmap
+                c_first[i] = (_region1(0, p1, 0, k, ew, channels, filter_w, stride, rg)
+                              - _region1(0, p0, 0, k, ew, channels, filter_w, stride, rg))
+            else:                         # all pixels x windows [0, kk)
+                c_first[i] = (_region1(0, m, 0, k1, ew, channels, filter_w, stride, rg)
+                              - _region1(0, m, 0, k0, ew, channels, filter_w, stride, rg))
+        return c_first[i]
+    q = g if dataflow == DF_IS else i
+    if c_tile[q] < 0:
+        c_tile[q] = _region1(p0, p1, k0, k1, ew, channels, filter_w, stride, rg)
+    return c_tile[q]
+
+
+@njit(cache=True)
+def _fold_traffic(g, i, j, dataflow, rows, cols, s_r, s_c, t, rf, m, n, k, ew, channels,
+                  filter_w, stride, overlap, fits_i, fits_f, si, sf, so, st, c_first, c_tile, rg):
+    """DRAM traffic of fold g = j * rf + i (row fold i of column fold j; folds must be visited
+    in order; `st` carries residency state).
 
     Returns (new ifmap words, new filter words, partial-sum words read back, ofmap words
     drained after this fold, ofmap tile words, first fold of its ofmap tile)."""
-    j = g // rf
-    i = g - j * rf
     rows_i = min(rows, s_r - i * rows)
     cols_j = min(cols, s_c - j * cols)
     # ---- ifmap tile: pixel range [p0, p1) x window range [k0, k1)
@@ -162,26 +385,14 @@ def _fold_traffic(g, dataflow, rows, cols, s_r, s_c, t, rf, m, n, k, ew, ifmap_w
         # same tile as the previous fold: still resident if it fits in the SRAM
         new_i = np.int64(0) if st[_ST_I_WORDS] <= si else st[_ST_I_WORDS]
     else:
-        if fits_i:                       # whole ifmap fits: fetch on first touch only
-            if overlap:
-                new_i = np.int64(ifmap_tile_new_words(p0, p1, k0, k1, ew, ifmap_w, channels,
-                                                      filter_w, stride, stamp, 1))
-            else:
-                new_i = np.int64(0) if seen else tile_i
-            st[_ST_I_WORDS] = new_i
-        else:                            # re-fetch the tile's unique words
-            if overlap:
-                if dataflow != DF_IS and uniq[ikey] >= 0:     # same tile as in an earlier
-                    new_i = uniq[ikey]                        # column fold: same count
-                else:
-                    st[_ST_GEN] += 1
-                    new_i = np.int64(ifmap_tile_new_words(p0, p1, k0, k1, ew, ifmap_w, channels,
-                                                          filter_w, stride, stamp, st[_ST_GEN]))
-                    if dataflow != DF_IS:
-                        uniq[ikey] = new_i
-            else:
-                new_i = tile_i
-            st[_ST_I_WORDS] = new_i
+        if overlap:                      # fits: fetch on first touch only; else the tile's words
+            new_i = _ifmap_new_words(dataflow, g, i, j, p0, p1, k0, k1, m, k, ew, channels,
+                                     filter_w, stride, fits_i, c_first, c_tile, rg)
+        elif fits_i:
+            new_i = np.int64(0) if seen else tile_i
+        else:
+            new_i = tile_i
+        st[_ST_I_WORDS] = new_i
         st[_ST_I_KEY] = ikey
     # ---- filter tile
     if dataflow == DF_OS:
@@ -231,43 +442,43 @@ def _stationary_split(dataflow, new_i, new_f):
 
 
 @njit(cache=True)
-def simulate_layer(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, channels,
-                   num_filters, stride, ifmap_sram_words, filter_sram_words, ofmap_sram_words,
-                   bandwidth_words_per_cycle, per_operand_channels):
-    """One layer on one array. Returns an int64 array indexed by the slot constants above.
+def steady_fold_cycles(dataflow, rows, t, fold, fold_overlap):
+    """Cycles of every fold after the first. Without overlap each fold fills and drains the
+    array (SCALE-Sim's rule): L. With `fold_overlap` the skew fill/drain of consecutive folds
+    overlaps (the next fold's operands enter as the last ones of this fold leave; outputs / the
+    next stationary tile move through shadow registers): max(T, R), R cycles being what it takes
+    to move an R-row tile in or out of the array."""
+    if not fold_overlap:
+        return fold
+    return max(t, rows)
 
-    A GEMM M x N x K is passed as SCALE-Sim maps it: ifmap M x K, filter 1 x K, 1 channel,
-    N filters, stride 1. `per_operand_channels`: False = one DRAM channel of
-    `bandwidth_words_per_cycle` words/cycle shared by ifmap, filter and ofmap traffic; True =
-    each of the three has its own channel of that bandwidth (SCALE-Sim USER mode).
 
-    Timing, fold by fold (double buffering, one window = gap + period per fold):
-      gap before fold g   the stationary words of fold g not prefetched (WS filter / IS ifmap
-                          tile) and any ofmap tile whose drain deadline is fold g must be moved
-                          before the fold starts: gap = the busiest channel's share of them.
-      period of fold g    D = max(L, time each channel needs for its mandatory words beyond
-                          the gap); mandatory = fold g's streamed words not prefetched +
-                          spilled partial sums read back. Each channel's slack in the window
-                          drains finished ofmap tiles (oldest first) and then prefetches fold
-                          g+1's new words into the free SRAM halves (stationary, ifmap,
-                          filter; at most S//2 words per operand).
-    Prefetch only fills slack, so it never lengthens a period; a deficit is charged once. Every
-    step is monotone: more bandwidth or larger SRAMs never make a layer slower.
-    An ofmap tile (OS: a fold's R x C outputs; WS/IS: a column fold's T x cols accumulation
-    tile) that fits in half the ofmap SRAM is drained in the background until the tile after
-    next starts; a larger one must be drained before the next tile starts.
+@njit(cache=True)
+def cache_size(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, channels,
+               num_filters, stride):
+    """Length of the per-layer count caches of `layer_into` (row folds, or folds for IS)."""
+    eh = (ifmap_h - filter_h + stride) // stride
+    ew = (ifmap_w - filter_w + stride) // stride
+    s_r, s_c, t, rf, cf, fold = fold_shape(dataflow, eh * ew, num_filters,
+                                           filter_h * filter_w * channels, rows, cols)
+    return rf * cf if dataflow == DF_IS else rf
 
-    Hand example (tests/test_systolic_kernels.py): 4x4 WS, GEMM M=N=K=4, SRAMs 64 words,
-    B = 2 words/cycle, shared channel. One fold, L = 2*4+4+4-2 = 14. Gap: 16 filter words
-    (stationary) = 8 cycles. Period: 16 ifmap words = 8 cycles < 14 -> D = 14. Final drain of
-    16 ofmap words: 8 cycles. fill = 8, stall 0, drain 8, total 30."""
-    out = np.zeros(N_SLOTS, dtype=np.int64)
+
+@njit(cache=True)
+def layer_into(out, dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, channels,
+               num_filters, stride, ifmap_sram_words, filter_sram_words, ofmap_sram_words,
+               bandwidth_words_per_cycle, per_operand_channels, fold_overlap, c_first, c_tile):
+    """`simulate_layer` writing into `out` (N_SLOTS int64), with caller-owned count caches
+    (`cache_size` long, filled with -1; reusable for another layer evaluation with the same
+    geometry, dataflow, rows and cols, whatever the SRAMs and bandwidth)."""
+    out[:] = 0
     eh = (ifmap_h - filter_h + stride) // stride
     ew = (ifmap_w - filter_w + stride) // stride
     m = eh * ew
     k = filter_h * filter_w * channels
     n = num_filters
     s_r, s_c, t, rf, cf, fold = fold_shape(dataflow, m, n, k, rows, cols)
+    steady = steady_fold_cycles(dataflow, rows, t, fold, fold_overlap)
     n_folds = rf * cf
     si, sf, so = ifmap_sram_words, filter_sram_words, ofmap_sram_words
     hi, hf, ho = si // 2, sf // 2, so // 2
@@ -278,12 +489,8 @@ def simulate_layer(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, c
     overlap = (eh > 1 and filter_h > stride) or (ew > 1 and filter_w > stride)
     fits_i = used_ifmap_words(ifmap_h, ifmap_w, filter_h, filter_w, channels, stride) <= si
     fits_f = np.int64(k) * n <= sf
-    if overlap:
-        stamp = np.zeros(ifmap_h * ifmap_w * channels, dtype=np.int32)
-    else:
-        stamp = np.zeros(1, dtype=np.int32)
-    st = np.array([-1, 0, -1, 0, 1], dtype=np.int64)
-    uniq = np.full(rf if overlap else 1, -1, dtype=np.int64)   # unique words per ifmap tile key
+    st = np.array([-1, 0, -1, 0], dtype=np.int64)
+    rg = np.zeros((4, 2), dtype=np.int64)
 
     dram_i = np.int64(0)
     dram_f = np.int64(0)
@@ -292,8 +499,8 @@ def simulate_layer(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, c
     spill = 0
 
     new_i, new_f, rb, out_w, tile_o, first = _fold_traffic(
-        0, dataflow, rows, cols, s_r, s_c, t, rf, m, n, k, ew, ifmap_w, channels, filter_w,
-        stride, overlap, fits_i, fits_f, si, sf, so, stamp, st, uniq)
+        0, 0, 0, dataflow, rows, cols, s_r, s_c, t, rf, m, n, k, ew, channels, filter_w,
+        stride, overlap, fits_i, fits_f, si, sf, so, st, c_first, c_tile, rg)
     pf_s = 0.0                # words of the current fold prefetched during the previous period
     pf_i = 0.0                # (a fluid amount: the channel may stop mid-word at a fold's end)
     pf_f = 0.0
@@ -302,14 +509,21 @@ def simulate_layer(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, c
     else:
         ch_i, ch_f, ch_o = 0, 0, 0
     ch_s = ch_f if dataflow == DF_WS else ch_i        # channel of the stationary operand
-    gap_use = np.zeros(3)     # per channel: cycles of the gap it needs
-    mand = np.zeros(3)        # per channel: cycles of mandatory streaming in the fold
-    slack = np.zeros(3)       # per channel: words it can still move in this fold's window
     pend_old = 0.0            # ofmap words to drain before the next tile starts
     pend_new = 0.0            # ... before the tile after next starts
     now = 0.0
     first_end = 0.0
+    gap_use = np.zeros(3)     # per channel: cycles of the gap it needs
+    mand = np.zeros(3)        # per channel: cycles of mandatory streaming in the fold
+    slack = np.zeros(3)       # per channel: words it can still move in this fold's window
+    shared = ch_i == ch_f and ch_f == ch_o
+    ni = 0                    # (row fold, column fold) of fold g + 1
+    nj = 0
     for g in range(n_folds):
+        ni += 1
+        if ni == rf:
+            ni = 0
+            nj += 1
         dram_i += new_i
         dram_f += new_f
         dram_ow += out_w
@@ -326,8 +540,61 @@ def simulate_layer(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, c
             forced = pend_old
             pend_old = pend_new
             pend_new = 0.0
-        gap_use[:] = 0.0
-        mand[:] = 0.0
+        period = float(fold if g == 0 else steady)
+        if shared:
+            # one channel: the three-channel arithmetic below on channel 0 only (the others
+            # carry nothing), skipping the divisions of zero words (x / bw = 0 exactly)
+            gu = rem_s / bw if rem_s != 0.0 else 0.0
+            if forced != 0.0:
+                gu += forced / bw
+            md = rem_i / bw if rem_i != 0.0 else 0.0
+            if rem_f != 0.0:
+                md += rem_f / bw
+            if rb != 0:
+                md += rb / bw
+            gap = max(gu, 0.0)
+            need = gu + md - gap
+            if need > period:
+                period = need
+            sl = (gap + period - gu - md) * bw
+            now += gap + period
+            if g == 0:
+                first_end = now
+            d = min(pend_old, sl)
+            pend_old -= d
+            sl -= d
+            d = min(pend_new, sl)
+            pend_new -= d
+            sl -= d
+            if out_w > 0:
+                if tile_o <= ho:
+                    pend_new += out_w
+                else:
+                    pend_old += out_w
+            pf_s = 0.0
+            pf_i = 0.0
+            pf_f = 0.0
+            if g + 1 < n_folds:
+                new_i, new_f, rb, out_w, tile_o, first = _fold_traffic(
+                    g + 1, ni, nj, dataflow, rows, cols, s_r, s_c, t, rf, m, n, k, ew, channels,
+                    filter_w, stride, overlap, fits_i, fits_f, si, sf, so, st, c_first, c_tile, rg)
+                w_s, w_i, w_f = _stationary_split(dataflow, new_i, new_f)
+                x = min(float(w_s), min(float(h_s), max(sl, 0.0)))
+                sl -= x
+                pf_s = x
+                x = min(float(w_i), min(float(hi), max(sl, 0.0)))
+                sl -= x
+                pf_i = x
+                x = min(float(w_f), min(float(hf), max(sl, 0.0)))
+                sl -= x
+                pf_f = x
+            continue
+        gap_use[0] = 0.0
+        gap_use[1] = 0.0
+        gap_use[2] = 0.0
+        mand[0] = 0.0
+        mand[1] = 0.0
+        mand[2] = 0.0
         gap_use[ch_s] += rem_s / bw
         gap_use[ch_o] += forced / bw
         mand[ch_i] += rem_i / bw
@@ -335,7 +602,6 @@ def simulate_layer(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, c
         mand[ch_o] += rb / bw
         gap = max(gap_use[0], max(gap_use[1], gap_use[2]))
         # ---- period: each channel moves its mandatory words within gap + period
-        period = float(fold)
         for c in range(3):
             need = gap_use[c] + mand[c] - gap
             if need > period:
@@ -363,8 +629,8 @@ def simulate_layer(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, c
         pf_f = 0.0
         if g + 1 < n_folds:
             new_i, new_f, rb, out_w, tile_o, first = _fold_traffic(
-                g + 1, dataflow, rows, cols, s_r, s_c, t, rf, m, n, k, ew, ifmap_w, channels,
-                filter_w, stride, overlap, fits_i, fits_f, si, sf, so, stamp, st, uniq)
+                g + 1, ni, nj, dataflow, rows, cols, s_r, s_c, t, rf, m, n, k, ew, channels,
+                filter_w, stride, overlap, fits_i, fits_f, si, sf, so, st, c_first, c_tile, rg)
             w_s, w_i, w_f = _stationary_split(dataflow, new_i, new_f)
             x = min(float(w_s), min(float(h_s), max(slack[ch_s], 0.0)))
             slack[ch_s] -= x
@@ -377,7 +643,7 @@ def simulate_layer(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, c
             pf_f = x
     busy_end = now
     now += (pend_old + pend_new) / bw                # final drain
-    compute = np.int64(n_folds) * fold
+    compute = np.int64(fold) + np.int64(n_folds - 1) * steady
     e_busy = np.int64(np.ceil(busy_end - 1e-6))
     total = np.int64(np.ceil(now - 1e-6))
     fill = np.int64(np.ceil(first_end - 1e-6)) - fold
@@ -403,4 +669,138 @@ def simulate_layer(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, c
     out[S_C] = s_c
     out[T_LEN] = t
     out[OFMAP_SPILL] = spill
+    return out
+
+
+@njit(cache=True)
+def simulate_layer(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, channels,
+                   num_filters, stride, ifmap_sram_words, filter_sram_words, ofmap_sram_words,
+                   bandwidth_words_per_cycle, per_operand_channels, fold_overlap=False):
+    """One layer on one array. Returns an int64 array indexed by the slot constants above.
+
+    A GEMM M x N x K is passed as SCALE-Sim maps it: ifmap M x K, filter 1 x K, 1 channel,
+    N filters, stride 1. `per_operand_channels`: False = one DRAM channel of
+    `bandwidth_words_per_cycle` words/cycle shared by ifmap, filter and ofmap traffic; True =
+    each of the three has its own channel of that bandwidth (SCALE-Sim USER mode).
+    `fold_overlap`: consecutive folds overlap their fill and drain (`steady_fold_cycles`);
+    False is SCALE-Sim's rule (every fold fills and drains the array).
+
+    Timing, fold by fold (double buffering, one window = gap + period per fold):
+      gap before fold g   the stationary words of fold g not prefetched (WS filter / IS ifmap
+                          tile) and any ofmap tile whose drain deadline is fold g must be moved
+                          before the fold starts: gap = the busiest channel's share of them.
+      period of fold g    D = max(L, time each channel needs for its mandatory words beyond
+                          the gap); mandatory = fold g's streamed words not prefetched +
+                          spilled partial sums read back. Each channel's slack in the window
+                          drains finished ofmap tiles (oldest first) and then prefetches fold
+                          g+1's new words into the free SRAM halves (stationary, ifmap,
+                          filter; at most S//2 words per operand).
+    Prefetch only fills slack, so it never lengthens a period; a deficit is charged once. Every
+    step is monotone: more bandwidth or larger SRAMs never make a layer slower.
+    An ofmap tile (OS: a fold's R x C outputs; WS/IS: a column fold's T x cols accumulation
+    tile) that fits in half the ofmap SRAM is drained in the background until the tile after
+    next starts; a larger one must be drained before the next tile starts.
+
+    Ifmap words of a tile whose windows overlap are counted in closed form (`region_words`),
+    not by walking the tile, so a layer costs O(folds), independent of its size.
+
+    Hand example (tests/test_systolic_kernels.py): 4x4 WS, GEMM M=N=K=4, SRAMs 64 words,
+    B = 2 words/cycle, shared channel. One fold, L = 2*4+4+4-2 = 14. Gap: 16 filter words
+    (stationary) = 8 cycles. Period: 16 ifmap words = 8 cycles < 14 -> D = 14. Final drain of
+    16 ofmap words: 8 cycles. fill = 8, stall 0, drain 8, total 30."""
+    n = cache_size(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, channels,
+                   num_filters, stride)
+    c_first = np.full(n, -1, dtype=np.int64)
+    c_tile = np.full(n, -1, dtype=np.int64)
+    out = np.zeros(N_SLOTS, dtype=np.int64)
+    return layer_into(out, dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, channels,
+                      num_filters, stride, ifmap_sram_words, filter_sram_words, ofmap_sram_words,
+                      bandwidth_words_per_cycle, per_operand_channels, fold_overlap, c_first,
+                      c_tile)
+
+
+@njit(cache=True)
+def evaluate_points(dataflow, rows, cols, ifmap_sram_words, filter_sram_words,
+                    ofmap_sram_words, bandwidth_words_per_cycle, per_operand_channels,
+                    fold_overlap, layers):
+    """Many design points x many layers in one call: the batched twin of `simulate_layer`
+    (same `layer_into`, so the same numbers).
+
+    Per point p: rows[p], cols[p], SRAM words, bandwidth, flags; dataflow[p, l] per layer
+    (a mapper may choose it per layer). layers: int64 [L, 7] rows of (ifmap_h, ifmap_w,
+    filter_h, filter_w, channels, num_filters, stride). Returns int64 [P, L, N_SLOTS].
+    Consecutive points with the same (rows, cols) share the per-layer count caches, so sort
+    the points by array shape."""
+    n_p = rows.shape[0]
+    n_l = layers.shape[0]
+    out = np.zeros((n_p, n_l, N_SLOTS), dtype=np.int64)
+    caches_f = [np.full(1, -1, dtype=np.int64) for _ in range(3 * n_l)]
+    caches_t = [np.full(1, -1, dtype=np.int64) for _ in range(3 * n_l)]
+    have = np.zeros(3 * n_l, dtype=np.bool_)
+    prev_r = -1
+    prev_c = -1
+    for p in range(n_p):
+        if rows[p] != prev_r or cols[p] != prev_c:
+            have[:] = False
+            prev_r = rows[p]
+            prev_c = cols[p]
+        for li in range(n_l):
+            df = dataflow[p, li]
+            q = 3 * li + df
+            h, w, fh, fw, ch, nf, s = (layers[li, 0], layers[li, 1], layers[li, 2], layers[li, 3],
+                                       layers[li, 4], layers[li, 5], layers[li, 6])
+            if not have[q]:
+                nc = cache_size(df, rows[p], cols[p], h, w, fh, fw, ch, nf, s)
+                caches_f[q] = np.full(nc, -1, dtype=np.int64)
+                caches_t[q] = np.full(nc, -1, dtype=np.int64)
+                have[q] = True
+            layer_into(out[p, li], df, rows[p], cols[p], h, w, fh, fw, ch, nf, s,
+                       ifmap_sram_words[p], filter_sram_words[p], ofmap_sram_words[p],
+                       bandwidth_words_per_cycle[p], per_operand_channels[p], fold_overlap[p],
+                       caches_f[q], caches_t[q])
+    return out
+
+
+# Action slots of `action_counts`: the order of the systolic block's action keys (model.py).
+(A_MAC, A_SRAM_IFMAP_RD, A_SRAM_IFMAP_WR, A_SRAM_FILTER_RD, A_SRAM_FILTER_WR, A_SRAM_OFMAP_WR,
+ A_SRAM_OFMAP_RD, A_DRAM_RD, A_DRAM_WR, N_ACTIONS) = range(10)
+
+
+@njit(cache=True)
+def action_counts(r, word_bytes, out):
+    """The op's action counts (MACs, bytes) from a `simulate_layer` result `r`, into `out`
+    (N_ACTIONS floats). SRAM writes include DRAM fills; ofmap SRAM writes include spilled
+    partial sums coming back, its reads the words read out to DRAM."""
+    wb = np.int64(word_bytes)
+    out[A_MAC] = float(r[MACS])
+    out[A_SRAM_IFMAP_RD] = float(r[SRAM_IFMAP_READS] * wb)
+    out[A_SRAM_IFMAP_WR] = float(r[DRAM_IFMAP_READS] * wb)
+    out[A_SRAM_FILTER_RD] = float(r[SRAM_FILTER_READS] * wb)
+    out[A_SRAM_FILTER_WR] = float(r[DRAM_FILTER_READS] * wb)
+    out[A_SRAM_OFMAP_WR] = float((r[SRAM_OFMAP_WRITES] + r[DRAM_OFMAP_READS]) * wb)
+    out[A_SRAM_OFMAP_RD] = float((r[SRAM_OFMAP_READS] + r[DRAM_OFMAP_WRITES]) * wb)
+    out[A_DRAM_RD] = float((r[DRAM_IFMAP_READS] + r[DRAM_FILTER_READS] + r[DRAM_OFMAP_READS]) * wb)
+    out[A_DRAM_WR] = float(r[DRAM_OFMAP_WRITES] * wb)
+    return out
+
+
+@njit(cache=True)
+def evaluate_points_flat(dataflow, rows, cols, ifmap_sram_words, filter_sram_words,
+                         ofmap_sram_words, bandwidth_words_per_cycle, per_operand_channels,
+                         fold_overlap, layers, cache_off, cache_len, cache_first, cache_tile):
+    """`evaluate_points` with caller-owned count caches: the caches of (point p, layer l) are
+    cache_first / cache_tile[cache_off[p, l] : + cache_len[p, l]] (-1 = not computed yet), so a
+    caller can keep them across calls (archsim.sweep.batch keeps them per worker process)."""
+    n_p = rows.shape[0]
+    n_l = layers.shape[0]
+    out = np.zeros((n_p, n_l, N_SLOTS), dtype=np.int64)
+    for p in range(n_p):
+        for li in range(n_l):
+            a = cache_off[p, li]
+            b = a + cache_len[p, li]
+            layer_into(out[p, li], dataflow[p, li], rows[p], cols[p], layers[li, 0], layers[li, 1],
+                       layers[li, 2], layers[li, 3], layers[li, 4], layers[li, 5], layers[li, 6],
+                       ifmap_sram_words[p], filter_sram_words[p], ofmap_sram_words[p],
+                       bandwidth_words_per_cycle[p], per_operand_channels[p], fold_overlap[p],
+                       cache_first[a:b], cache_tile[a:b])
     return out

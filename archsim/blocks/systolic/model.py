@@ -15,11 +15,15 @@ kinds and `attention` as their lowering to GEMMs and element-wise passes
 from __future__ import annotations
 
 import math
+import time
 
+import numpy as np
 
+from archsim import jit
 from archsim.blocks.base import OpResult, evaluate_lowered
 from archsim.blocks.systolic import kernels as K
 from archsim.blocks.systolic.spec import KIND, Spec
+from archsim.errors import ModelError
 from archsim.units import HZ_PER_GHZ
 from archsim.workloads.llm.ops import lower_attention
 from archsim.workloads.ops import Attention, Conv2d, Copy, Elementwise, Gemm
@@ -89,6 +93,48 @@ def layer_geometry(op) -> tuple[int, int, int, int, int, int, int]:
             op.stride)
 
 
+def transposable(op) -> bool:
+    """Whether the op's im2col windows do not overlap, so its GEMM can run transposed (the
+    memory model then treats both operands alike)."""
+    h, w, fh, fw, ch, nf, s = layer_geometry(op)
+    eh, ew = (h - fh + s) // s, (w - fw + s) // s
+    return not ((eh > 1 and fh > s) or (ew > 1 and fw > s))
+
+
+def transposed_geometry(op) -> tuple[int, int, int, int, int, int, int]:
+    """The transposed GEMM ofmap^T[N, M] = filter^T[N, K] @ ifmap^T[K, M] in the kernel's GEMM
+    form (ifmap N x K, filter 1 x K, M 'filters'): the weights stream as the 'ifmap' operand."""
+    h, w, fh, fw, ch, nf, s = layer_geometry(op)
+    m = ((h - fh + s) // s) * ((w - fw + s) // s)
+    k = fh * fw * ch
+    return (nf, k, 1, k, 1, m, 1)
+
+
+def candidates(spec: Spec, op) -> list[tuple[str, bool]]:
+    """The mapper's (dataflow, transposed) candidates for op, in tie-break order."""
+    out = []
+    for df in spec.mapping_dataflows:
+        out.append((df, False))
+        if spec.mapping_transpose and transposable(op):
+            out.append((df, True))
+    return out
+
+
+def action_keys(spec: Spec) -> tuple[str, ...]:
+    """The block's action keys, in the order of kernels.action_counts' slots."""
+    return (f"mac.{spec.dtype}", "sram.ifmap.read_bytes", "sram.ifmap.write_bytes",
+            "sram.filter.read_bytes", "sram.filter.write_bytes", "sram.ofmap.write_bytes",
+            "sram.ofmap.read_bytes", "dram.read_bytes", "dram.write_bytes")
+
+
+# Until numba is loaded, small layers run the kernel as Python (same numbers): a short run
+# (one network on a large array) then finishes before numba would have started (~0.5 s).
+# A process spends at most this much interpreted time; then it loads numba.
+INTERPRET_BUDGET_S = 0.15
+INTERPRET_MAX_FOLDS = 4096
+_interpreted_s = 0.0
+
+
 # ----------------------------------------------------------------------------- size guards
 # Per-trip costs of simulate_layer, measured on a 2-core x86 machine (numba, warm) and rounded
 # up: ~60 ns per fold, ~1 ns per ifmap element visited by the unique-word count.
@@ -96,17 +142,18 @@ FOLD_STEP_S = 1.0e-7
 STAMP_STEP_S = 2.0e-9
 
 
-def _layer_sizes(spec: Spec, op) -> dict:
-    """Exact (Python int) sizes the kernel forms for this layer."""
-    h, w, fh, fw, ch, nf, s = layer_geometry(op)
+def _layer_sizes(spec: Spec, geom, dataflow: str) -> dict:
+    """Exact (Python int) sizes the kernel forms for a layer of geometry `geom` (the kernel's
+    conv form) under `dataflow`."""
+    h, w, fh, fw, ch, nf, s = geom
     eh = (h - fh + s) // s
     ew = (w - fw + s) // s
     m, k, n = eh * ew, fh * fw * ch, nf
     r, c = spec.rows, spec.cols
-    if spec.dataflow == "os":
+    if dataflow == "os":
         s_r, s_c, t = m, n, k
         fold = t + r + c - 2
-    elif spec.dataflow == "ws":
+    elif dataflow == "ws":
         s_r, s_c, t = k, n, m
         fold = 2 * r + c + t - 2
     else:
@@ -118,9 +165,14 @@ def _layer_sizes(spec: Spec, op) -> dict:
             "fold_cycles": fold, "ifmap_elements": h * w * ch, "overlap": overlap}
 
 
+def _geometry(op, transposed: bool):
+    return transposed_geometry(op) if transposed else layer_geometry(op)
+
+
 def work_estimate(spec: Spec, op):
-    """Simulation time and memory of `simulate_layer` for this op (archsim.plausibility); a
-    lowered op costs the sum of its parts (each evaluated once), vector work is closed form."""
+    """Simulation time and memory of `simulate_layer` for this op (archsim.plausibility): every
+    mapper candidate (dataflow, transposed) runs the kernel once; a lowered op costs the sum of
+    its parts, vector work is closed form."""
     from archsim.limits import Work
     if isinstance(op, (Elementwise, Copy)):
         return Work(1e-5, 0.0, "vector pass (closed form)")
@@ -129,26 +181,31 @@ def work_estimate(spec: Spec, op):
         ws = [work_estimate(spec, sub) for sub, _ in parts]
         return Work(sum(w.seconds for w in ws), max((w.bytes for w in ws), default=0.0),
                     f"{len(ws)} lowered parts" + (f": {ws[0].what}, ..." if ws else ""))
-    z = _layer_sizes(spec, op)
-    folds = z["folds"]
-    # the unique-ifmap-word count visits every im2col element of every new ifmap tile: at most
-    # M*K per column fold (OS / WS with the ifmap resident), M*K in all for IS
-    visits = z["m"] * z["k"] * (1 if spec.dataflow == "is" else z["col_folds"]) if z["overlap"] else 0
-    seconds = folds * FOLD_STEP_S + visits * STAMP_STEP_S
-    mem = (4 * z["ifmap_elements"] if z["overlap"] else 0) + 8 * (z["row_folds"] if z["overlap"] else 1)
-    what = f"{folds:.3g} folds of {spec.rows}x{spec.cols}"
-    if visits:
-        what += f", {visits:.3g} im2col elements scanned"
+    seconds, mem, folds_all, visits_all = 0.0, 0.0, 0, 0
+    cands = candidates(spec, op) or [(spec.dataflow, False)]
+    for df, tr in cands:
+        z = _layer_sizes(spec, _geometry(op, tr), df)
+        # the unique-ifmap-word count visits every im2col element of every new ifmap tile: at
+        # most M*K per column fold (OS / WS with the ifmap resident), M*K in all for IS
+        visits = z["m"] * z["k"] * (1 if df == "is" else z["col_folds"]) if z["overlap"] else 0
+        seconds += z["folds"] * FOLD_STEP_S + visits * STAMP_STEP_S
+        mem = max(mem, (4 * z["ifmap_elements"] if z["overlap"] else 0) + 8 * (z["row_folds"] if z["overlap"] else 1))
+        folds_all += z["folds"]
+        visits_all += visits
+    what = f"{folds_all:.3g} folds of {spec.rows}x{spec.cols}" + (
+        f" over {len(cands)} mapper candidates" if len(cands) > 1 else "")
+    if visits_all:
+        what += f", {visits_all:.3g} im2col elements scanned"
     return Work(float(seconds), float(mem), what)
 
 
-def check_ranges(spec: Spec, op) -> None:
+def check_ranges(spec: Spec, op, dataflow: str, transposed: bool = False) -> None:
     """Refuse (ModelError) a layer whose exact int64 counts could overflow (archsim.plausibility
     policy: every count below 2**62, checked here in Python's unbounded integers)."""
     from archsim.limits import check_counts
-    z = _layer_sizes(spec, op)
+    z = _layer_sizes(spec, _geometry(op, transposed), dataflow)
     m, k, n, rf, cf = z["m"], z["k"], z["n"], z["row_folds"], z["col_folds"]
-    label = f"op {op.name or op.KIND!r} ({op.KIND} on {spec.rows}x{spec.cols} {spec.dataflow})"
+    label = f"op {op.name or op.KIND!r} ({op.KIND} on {spec.rows}x{spec.cols} {dataflow})"
     fold_max = max(rf, cf)
     words = (m * k + k * n + 2 * m * n) * fold_max       # bounds every SRAM / DRAM word count
     check_counts({"macs": m * n * k, "sram/dram words": words,
@@ -160,32 +217,93 @@ def check_ranges(spec: Spec, op) -> None:
     bw = spec.dram_bandwidth_words_per_cycle
     bound = z["folds"] * z["fold_cycles"] + 2.0 * words / bw + 2.0
     if not bound < float(2 ** 62):
-        raise_bw = words / (2 ** 60)
-        from archsim.errors import ModelError
         raise ModelError(f"{label}: its cycle count could reach {bound:.3e}, beyond the exact range "
                          f"of the model's counters (2**62), with dram_bandwidth_words_per_cycle = "
-                         f"{bw!r}; use a bandwidth of at least {raise_bw:.3g} words/cycle or a "
-                         "smaller op")
+                         f"{bw!r}; use a bandwidth of at least {words / 2 ** 60:.3g} words/cycle or "
+                         "a smaller op")
 
 
-def run_kernel(spec: Spec, op):
-    """The kernel's raw result: dict slot name -> int."""
-    check_ranges(spec, op)
+def run_raw(spec: Spec, op, dataflow: str, transposed: bool = False):
+    """The kernel's raw int64 slots for `op` under `dataflow` (on its transposed GEMM)."""
+    global _interpreted_s
+    check_ranges(spec, op, dataflow, transposed)
     si, sf, so = spec.sram_words()
-    raw = K.simulate_layer(K.DATAFLOW_CODES[spec.dataflow], spec.rows, spec.cols,
-                           *layer_geometry(op), si, sf, so,
-                           float(spec.dram_bandwidth_words_per_cycle),
-                           spec.dram_channels == "per_operand")
+    geom = transposed_geometry(op) if transposed else layer_geometry(op)
+    args = (K.DATAFLOW_CODES[dataflow], spec.rows, spec.cols, *geom, si, sf, so,
+            float(spec.dram_bandwidth_words_per_cycle), spec.dram_channels == "per_operand",
+            spec.fold_overlap)
+    if not jit.ready() and _interpreted_s < INTERPRET_BUDGET_S:
+        g = args[3:10]
+        eh, ew = (g[0] - g[2] + g[6]) // g[6], (g[1] - g[3] + g[6]) // g[6]
+        *_, rf, cf, _fold = K.fold_shape.py_func(args[0], eh * ew, g[5], g[2] * g[3] * g[4],
+                                                  spec.rows, spec.cols)
+        if rf * cf <= INTERPRET_MAX_FOLDS:
+            t0 = time.perf_counter()
+            with jit.interpreted():
+                raw = K.simulate_layer(*args)
+            _interpreted_s += time.perf_counter() - t0
+            return raw
+    return K.simulate_layer(*args)
+
+
+def run_kernel(spec: Spec, op, dataflow: str | None = None):
+    """The kernel's raw result: dict slot name -> int."""
+    raw = run_raw(spec, op, dataflow or spec.dataflow)
     return {name: int(v) for name, v in zip(K.SLOT_NAMES, raw)}
 
 
-def _peak_sram_bw(spec: Spec, r: dict) -> tuple[int, int, int]:
+def actions_of(spec: Spec, raw) -> dict[str, float]:
+    # nine multiplications: as Python (the same arithmetic), whether or not numba is loaded
+    counts = K.action_counts.py_func(raw, spec.word_bytes, np.zeros(K.N_ACTIONS))
+    return {k: float(v) for k, v in zip(action_keys(spec), counts)}
+
+
+def mapping_objective(objective: str, cycles: int, latency_s: float, energy_j: float | None) -> float:
+    """The mapper's per-layer score (lower is better)."""
+    if objective == "cycles":
+        return float(cycles)
+    if objective == "energy":
+        return energy_j
+    return energy_j * latency_s
+
+
+def candidate_name(df: str, transposed: bool) -> str:
+    return f"{df}-t" if transposed else df
+
+
+def choose_dataflow(spec: Spec, op, ctx) -> tuple[str, bool, dict[str, float]]:
+    """The mapper: every candidate of `candidates` (each dataflow of `mapping_dataflows`, and
+    its transposed GEMM where allowed) evaluated on the op, the one with the lowest
+    `mapping_objective` kept (ties: the first listed). Energy = the op's dynamic energy as the
+    energy layer prices it + the arch's static power over the op's latency (their sum over a
+    chain of ops is the run's energy). Returns (dataflow, transposed, {candidate: score})."""
+    pricer = getattr(ctx, "pricer", None) if ctx is not None else None
+    if spec.mapping_objective != "cycles" and pricer is None:
+        raise ModelError(f"mapping_objective = {spec.mapping_objective!r} needs the energy layer's "
+                         "prices: evaluate the op through archsim.simulate")
+    hz = spec.clock_ghz * HZ_PER_GHZ
+    best, best_v, scores = None, math.inf, {}
+    for df, tr in candidates(spec, op):
+        raw = run_raw(spec, op, df, tr)
+        cycles = int(raw[K.TOTAL_CYCLES])
+        lat = cycles / hz
+        energy = None
+        if spec.mapping_objective != "cycles":
+            energy = pricer(actions_of(spec, raw)) + pricer.static_w * lat
+        v = mapping_objective(spec.mapping_objective, cycles, lat, energy)
+        scores[candidate_name(df, tr)] = v
+        if v < best_v:
+            best, best_v = (df, tr), v
+    return best[0], best[1], scores
+
+
+def _peak_sram_bw(spec: Spec, r: dict, dataflow: str) -> tuple[int, int, int]:
     """Peak words per cycle the array moves to/from each SRAM (rows / cols in use)."""
     rows_used = min(spec.rows, r["s_r"])
     cols_used = min(spec.cols, r["s_c"])
-    if spec.dataflow == "os":
+    if dataflow == "os":
         return rows_used, cols_used, cols_used
-    if spec.dataflow == "ws":   # filter preload writes one row of cols_used words per cycle
+    if dataflow == "ws":   # filter preload writes one row of cols_used words per cycle
         return rows_used, cols_used, cols_used
     return cols_used, rows_used, cols_used   # is: ifmap preload one row per cycle
 
@@ -195,7 +313,12 @@ def evaluate(spec: Spec, op, ctx) -> OpResult:
         return _vector(spec, op, ctx)
     if not isinstance(op, (Gemm, Conv2d)):
         return evaluate_lowered(evaluate, spec, _Lowered(op, _lowering(op)), ctx)
-    r = run_kernel(spec, op)
+    scores = None
+    dataflow, transposed = spec.dataflow, False
+    if spec.mapping == "search":
+        dataflow, transposed, scores = choose_dataflow(spec, op, ctx)
+    raw = run_raw(spec, op, dataflow, transposed)
+    r = {name: int(v) for name, v in zip(K.SLOT_NAMES, raw)}
     wb = spec.word_bytes
     bw = spec.dram_bandwidth_words_per_cycle
     macs = r["macs"]
@@ -208,29 +331,19 @@ def evaluate(spec: Spec, op, ctx) -> OpResult:
             "ofmap": (r["dram_ofmap_writes"] + r["dram_ofmap_reads"]) / bw}
     dram_time = max(busy.values()) if spec.dram_channels == "per_operand" else sum(busy.values())
     bound = "memory" if dram_time > compute else "compute"
-    pk_i, pk_f, pk_o = _peak_sram_bw(spec, r)
+    pk_i, pk_f, pk_o = _peak_sram_bw(spec, r, dataflow)
     folds = r["row_folds"] * r["col_folds"]
-    actions = {
-        f"mac.{spec.dtype}": float(macs),
-        "sram.ifmap.read_bytes": float(r["sram_ifmap_reads"] * wb),
-        "sram.ifmap.write_bytes": float(r["dram_ifmap_reads"] * wb),
-        "sram.filter.read_bytes": float(r["sram_filter_reads"] * wb),
-        "sram.filter.write_bytes": float(r["dram_filter_reads"] * wb),
-        # array writes (+ spilled partial sums coming back from DRAM)
-        "sram.ofmap.write_bytes": float((r["sram_ofmap_writes"] + r["dram_ofmap_reads"]) * wb),
-        # partial-sum read-backs (+ words read out to DRAM)
-        "sram.ofmap.read_bytes": float((r["sram_ofmap_reads"] + r["dram_ofmap_writes"]) * wb),
-        "dram.read_bytes": float(dram_rd * wb),
-        "dram.write_bytes": float(dram_wr * wb),
-    }
+    actions = actions_of(spec, raw)
     m, n, k = r["s_r"], r["s_c"], r["t"]
-    if spec.dataflow == "ws":
+    if dataflow == "ws":
         m, n, k = r["t"], r["s_c"], r["s_r"]
-    elif spec.dataflow == "is":
+    elif dataflow == "is":
         m, n, k = r["s_c"], r["t"], r["s_r"]
+    if transposed:              # the kernel ran ofmap^T: its M is the op's N
+        m, n = n, m
     details = {
         "model": "archsim systolic (fold model per SCALE-Sim, fixed memory model; docs/systolic.md)",
-        "dataflow": spec.dataflow, "rows": spec.rows, "cols": spec.cols,
+        "dataflow": dataflow, "mapping": spec.mapping, "rows": spec.rows, "cols": spec.cols,
         "m": m, "n": n, "k": k, "macs": macs,
         "s_r": r["s_r"], "s_c": r["s_c"], "t": r["t"],
         "row_folds": r["row_folds"], "col_folds": r["col_folds"], "folds": folds,
@@ -271,6 +384,12 @@ def evaluate(spec: Spec, op, ctx) -> OpResult:
         "dram_busy_cycles": math.ceil(dram_time - 1e-9),
         "word_bytes": wb,
     }
+    if spec.fold_overlap:
+        details["fold_overlap"] = True
+    if scores is not None:
+        details["transposed"] = transposed
+        details["mapping_objective"] = spec.mapping_objective
+        details["mapping_candidates"] = scores
     return OpResult(
         name=op.name or op.KIND, op=op.KIND, component=ctx.component_name if ctx else KIND,
         cycles=total, latency_s=total / (spec.clock_ghz * HZ_PER_GHZ), flops=2.0 * macs,

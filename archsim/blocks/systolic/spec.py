@@ -14,6 +14,7 @@ KIND = "systolic_array"
 
 Dtype = Literal["int8", "fp8", "fp16", "bf16", "tf32", "fp32"]
 DramTech = Literal["lpddr5", "hbm2e", "hbm3", "hbm3e", "gddr6x", "ddr4"]
+Dataflow = Literal["os", "ws", "is"]
 
 
 @attrs.frozen(kw_only=True)
@@ -42,6 +43,22 @@ class Spec:
     dram_technology: DramTech = field("lpddr5", doc="DRAM technology (energy per bit, PHY area)")
     sram_banks: int = field(1, ge=1, le=1024, doc="banks per SRAM (area/energy only; the access "
                             "model assumes conflict-free banking)")
+    mapping: Literal["fixed", "search"] = field(
+        "fixed", doc="fixed = every layer runs `dataflow`; search = per layer, the mapper picks the "
+        "best of `mapping_dataflows` for `mapping_objective` (the Report's per-op `dataflow` and "
+        "`mapping_candidates` say what it chose and why)")
+    mapping_dataflows: tuple[Dataflow, ...] = field(
+        ("os", "ws", "is"), doc="dataflows the array supports, in tie-break order (mapping = search)")
+    mapping_transpose: bool = field(
+        True, doc="the mapper also tries every dataflow on the transposed GEMM (filters x pixels: "
+        "the operands trade SRAMs and rows/columns) for layers whose windows do not overlap "
+        "(GEMMs, 1x1 convolutions)")
+    mapping_objective: Literal["cycles", "energy", "edp"] = field(
+        "cycles", doc="what the mapper minimises per layer: cycles, energy (dynamic + the arch's "
+        "static power over the layer's latency) or energy x latency")
+    fold_overlap: bool = field(
+        False, doc="overlap the fill/drain of consecutive folds (every fold after the first takes "
+        "max(T, rows) cycles instead of the whole fold L); false = SCALE-Sim's rule")
     vector_lanes: int = field(0, ge=0, le=1 << 20, doc="element-wise ALUs beside the array (a TPU's "
                               "vector unit) for norms, softmax, activations, copies; 0 = none "
                               "(such ops cannot run on this component)")
@@ -64,6 +81,9 @@ def validate(spec: Spec, file, key: str) -> None:
         if words < 2:
             raise ConfigError(file, f"{key}.{name}", f"must hold at least 2 words of "
                               f"{spec.word_bytes} bytes (double buffering); got {getattr(spec, name)!r}")
+    if not spec.mapping_dataflows or len(set(spec.mapping_dataflows)) != len(spec.mapping_dataflows):
+        raise ConfigError(file, f"{key}.mapping_dataflows", "a non-empty list of distinct dataflows "
+                          f"(os, ws, is); got {list(spec.mapping_dataflows)!r}")
     if spec.word_bytes < DTYPE_BYTES[spec.dtype]:
         raise ConfigError(file, f"{key}.word_bytes", f"must be >= {DTYPE_BYTES[spec.dtype]} "
                           f"(bytes of dtype {spec.dtype}); got {spec.word_bytes}")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from archsim.jit import njit  # numba, loaded on the first kernel call
 
 # action-count slots
 LXE_MAC, LXE_SRAM_RD, LXE_SRAM_WR, LXE_DRAM_RD, LXE_DRAM_WR = range(5)

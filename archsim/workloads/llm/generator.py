@@ -46,8 +46,9 @@ from archsim.workloads.llm import memory as M
 from archsim.workloads.llm.config import ModelConfig, load_config
 from archsim.workloads.llm.ops import Embedding, KvWrite, Linear, MlaAttention, MoeFfn, Norm, Rope
 from archsim.workloads.ops import Attention, Elementwise
+from archsim.resources import shipped_root
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = shipped_root()          # holds arch_configs/ and workloads/ (the checkout, or the wheel's copy)
 
 
 @attrs.frozen(kw_only=True)
