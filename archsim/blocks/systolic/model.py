@@ -182,7 +182,7 @@ def work_estimate(spec: Spec, op):
         return Work(sum(w.seconds for w in ws), max((w.bytes for w in ws), default=0.0),
                     f"{len(ws)} lowered parts" + (f": {ws[0].what}, ..." if ws else ""))
     seconds, mem, folds_all, visits_all = 0.0, 0.0, 0, 0
-    cands = candidates(spec, op) or [(spec.dataflow, False)]
+    cands = (candidates(spec, op) if spec.mapping == "search" else []) or [(spec.dataflow, False)]
     for df, tr in cands:
         z = _layer_sizes(spec, _geometry(op, tr), df)
         # the unique-ifmap-word count visits every im2col element of every new ifmap tile: at
