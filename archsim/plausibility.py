@@ -115,10 +115,49 @@ def _op_counts(op) -> dict:
     return out
 
 
+def _spec_ints(spec, prefix: str = "") -> dict:
+    """Every integer field of a (nested) attrs spec, by dotted name."""
+    out = {}
+    if not attrs.has(type(spec)):
+        return out
+    for f in attrs.fields(type(spec)):
+        v = getattr(spec, f.name)
+        if isinstance(v, int) and not isinstance(v, bool):
+            out[prefix + f.name] = v
+        elif attrs.has(type(v)):
+            out.update(_spec_ints(v, prefix + f.name + "."))
+    return out
+
+
+def _product(*vals) -> int:
+    out = 1
+    for v in vals:
+        out *= int(v)
+    return out
+
+
+def _vrex_counts(spec, op) -> dict:
+    """V-Rex: the op's counts, and the structural counts its kernels multiply: lanes over all
+    cores (vector unit), MAC-tree inputs over all cores, each times the op's largest size."""
+    out = _op_counts(op)
+    biggest = max([v for v in out.values() if isinstance(v, int)] or [1])
+    try:
+        lx, cores = spec.lxe, spec.cores
+        lanes = _product(lx.vpe_lanes, lx.vpe_units, cores)
+        trees = _product(lx.dpe_trees, lx.dpe_inputs, cores)
+    except AttributeError:
+        return out
+    out["lxe vector lanes x cores x size"] = lanes * biggest
+    out["lxe tree inputs x cores x size"] = trees * biggest
+    for k, v in _spec_ints(spec).items():      # structural counts (bytes, lanes, tokens)
+        out[f"components.*.{k}"] = v * biggest
+    return out
+
+
 #: Blocks whose kernels take int64 counts and do not check them yet: kind -> counts to check
 #: (below SAFE_INT). The GPU model computes in floats and takes any size.
 _FALLBACK_RANGES: dict[str, Callable[[Any, Any], dict]] = {
-    "vrex": lambda spec, op: _op_counts(op),
+    "vrex": _vrex_counts,
     "ngpc": lambda spec, op: _op_counts(op),
     "host_link": lambda spec, op: _op_counts(op),
 }

@@ -209,5 +209,13 @@ def test_moe_with_a_billion_experts_is_refused_not_allocated(tmp_path):
 def test_vrex_core_count_does_not_hang(tmp_path):
     """The V-Rex GEMM partition search loops over every divisor candidate of `cores`."""
     w = ops_toml(tmp_path / "w.toml", dict(GEMM, dtype="bf16", name="g"))
-    r = cli("run", VREX8, w, "--quiet", "--set", f"components.vrex.cores={10 ** 15}")
+    r = cli("run", VREX8, w, "--quiet", "--set", f"components.vrex.cores={10 ** 9}")
     assert r.rc == 2 and "cores" in r.err and "ARCHSIM_MAX_OP_SECONDS" in r.err and r.seconds < 10
+
+
+def test_vrex_structural_counts_beyond_int64_are_refused(tmp_path):
+    """vpe_lanes x vpe_units x cores went into an int64 kernel argument ('int too big')."""
+    w = ops_toml(tmp_path / "w.toml", dict(GEMM, dtype="bf16", name="g"))
+    r = cli("run", VREX8, w, "--quiet", "--set", f"components.vrex.lxe.vpe_lanes={2 ** 63 - 1}",
+            "--set", "components.vrex.lxe.vpe_units=1000")
+    assert r.rc == 1 and "lanes" in r.err and "2**62" in r.err, r
