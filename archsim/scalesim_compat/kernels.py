@@ -226,11 +226,19 @@ def _drain(ws, ring, start):
 
 @njit(cache=True)
 def _push_full_lines(ws, ring, count, valid):
-    for _ in range(count):
-        if ws[W_NLINES] - ws[W_DLINES] == ws[W_CAP]:
-            ring = _grow_ring(ws, ring)
-        ring[ws[W_NLINES] % ws[W_CAP]] = valid
-        ws[W_NLINES] += 1
+    """Append `count` lines of `valid` words (slice writes: O(1) Python steps when a kernel
+    runs interpreted, see archsim.scalesim_compat.calc)."""
+    if count <= 0:
+        return ring
+    while ws[W_NLINES] - ws[W_DLINES] + count > ws[W_CAP]:
+        ring = _grow_ring(ws, ring)
+    cap = ws[W_CAP]
+    start = ws[W_NLINES] % cap
+    first = min(count, cap - start)
+    ring[start:start + first] = valid
+    if count > first:
+        ring[0:count - first] = valid
+    ws[W_NLINES] += count
     return ring
 
 

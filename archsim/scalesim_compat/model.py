@@ -224,9 +224,14 @@ def _user_state(st, case, layer, cfg, words, bw, idx, space):
 ROW_S, ROW_PER_PE_EDGE_CALC_S, ROW_PER_PE_EDGE_USER_S = 3e-7, 2e-8, 8e-8
 
 
-def work_estimate(layer: LayerDims, cfg: ScaleSimConfig):
-    """Simulation time and peak memory of `compat_layer` (archsim.plausibility.Work)."""
-    from archsim.limits import Work
+# The numpy CALC path (archsim.scalesim_compat.calc) costs ~0.1-0.6 us per demand row (2-core
+# x86, measured on AlexNet conv1 and ResNet-50 on 32x32), 1.5-3.4x the warm numba kernel; over
+# this many demand rows in one run, loading numba (~0.45 s) pays for itself.
+NUMPY_CALC_ROWS_MAX = 1_000_000
+
+
+def demand_rows(layer: LayerDims, cfg: ScaleSimConfig) -> int:
+    """SCALE-Sim's stall-free cycles of the layer: folds x demand rows per fold."""
     R, C = cfg.rows, cfg.cols
     M, N, Kw = layer.m, layer.n, layer.k
     if cfg.dataflow == "os":
@@ -235,7 +240,15 @@ def work_estimate(layer: LayerDims, cfg: ScaleSimConfig):
         s_r, s_c, fold = Kw, N, 2 * R + C + M - 2
     else:
         s_r, s_c, fold = Kw, M, 2 * R + C + N - 2
-    rows = -(-s_r // R) * -(-s_c // C) * fold
+    return -(-s_r // R) * -(-s_c // C) * fold
+
+
+def work_estimate(layer: LayerDims, cfg: ScaleSimConfig):
+    """Simulation time and peak memory of `compat_layer` (archsim.plausibility.Work)."""
+    from archsim.limits import Work
+    R, C = cfg.rows, cfg.cols
+    M, N, Kw = layer.m, layer.n, layer.k
+    rows = demand_rows(layer, cfg)
     if_space = layer.ifmap_h * layer.ifmap_w * layer.channels
     fl_space = Kw * N
     if cfg.user_bandwidth:
@@ -254,6 +267,8 @@ def work_estimate(layer: LayerDims, cfg: ScaleSimConfig):
                             and K_.calc_all_new(df, K_.FILTER, R, C, M, N, Kw, words_fl, True))
         per_row = ROW_S if shortcut else ROW_S + ROW_PER_PE_EDGE_CALC_S * (R + C)
         mem = 0 if shortcut else 8 * (if_space + fl_space)
+        if rows <= NUMPY_CALC_ROWS_MAX:     # the numpy path: per-row counts, cached streams
+            mem += 48 * rows + (0 if shortcut else 16 * min(M * Kw + Kw * N, 1 << 22))
     of_words = cfg.ofmap_sram_kb * _WORDS_PER_KB
     of_bw = cfg.bandwidths[0] if cfg.user_bandwidth and cfg.bandwidths else C
     mem += 8 * 6 * (M + Kw) + 8 * (of_words // max(of_bw, 1) + 64)
@@ -276,11 +291,22 @@ def check_layer(layer: LayerDims, cfg: ScaleSimConfig, layer_id: int = 0) -> Non
 
 
 def compat_layer(layer: LayerDims, cfg: ScaleSimConfig, layer_id: int = 0, *,
-                 per_address: bool = False) -> LayerReport:
+                 per_address: bool = False, engine: str = "auto") -> LayerReport:
     """SCALE-Sim 3.0.0's report rows for one layer under `cfg` (exact integers and floats).
 
     `per_address=True` disables the CALC-mode counting shortcut (`calc_all_new`) and books every
-    address one by one; the results are identical (a test checks it), only slower."""
+    address one by one; the results are identical (a test checks it), only slower.
+    `engine`: "numpy" runs CALC mode through the compiler-free path
+    (`archsim.scalesim_compat.calc`: no numba start-up, 1.5-3.4x slower per layer once numba
+    is warm); "kernel" runs the numba kernel (the reference the numpy path is tested against);
+    "auto" takes numpy for CALC-mode layers up to NUMPY_CALC_ROWS_MAX demand rows until numba
+    is loaded, the kernel otherwise (USER mode always runs the kernel)."""
+    if engine not in ("auto", "numpy", "kernel"):
+        raise ValueError(f"engine must be 'auto', 'numpy' or 'kernel', got {engine!r}")
+    if engine == "auto":
+        from archsim import jit
+        big = demand_rows(layer, cfg) > NUMPY_CALC_ROWS_MAX     # numpy holds per-row arrays
+        engine = "kernel" if jit.ready() or big else "numpy"
     if cfg.dataflow not in DATAFLOWS:
         raise ConfigError(cfg.source or None, "architecture_presets.Dataflow",
                           f"got {cfg.dataflow!r}; allowed values: {', '.join(DATAFLOWS)}")
@@ -323,7 +349,8 @@ def compat_layer(layer: LayerDims, cfg: ScaleSimConfig, layer_id: int = 0, *,
         if not per_address:
             calc_stream[K_.IFMAP] = K_.calc_all_new(df, K_.IFMAP, R, C, M, N, Kw, if_words, distinct_if)
             calc_stream[K_.FILTER] = K_.calc_all_new(df, K_.FILTER, R, C, M, N, Kw, fl_words, True)
-        last = dummy if calc_stream.all() else np.full(if_space + fl_space, -1, dtype=np.int64)
+        last = (dummy if calc_stream.all() or engine == "numpy"
+                else np.full(if_space + fl_space, -1, dtype=np.int64))
         of_bw = C                                # CALC: ofmap drain bandwidth = ArrayWidth
     wst = np.zeros(K_.N_W, dtype=np.int64)
     active = int(math.ceil(of_words * _ACTIVE_FRAC))
@@ -332,10 +359,16 @@ def compat_layer(layer: LayerDims, cfg: ScaleSimConfig, layer_id: int = 0, *,
     cap = max(64, of_words // of_bw + 64)
     wst[K_.W_CAP] = cap
     ring = np.zeros(cap, dtype=np.int64)
-    out, fout = K_.simulate_layer(
-        _DF[cfg.dataflow], R, C, M, N, Kw, m_base, m_irow, m_icol, k_off, k_crow, k_ccol,
-        layer.ifmap_h, layer.ifmap_w, all_valid, cfg.user_bandwidth, if_space,
-        us, ptr, sets, cs, last, calc_stream, wst, ring)
+    if engine == "numpy" and not cfg.user_bandwidth:
+        from archsim.scalesim_compat.calc import simulate_layer_calc
+        out, fout = simulate_layer_calc(
+            _DF[cfg.dataflow], R, C, M, N, Kw, m_base, m_irow, m_icol, k_off, k_crow, k_ccol,
+            layer.ifmap_h, layer.ifmap_w, all_valid, if_space, cs, calc_stream, wst, ring)
+    else:
+        out, fout = K_.simulate_layer(
+            _DF[cfg.dataflow], R, C, M, N, Kw, m_base, m_irow, m_icol, k_off, k_crow, k_ccol,
+            layer.ifmap_h, layer.ifmap_w, all_valid, cfg.user_bandwidth, if_space,
+            us, ptr, sets, cs, last, calc_stream, wst, ring)
     return _report(layer, cfg, layer_id, [int(x) for x in out], fout)
 
 

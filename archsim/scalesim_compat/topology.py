@@ -34,9 +34,12 @@ def read_layers(path, gemm: bool | None = None) -> list[LayerDims]:
 def run_scalesim(cfg_path, topology_path, *, gemm: bool | None = None) -> list[LayerReport]:
     """Run a SCALE-Sim .cfg + topology CSV through the compat kernels, one LayerReport per
     layer (LayerID = position, depth-wise layers expanded as SCALE-Sim does)."""
-    from archsim.scalesim_compat.model import check_layer
+    from archsim import jit
+    from archsim.scalesim_compat.model import NUMPY_CALC_ROWS_MAX, check_layer, demand_rows
     cfg = parse_config(cfg_path)
     layers = read_layers(topology_path, gemm=gemm)
     for i, layer in enumerate(layers):      # every layer checked before any is computed
         check_layer(layer, cfg, i)
+    if not cfg.user_bandwidth and sum(demand_rows(x, cfg) for x in layers) > NUMPY_CALC_ROWS_MAX:
+        jit.compile_all()                   # enough work to repay numba's start-up
     return [compat_layer(layer, cfg, i) for i, layer in enumerate(layers)]
