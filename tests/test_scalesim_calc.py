@@ -10,9 +10,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from archsim import jit
-from archsim.scalesim_compat import calc
+from archsim.scalesim_compat import (
+    LayerDims,
+    ScaleSimConfig,
+    calc,
+    compat_layer,
+    parse_config,
+    read_layers,
+)
 from archsim.scalesim_compat import kernels as K
-from archsim.scalesim_compat import LayerDims, ScaleSimConfig, compat_layer, parse_config, read_layers
 
 
 def _both(layer, cfg, per_address=False):
@@ -54,7 +60,7 @@ def test_calc_path_equals_kernel_on_gemms(seed):
     rng = random.Random(1000 + seed)
     layer = LayerDims.from_gemm(rng.randint(1, 300), rng.randint(1, 300), rng.randint(1, 300))
     cfg = ScaleSimConfig(rows=rng.choice([4, 8, 16, 32]), cols=rng.choice([4, 8, 16, 32]),
-                         dataflow="os ws is".split()[seed % 3], ifmap_sram_kb=rng.choice([1, 2, 64]),
+                         dataflow=["os", "ws", "is"][seed % 3], ifmap_sram_kb=rng.choice([1, 2, 64]),
                          filter_sram_kb=rng.choice([1, 2, 64]), ofmap_sram_kb=rng.choice([1, 2, 64]))
     fast, ref = _both(layer, cfg)
     assert fast == ref

@@ -35,7 +35,11 @@ def run_scalesim(cfg_path, topology_path, *, gemm: bool | None = None) -> list[L
     """Run a SCALE-Sim .cfg + topology CSV through the compat kernels, one LayerReport per
     layer (LayerID = position, depth-wise layers expanded as SCALE-Sim does)."""
     from archsim import jit
-    from archsim.scalesim_compat.model import NUMPY_CALC_ROWS_MAX, check_layer, demand_rows
+    from archsim.scalesim_compat.model import (
+        NUMPY_CALC_ROWS_MAX,
+        check_layer,
+        demand_rows,
+    )
     cfg = parse_config(cfg_path)
     layers = read_layers(topology_path, gemm=gemm)
     for i, layer in enumerate(layers):      # every layer checked before any is computed
