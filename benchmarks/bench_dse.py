@@ -267,6 +267,9 @@ def bench_startup() -> dict:
             "archsim scalesim, one layer (target < 0.3 s)":
                 base + ["scalesim", "-c", str(REPO / "tests/data/scalesim/scale.cfg"), "-t", str(one),
                         "--out", str(Path(tmp) / "ss")],
+            "archsim scalesim, one layer, USER mode (numba kernel)":
+                base + ["scalesim", "-c", str(REPO / "tests/data/scalesim/scale_user_ws.cfg"), "-t", str(one),
+                        "--out", str(Path(tmp) / "ssu")],
             "archsim run tpu-128x128 resnet50 (target < 0.5 s)":
                 base + ["run", "tpu-128x128", "resnet50"],
             "python -c pass (interpreter alone)": [sys.executable, "-c", "pass"],

@@ -372,3 +372,35 @@ def test_h200_calibration_accuracy_recorded():
     assert cal.median_abs_error_heldout is not None and cal.median_abs_error_heldout < 0.5
     assert set(cal.error_band) >= {"gemm", "attention", "copy", "hash_encode"}
     assert math.isclose(h200().calibration.ref_sm_count, 132)
+
+
+def test_math_attention_is_aten_kernel_sequence_hand_worked():
+    """SDPA's math path, decode b1 x 32 query heads / 8 KV heads x 1024 tokens x 128, bf16,
+    native GQA: ATen upcasts Q, K, V to fp32, repeat_interleaves K and V to 32 heads, scales Q
+    and K^T, runs two fp32 batched GEMMs around the softmax and casts O and P back. Bytes of the
+    non-GEMM kernels, by hand."""
+    spec = load_arch(REPO / "arch_configs" / "gpu" / "h100-sxm.toml",
+                     {"components.gpu.kernels.attention": "math"}).components["gpu"]
+    op = Attention(batch=1, q_len=1, kv_len=1024, heads=32, kv_heads=8, head_dim=128, dtype="bf16")
+    p = predict(spec, op)
+    assert p.details["parts"] == ["q_to_fp32", "k_to_fp32", "v_to_fp32", "k_repeat", "v_repeat",
+                                  "q_scale", "kt_scale", "qk", "softmax", "pv",
+                                  "o_to_input_dtype", "p_to_input_dtype"]
+    q, kv, kx, s = 32 * 128, 8 * 1024 * 128, 32 * 1024 * 128, 32 * 1024
+    by_hand = (q * 6 + 2 * kv * 6            # upcasts: read bf16, write fp32
+               + 2 * (kv * 4 + kx * 4)       # repeat_interleave: read fp32 K/V, write 4x
+               + q * 8 + kx * 8              # Q and K^T scaled in fp32
+               + s * 8                       # softmax over S in fp32
+               + q * 6 + s * 6)              # O and P back to bf16
+    gemms = [predict(spec, Gemm(m=1, k=128, n=1024, batch=32, dtype="fp32")),
+             predict(spec, Gemm(m=1, k=1024, n=128, batch=32, dtype="fp32"))]
+    assert p.dram_bytes == pytest.approx(by_hand + sum(g.dram_bytes for g in gemms), rel=1e-12)
+    assert p.details["math_dtype"] == "fp32"
+    # allow_fp16_bf16_reduction_math_sdp(True): no upcasts, bf16 GEMMs, less traffic, faster
+    low = predict(attrs.evolve(spec, kernels=attrs.evolve(spec.kernels, math_fp32=False)), op)
+    assert "q_to_fp32" not in low.details["parts"] and low.details["math_dtype"] == "bf16"
+    assert low.dram_bytes < p.dram_bytes and low.latency_s < p.latency_s
+    # causal prefill adds the L x S mask kernels and the mask add
+    pre = predict(spec, Attention(batch=1, q_len=512, kv_len=512, heads=32, kv_heads=8, head_dim=128,
+                                  dtype="bf16", causal=True))
+    assert {"mask_tril", "mask_where", "mask_add"} <= set(pre.details["parts"])

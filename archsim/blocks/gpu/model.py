@@ -489,18 +489,48 @@ def predict_attention(spec, op) -> Prediction:
 
 
 def _math_attention(spec, op) -> Prediction:
-    """SDPA's math path: S = Q K^T (batched GEMM per query head, K/V expanded), softmax over S
-    in fp32 (read and written), O = P V; S and P go through DRAM."""
+    """SDPA's math path as ATen runs it (`_scaled_dot_product_attention_math`, PyTorch 2.5+):
+    with `kernels.math_fp32` fp16/bf16 Q, K, V are upcast to fp32 (one copy kernel each); with
+    native GQA, K and V are repeat_interleave'd to every query head; Q and K^T are each scaled by
+    sqrt(scale) (an elementwise kernel each, K^T at the expanded size); S = Q K^T (batched GEMM
+    per query head, in the accumulation dtype); a causal call builds its L x S mask (ones, tril,
+    logical_not, where: four small kernels) and adds it to S; softmax reads and writes S; O = P V;
+    O and P are both cast back to the input dtype (ATen returns P too). S and P go through DRAM."""
     b = DTYPE_BYTES[op.dtype]
+    up = spec.kernels.math_fp32 and op.dtype in ("fp16", "bf16")
+    acc_dt = "fp32" if up else op.dtype
+    a = 4 if up else b
     bh = op.batch * op.heads
+    expand = op.heads != op.kv_heads and spec.kernels.gqa == "native"
+    kv_heads_in = op.kv_heads if expand else op.heads
+    q_el = float(bh) * op.q_len * op.head_dim
+    kv_el = float(op.batch) * kv_heads_in * op.kv_len * op.head_dim     # K (or V) as passed in
+    kx_el = float(bh) * op.kv_len * op.head_dim                           # ... at every query head
     s_el = float(bh) * op.q_len * op.kv_len
-    qk = _gemm_pred(spec, "attention", op.q_len, op.head_dim, op.kv_len, bh, op.dtype)
-    sm = _stream(spec, "attention", s_el * (4 + 4 + b), s_el * 4, s_el * 5.0, "fp32")
-    pv = _gemm_pred(spec, "attention", op.q_len, op.kv_len, op.head_dim, bh, op.dtype)
-    parts = [attrs.evolve(qk, details={**qk.details, "part": "qk"}),
-             attrs.evolve(sm, details={**sm.details, "part": "softmax"}),
-             attrs.evolve(pv, details={**pv.details, "part": "pv"})]
-    return _sum_parts(spec, "attention", parts, {"phase": "math"})
+    ls_el = float(op.q_len) * op.kv_len
+
+    def ew(part, n_el, rd_b, wr_b, flops=0.0):
+        p = _stream(spec, "attention", n_el * (rd_b + wr_b), n_el * rd_b, flops, acc_dt)
+        return attrs.evolve(p, details={**p.details, "part": part})
+
+    parts = []
+    if up:
+        parts += [ew("q_to_fp32", q_el, b, a), ew("k_to_fp32", kv_el, b, a), ew("v_to_fp32", kv_el, b, a)]
+    if expand:
+        parts += [ew("k_repeat", kx_el, a * kv_el / kx_el, a), ew("v_repeat", kx_el, a * kv_el / kx_el, a)]
+    parts += [ew("q_scale", q_el, a, a, q_el), ew("kt_scale", kx_el, a, a, kx_el)]
+    qk = _gemm_pred(spec, "attention", op.q_len, op.head_dim, op.kv_len, bh, acc_dt)
+    parts.append(attrs.evolve(qk, details={**qk.details, "part": "qk"}))
+    if op.causal:
+        parts += [ew("mask_ones", ls_el, 0, 1), ew("mask_tril", ls_el, 1, 1), ew("mask_not", ls_el, 1, 1),
+                  ew("mask_where", ls_el, 1, b)]
+        parts.append(ew("mask_add", s_el, a + b * ls_el / s_el, a, s_el))
+    parts.append(ew("softmax", s_el, a, a, 5.0 * s_el))
+    pv = _gemm_pred(spec, "attention", op.q_len, op.kv_len, op.head_dim, bh, acc_dt)
+    parts.append(attrs.evolve(pv, details={**pv.details, "part": "pv"}))
+    if up:
+        parts += [ew("o_to_input_dtype", q_el, a, b), ew("p_to_input_dtype", s_el, a, b)]
+    return _sum_parts(spec, "attention", parts, {"phase": "math", "math_dtype": acc_dt})
 
 
 def _fused_attention(spec, op, *, rate: float = 1.0, expanded: bool = False) -> Prediction:

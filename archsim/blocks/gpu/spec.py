@@ -157,6 +157,11 @@ class KernelChoice:
                      doc="grouped-query attention: 'native' (enable_gqa: K/V read once per KV head), "
                          "'expanded' (K/V repeated to every query head beforehand), 'expand_per_call' "
                          "(repeat_interleave inside the call: an extra copy kernel)")
+    math_fp32: bool = field(True, doc="attention = 'math' with fp16/bf16 inputs: the path upcasts Q, K, V "
+                            "to fp32 and runs its GEMMs, mask and softmax in fp32 (PyTorch >= 2.5 default: "
+                            "torch.backends.cuda.allow_fp16_bf16_reduction_math_sdp(False), "
+                            "aten/src/ATen/native/transformers/attention.cpp "
+                            "_scaled_dot_product_attention_math); false = computed in the input dtype")
     launch: Literal["eager", "cuda_graph"] = field("eager",
                         doc="'eager': PyTorch eager, a multi-kernel op is floored by the host's issue rate "
                             "(efficiency.host_dispatch_us per call); 'cuda_graph': replayed from a CUDA "
