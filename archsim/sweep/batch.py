@@ -377,7 +377,10 @@ def evaluate_points_batched(points, workload, cname):
     repeat = np.array([op.repeat for op in ops], dtype=np.int64)
     good, fallback = [], []
     for arch, payload in points:
-        st = _static(arch, cname)
+        sp = arch.components[cname]
+        # the mapper's temporal tiling (sub-layers against the ofmap SRAM) runs per point
+        tiled = sp.mapping == "search" and sp.mapping_tiling
+        st = None if tiled else _static(arch, cname)
         (good if st is not None else fallback).append((arch, payload, st))
     out = [(payload, None, None, None, None) for _, payload, _ in fallback]
     if not good:

@@ -110,13 +110,69 @@ def transposed_geometry(op) -> tuple[int, int, int, int, int, int, int]:
     return (nf, k, 1, k, 1, m, 1)
 
 
-def candidates(spec: Spec, op) -> list[tuple[str, bool]]:
-    """The mapper's (dataflow, transposed) candidates for op, in tie-break order."""
+MAX_TEMPORAL_TILES = 256
+
+
+def _out_dims(geom) -> tuple[int, int]:
+    h, w, fh, fw, ch, nf, s = geom
+    return (h - fh + s) // s, (w - fw + s) // s
+
+
+def temporal_tiles(spec: Spec, geom, dataflow: str) -> int:
+    """The fewest sub-layers along the streamed dimension T (WS: whole output rows of M; IS:
+    filters of N) whose partial-sum tile T' x cols fits the ofmap SRAM, for a WS/IS layer whose
+    whole tile T x cols would spill (kernels._fold_traffic); 1 when nothing spills, when one
+    output row alone overflows, or beyond MAX_TEMPORAL_TILES."""
+    if dataflow == "os":
+        return 1
+    z = _layer_sizes(spec, geom, dataflow)
+    if z["row_folds"] == 1:                       # no accumulation across row folds
+        return 1
+    so = spec.sram_words()[2]
+    cols_used = min(spec.cols, z["n"] if dataflow == "ws" else z["m"])
+    t = z["m"] if dataflow == "ws" else z["n"]
+    if t * cols_used <= so:
+        return 1
+    if dataflow == "ws":
+        eh, ew = _out_dims(geom)
+        per = so // (ew * cols_used)              # whole output rows per sub-layer
+        tiles = -(-eh // per) if per else 0
+    else:
+        per = so // cols_used
+        tiles = -(-t // per) if per else 0
+    return tiles if 1 < tiles <= MAX_TEMPORAL_TILES else 1
+
+
+def temporal_split(geom, dataflow: str, tiles: int) -> list[tuple]:
+    """The sub-layer geometries of `temporal_tiles` (WS: output-row bands, each with its input
+    halo; IS: filter groups), in order."""
+    h, w, fh, fw, ch, nf, s = geom
+    out = []
+    if dataflow == "ws":
+        eh, _ew = _out_dims(geom)
+        per = -(-eh // tiles)
+        for r0 in range(0, eh, per):
+            r = min(per, eh - r0)
+            out.append(((r - 1) * s + fh, w, fh, fw, ch, nf, s))
+    else:
+        per = -(-nf // tiles)
+        for n0 in range(0, nf, per):
+            out.append((h, w, fh, fw, ch, min(per, nf - n0), s))
+    return out
+
+
+def candidates(spec: Spec, op) -> list[tuple[str, bool, int]]:
+    """The mapper's (dataflow, transposed, temporal tiles) candidates for op, in tie-break
+    order: each dataflow, on the transposed GEMM where allowed, each untiled and (with
+    `mapping_tiling`) tiled against the ofmap SRAM where its partial sums would spill."""
     out = []
     for df in spec.mapping_dataflows:
-        out.append((df, False))
-        if spec.mapping_transpose and transposable(op):
-            out.append((df, True))
+        for tr in ((False, True) if spec.mapping_transpose and transposable(op) else (False,)):
+            out.append((df, tr, 1))
+            if spec.mapping_tiling:
+                n = temporal_tiles(spec, _geometry(op, tr), df)
+                if n > 1:
+                    out.append((df, tr, n))
     return out
 
 
@@ -182,9 +238,9 @@ def work_estimate(spec: Spec, op):
         return Work(sum(w.seconds for w in ws), max((w.bytes for w in ws), default=0.0),
                     f"{len(ws)} lowered parts" + (f": {ws[0].what}, ..." if ws else ""))
     seconds, mem, folds_all, visits_all = 0.0, 0.0, 0, 0
-    cands = (candidates(spec, op) if spec.mapping == "search" else []) or [(spec.dataflow, False)]
-    for df, tr in cands:
-        z = _layer_sizes(spec, _geometry(op, tr), df)
+    cands = (candidates(spec, op) if spec.mapping == "search" else []) or [(spec.dataflow, False, 1)]
+    for df, tr, _tiles in cands:
+        z = _layer_sizes(spec, _geometry(op, tr), df)     # tiles: the same folds, split
         # the unique-ifmap-word count visits every im2col element of every new ifmap tile: at
         # most M*K per column fold (OS / WS with the ifmap resident), M*K in all for IS
         visits = z["m"] * z["k"] * (1 if df == "is" else z["col_folds"]) if z["overlap"] else 0
@@ -223,12 +279,29 @@ def check_ranges(spec: Spec, op, dataflow: str, transposed: bool = False) -> Non
                          "a smaller op")
 
 
-def run_raw(spec: Spec, op, dataflow: str, transposed: bool = False):
-    """The kernel's raw int64 slots for `op` under `dataflow` (on its transposed GEMM)."""
-    global _interpreted_s
+# slots that describe the fold geometry, not amounts: a tiled layer keeps its first tile's
+# (T_LEN sums to the whole T; OFMAP_SPILL is the worst tile's)
+_GEOMETRY_SLOTS = (K.ROW_FOLDS, K.COL_FOLDS, K.FOLD_CYCLES, K.S_R, K.S_C)
+
+
+def run_raw(spec: Spec, op, dataflow: str, transposed: bool = False, tiles: int = 1):
+    """The kernel's raw int64 slots for `op` under `dataflow` (on its transposed GEMM; with
+    `tiles` > 1 as the `temporal_split` sub-layers run back to back: amounts add up)."""
     check_ranges(spec, op, dataflow, transposed)
-    si, sf, so = spec.sram_words()
     geom = transposed_geometry(op) if transposed else layer_geometry(op)
+    if tiles <= 1:
+        return _run_geometry(spec, geom, dataflow)
+    parts = [_run_geometry(spec, g, dataflow) for g in temporal_split(geom, dataflow, tiles)]
+    raw = np.sum(parts, axis=0)
+    for slot in _GEOMETRY_SLOTS:
+        raw[slot] = parts[0][slot]
+    raw[K.OFMAP_SPILL] = max(p[K.OFMAP_SPILL] for p in parts)
+    return raw
+
+
+def _run_geometry(spec: Spec, geom, dataflow: str):
+    global _interpreted_s
+    si, sf, so = spec.sram_words()
     args = (K.DATAFLOW_CODES[dataflow], spec.rows, spec.cols, *geom, si, sf, so,
             float(spec.dram_bandwidth_words_per_cycle), spec.dram_channels == "per_operand",
             spec.fold_overlap)
@@ -267,34 +340,35 @@ def mapping_objective(objective: str, cycles: int, latency_s: float, energy_j: f
     return energy_j * latency_s
 
 
-def candidate_name(df: str, transposed: bool) -> str:
-    return f"{df}-t" if transposed else df
+def candidate_name(df: str, transposed: bool, tiles: int = 1) -> str:
+    return f"{df}{'-t' if transposed else ''}{f'-x{tiles}' if tiles > 1 else ''}"
 
 
-def choose_dataflow(spec: Spec, op, ctx) -> tuple[str, bool, dict[str, float]]:
-    """The mapper: every candidate of `candidates` (each dataflow of `mapping_dataflows`, and
-    its transposed GEMM where allowed) evaluated on the op, the one with the lowest
+def choose_dataflow(spec: Spec, op, ctx) -> tuple[str, bool, int, dict[str, float]]:
+    """The mapper: every candidate of `candidates` (each dataflow of `mapping_dataflows`, its
+    transposed GEMM where allowed, each untiled and tiled against the ofmap SRAM where that
+    avoids a partial-sum spill) evaluated on the op, the one with the lowest
     `mapping_objective` kept (ties: the first listed). Energy = the op's dynamic energy as the
     energy layer prices it + the arch's static power over the op's latency (their sum over a
-    chain of ops is the run's energy). Returns (dataflow, transposed, {candidate: score})."""
+    chain of ops is the run's energy). Returns (dataflow, transposed, tiles, {candidate: score})."""
     pricer = getattr(ctx, "pricer", None) if ctx is not None else None
     if spec.mapping_objective != "cycles" and pricer is None:
         raise ModelError(f"mapping_objective = {spec.mapping_objective!r} needs the energy layer's "
                          "prices: evaluate the op through archsim.simulate")
     hz = spec.clock_ghz * HZ_PER_GHZ
     best, best_v, scores = None, math.inf, {}
-    for df, tr in candidates(spec, op):
-        raw = run_raw(spec, op, df, tr)
+    for df, tr, tiles in candidates(spec, op):
+        raw = run_raw(spec, op, df, tr, tiles)
         cycles = int(raw[K.TOTAL_CYCLES])
         lat = cycles / hz
         energy = None
         if spec.mapping_objective != "cycles":
             energy = pricer(actions_of(spec, raw)) + pricer.static_w * lat
         v = mapping_objective(spec.mapping_objective, cycles, lat, energy)
-        scores[candidate_name(df, tr)] = v
+        scores[candidate_name(df, tr, tiles)] = v
         if v < best_v:
-            best, best_v = (df, tr), v
-    return best[0], best[1], scores
+            best, best_v = (df, tr, tiles), v
+    return best[0], best[1], best[2], scores
 
 
 def _peak_sram_bw(spec: Spec, r: dict, dataflow: str) -> tuple[int, int, int]:
@@ -314,10 +388,10 @@ def evaluate(spec: Spec, op, ctx) -> OpResult:
     if not isinstance(op, (Gemm, Conv2d)):
         return evaluate_lowered(evaluate, spec, _Lowered(op, _lowering(op)), ctx)
     scores = None
-    dataflow, transposed = spec.dataflow, False
+    dataflow, transposed, tiles = spec.dataflow, False, 1
     if spec.mapping == "search":
-        dataflow, transposed, scores = choose_dataflow(spec, op, ctx)
-    raw = run_raw(spec, op, dataflow, transposed)
+        dataflow, transposed, tiles, scores = choose_dataflow(spec, op, ctx)
+    raw = run_raw(spec, op, dataflow, transposed, tiles)
     r = {name: int(v) for name, v in zip(K.SLOT_NAMES, raw)}
     wb = spec.word_bytes
     bw = spec.dram_bandwidth_words_per_cycle
@@ -332,7 +406,8 @@ def evaluate(spec: Spec, op, ctx) -> OpResult:
     dram_time = max(busy.values()) if spec.dram_channels == "per_operand" else sum(busy.values())
     bound = "memory" if dram_time > compute else "compute"
     pk_i, pk_f, pk_o = _peak_sram_bw(spec, r, dataflow)
-    folds = r["row_folds"] * r["col_folds"]
+    folds_per_tile = r["row_folds"] * r["col_folds"]
+    folds = folds_per_tile * tiles
     actions = actions_of(spec, raw)
     m, n, k = r["s_r"], r["s_c"], r["t"]
     if dataflow == "ws":
@@ -356,7 +431,7 @@ def evaluate(spec: Spec, op, ctx) -> OpResult:
         "compute_plus_stall_cycles": compute + r["stall_cycles"],
         "total_cycles": total,
         "overall_util_pct": 100.0 * macs / (pes * total),
-        "mapping_efficiency_pct": 100.0 * r["s_r"] * r["s_c"] / (pes * folds),
+        "mapping_efficiency_pct": 100.0 * r["s_r"] * r["s_c"] / (pes * folds_per_tile),
         "compute_util_pct": 100.0 * macs / (pes * compute),
         "sram_ifmap_read_words": r["sram_ifmap_reads"],
         "sram_filter_read_words": r["sram_filter_reads"],
@@ -388,6 +463,7 @@ def evaluate(spec: Spec, op, ctx) -> OpResult:
         details["fold_overlap"] = True
     if scores is not None:
         details["transposed"] = transposed
+        details["temporal_tiles"] = tiles
         details["mapping_objective"] = spec.mapping_objective
         details["mapping_candidates"] = scores
     return OpResult(

@@ -53,6 +53,12 @@ class Spec:
         True, doc="the mapper also tries every dataflow on the transposed GEMM (filters x pixels: "
         "the operands trade SRAMs and rows/columns) for layers whose windows do not overlap "
         "(GEMMs, 1x1 convolutions)")
+    mapping_tiling: bool = field(
+        True, doc="the mapper also tries tiling the streamed (temporal) dimension against the ofmap "
+        "SRAM: a WS/IS layer whose partial-sum tile (T x cols words) overflows the ofmap SRAM and "
+        "would spill to DRAM is also run as the fewest back-to-back sub-layers (WS: output rows; "
+        "IS: filters) whose tiles fit, paying a fill/drain per fold and the stationary operand "
+        "once per sub-layer instead")
     mapping_objective: Literal["cycles", "energy", "edp"] = field(
         "cycles", doc="what the mapper minimises per layer: cycles, energy (dynamic + the arch's "
         "static power over the layer's latency) or energy x latency")
