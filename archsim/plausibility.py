@@ -280,13 +280,15 @@ def check_ops(results, workload=None, *, where: str = "") -> None:
                                  f"{want:.6g} (op.flops() x repeat); a count overflowed or was lost")
 
 
-def check_report(report, workload=None) -> None:
+def check_report(report, workload=None, *, where: str = "") -> None:
     """Check a Report (and its baseline) before it is shown or written; ModelError if any op,
-    component or total is impossible (negative, not finite, flops not the op's own)."""
-    _check_one(report, workload, where="")
+    component or total is impossible (negative, not finite, flops not the op's own). `where`
+    prefixes the message (e.g. "baseline: "). archsim.simulate.simulate calls this on every
+    Report it returns."""
+    _check_one(report, workload, where=where)
     base = getattr(report, "baseline", None)
     if base is not None:
-        _check_one(base, workload, where="baseline: ")
+        _check_one(base, workload, where=where + "baseline: ")
 
 
 def _check_one(report, workload, *, where: str) -> None:

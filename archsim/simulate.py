@@ -18,6 +18,7 @@ from archsim.config.arch import ArchSpec
 from archsim.energy.model import OpPricer, price_run
 from archsim.errors import ConfigError, ModelError
 from archsim.memory_plan import llm_metrics, plan_memory
+from archsim.plausibility import check_report
 from archsim.report.report import Report
 from archsim.schedule import Timeline, schedule_arrays
 from archsim.version import __version__
@@ -143,20 +144,33 @@ def schedule_results(results, workload: Workload) -> Timeline:
         channel_s=[p.channel_s if p is not None else 0.0 for p in pls] if any(p.channel for p in placed) else None)
 
 
-def simulate(arch: ArchSpec, workload: Workload, *, baseline: ArchSpec | None = None) -> Report:
-    """Run `workload` on `arch` (and on `baseline`, e.g. a GPU arch, if given). LLM workloads
-    are checked against the device's memory first (archsim.memory_plan)."""
-    original = workload
+def _run(arch: ArchSpec, workload: Workload) -> tuple[Report, Workload]:
+    """One arch, unchecked: the Report (no baseline) and the workload it ran (with the memory
+    plan's offload transfers, one op per result)."""
     check_devices(arch, workload)
     arch, workload, memory = plan_memory(arch, workload, pick_component)
     results = evaluate_ops(arch, workload)
     timeline = schedule_results(results, workload)
     priced = price_run(arch, results, timeline)
-    base = simulate(baseline, original) if baseline is not None else None
-    return Report(archsim_version=__version__, arch=arch.name, workload=workload.name,
-                  ops=priced.ops, components=priced.components, totals=priced.totals,
-                  timeline=timeline, budget=priced.budget, provenance=dict(priced.provenance),
-                  power_trace=priced.power_trace, baseline=base, memory=memory,
-                  llm=llm_metrics(workload, timeline),
-                  meta={"arch_source": arch.source, "workload_source": workload.source,
-                        "seed": workload.seed})
+    report = Report(archsim_version=__version__, arch=arch.name, workload=workload.name,
+                    ops=priced.ops, components=priced.components, totals=priced.totals,
+                    timeline=timeline, budget=priced.budget, provenance=dict(priced.provenance),
+                    power_trace=priced.power_trace, baseline=None, memory=memory,
+                    llm=llm_metrics(workload, timeline),
+                    meta={"arch_source": arch.source, "workload_source": workload.source,
+                          "seed": workload.seed})
+    return report, workload
+
+
+def simulate(arch: ArchSpec, workload: Workload, *, baseline: ArchSpec | None = None) -> Report:
+    """Run `workload` on `arch` (and on `baseline`, e.g. a GPU arch, if given). LLM workloads
+    are checked against the device's memory first (archsim.memory_plan). Every Report returned
+    has passed the result checks (archsim.plausibility.check_report): an impossible number
+    (negative, not finite, flops not the op's own) is a ModelError naming the op and field."""
+    report, ran = _run(arch, workload)
+    check_report(report, ran)
+    if baseline is None:
+        return report
+    base, base_ran = _run(baseline, workload)
+    check_report(base, base_ran, where="baseline: ")
+    return attrs.evolve(report, baseline=base)
