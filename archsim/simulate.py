@@ -16,9 +16,9 @@ import attrs
 from archsim.blocks.base import EvalContext, OpResult, Placement
 from archsim.config.arch import ArchSpec
 from archsim.energy.model import OpPricer, price_run
-from archsim.errors import ConfigError, ModelError
+from archsim.errors import ConfigError
 from archsim.memory_plan import llm_metrics, plan_memory
-from archsim.plausibility import check_report
+from archsim.plausibility import cannot_run, check_report, find_component, no_component
 from archsim.report.report import Report
 from archsim.schedule import Timeline, schedule_arrays
 from archsim.version import __version__
@@ -27,15 +27,10 @@ from archsim.workloads.load import Workload
 
 def pick_component(arch: ArchSpec, op) -> str:
     """The arch's [mapping] entry for the op kind, else the first component that supports it."""
-    name = arch.mapping.get(op.KIND)
-    if name is not None:
-        return name
-    for cname, spec in arch.components.items():
-        if arch.component_module(cname).supports(spec, op):
-            return cname
-    raise ModelError(f"no component of arch {arch.name!r} runs op {op.name or op.KIND!r} "
-                     f"(kind {op.KIND}); components: "
-                     + ", ".join(f"{n} ({k})" for n, k in arch.component_kinds.items()))
+    name = find_component(arch, op)
+    if name is None:
+        raise no_component(arch, op)
+    return name
 
 
 def scale_result(r: OpResult, times: int) -> OpResult:
@@ -65,8 +60,7 @@ def evaluate_op(arch: ArchSpec, op, seed: int = 0, device: int = 0) -> OpResult:
     spec = arch.components[cname]
     mod = arch.component_module(cname)
     if not mod.supports(spec, op):
-        raise ModelError(f"component {cname!r} ({arch.component_kinds[cname]}) cannot run op "
-                         f"{op.name!r} of kind {op.KIND}")
+        raise cannot_run(arch, cname, op)
     ctx = EvalContext(arch=arch, component_name=cname, seed=seed, pricer=OpPricer(arch, cname))
     return scale_result(mod.evaluate(spec, op, ctx), op.repeat)
 
