@@ -192,28 +192,13 @@ def atomic_write_bytes(path, data: bytes, *, flag: str | None = None) -> Path:
             raise ConfigError(shown, str(p), "is a folder; expected a file path")
     except OSError as exc:
         raise ConfigError(shown, str(p), f"cannot write: {exc.strerror or exc}") from None
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name[:40]}.", suffix=".tmp", dir=str(p.parent))
+
+    def write(fd, tmp):
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        try:
-            os.chmod(tmp, 0o666 & ~_umask())
-        except OSError:
-            pass
-        os.replace(tmp, p)
-        tmp = None
-    except OSError as exc:
-        raise ConfigError(shown, str(p), f"cannot write: {exc.strerror or exc}") from None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-    return p
+    return _replace_via_temp(p, shown, write, prefix=f".{p.name[:40]}.", suffix=".tmp")
 
 
 def atomic_write_text(path, text: str, *, flag: str | None = None) -> Path:
@@ -223,12 +208,21 @@ def atomic_write_text(path, text: str, *, flag: str | None = None) -> Path:
 def atomic_savefig(fig, path, *, flag: str | None = None, **kwargs) -> Path:
     """matplotlib `fig.savefig` into a temporary file, then os.replace."""
     p = Path(path)
-    shown = flag or "<output>"
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.stem[:40]}.", suffix=p.suffix, dir=str(p.parent))
+
+    def write(fd, tmp):
         os.close(fd)
         fig.savefig(tmp, format=p.suffix.lstrip(".") or None, **kwargs)
+    return _replace_via_temp(p, flag or "<output>", write, prefix=f".{p.stem[:40]}.", suffix=p.suffix)
+
+
+def _replace_via_temp(p: Path, shown: str, write, *, prefix: str, suffix: str) -> Path:
+    """The one atomic write: a temporary file in `p`'s folder, filled by `write(fd, tmp_path)`
+    (which owns the descriptor), given the umask's permissions and os.replace'd onto `p`. An
+    OSError is a ConfigError naming `shown`; the temporary file never outlives a failure."""
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=str(p.parent))
+        write(fd, tmp)
         try:
             os.chmod(tmp, 0o666 & ~_umask())
         except OSError:

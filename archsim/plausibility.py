@@ -189,7 +189,9 @@ def estimate(arch, cname: str, op) -> Work:
     return w if isinstance(w, Work) else Work()
 
 
-def _pick_component(arch, op) -> str | None:
+def find_component(arch, op) -> str | None:
+    """The arch's [mapping] entry for the op kind, else the first component that supports it;
+    None if none does (archsim.simulate.pick_component raises `no_component` then)."""
     name = arch.mapping.get(op.KIND)
     if name is not None:
         return name
@@ -199,11 +201,24 @@ def _pick_component(arch, op) -> str | None:
     return None
 
 
+def no_component(arch, op) -> ModelError:
+    """The error for an op no component of `arch` runs."""
+    return ModelError(f"no component of arch {arch.name!r} runs op {op.name or op.KIND!r} "
+                      f"(kind {op.KIND}); components: "
+                      + ", ".join(f"{n} ({k})" for n, k in arch.component_kinds.items()))
+
+
+def cannot_run(arch, cname: str, op) -> ModelError:
+    """The error for an op mapped to a component that does not support it."""
+    return ModelError(f"component {cname!r} ({arch.component_kinds[cname]}) cannot run op "
+                      f"{op.name!r} of kind {op.KIND}")
+
+
 def check_work(arch, workload) -> None:
     """Refuse (exit 2) any op of `workload` whose estimated work on `arch` exceeds the budget.
     Ops no component runs are left to the simulator (it raises a ModelError for them)."""
     for i, op in enumerate(workload.ops):
-        cname = _pick_component(arch, op)
+        cname = find_component(arch, op)
         if cname is None:
             continue
         label = f"op {op.name or op.KIND + str(i)!r} ({op.KIND})"
@@ -280,13 +295,15 @@ def check_ops(results, workload=None, *, where: str = "") -> None:
                                  f"{want:.6g} (op.flops() x repeat); a count overflowed or was lost")
 
 
-def check_report(report, workload=None) -> None:
+def check_report(report, workload=None, *, where: str = "") -> None:
     """Check a Report (and its baseline) before it is shown or written; ModelError if any op,
-    component or total is impossible (negative, not finite, flops not the op's own)."""
-    _check_one(report, workload, where="")
+    component or total is impossible (negative, not finite, flops not the op's own). `where`
+    prefixes the message (e.g. "baseline: "). archsim.simulate.simulate calls this on every
+    Report it returns."""
+    _check_one(report, workload, where=where)
     base = getattr(report, "baseline", None)
     if base is not None:
-        _check_one(base, workload, where="baseline: ")
+        _check_one(base, workload, where=where + "baseline: ")
 
 
 def _check_one(report, workload, *, where: str) -> None:
@@ -350,13 +367,10 @@ def check_pair(arch, workload) -> None:
     """What `run ARCH WORKLOAD` checks before simulating: every op has a component that runs
     it (ModelError otherwise) and no op exceeds the work budget (WorkBudgetError)."""
     for op in workload.ops:
-        cname = _pick_component(arch, op)
+        cname = find_component(arch, op)
         if cname is None:
-            raise ModelError(f"no component of arch {arch.name!r} runs op {op.name or op.KIND!r} "
-                             f"(kind {op.KIND}); components: "
-                             + ", ".join(f"{n} ({k})" for n, k in arch.component_kinds.items()))
+            raise no_component(arch, op)
         spec = arch.components[cname]
         if not arch.component_module(cname).supports(spec, op):
-            raise ModelError(f"component {cname!r} ({arch.component_kinds[cname]}) cannot run op "
-                             f"{op.name!r} of kind {op.KIND}")
+            raise cannot_run(arch, cname, op)
     check_work(arch, workload)

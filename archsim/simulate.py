@@ -16,8 +16,9 @@ import attrs
 from archsim.blocks.base import EvalContext, OpResult, Placement
 from archsim.config.arch import ArchSpec
 from archsim.energy.model import OpPricer, price_run
-from archsim.errors import ConfigError, ModelError
+from archsim.errors import ConfigError
 from archsim.memory_plan import llm_metrics, plan_memory
+from archsim.plausibility import cannot_run, check_report, find_component, no_component
 from archsim.report.report import Report
 from archsim.schedule import Timeline, schedule_arrays
 from archsim.version import __version__
@@ -26,15 +27,10 @@ from archsim.workloads.load import Workload
 
 def pick_component(arch: ArchSpec, op) -> str:
     """The arch's [mapping] entry for the op kind, else the first component that supports it."""
-    name = arch.mapping.get(op.KIND)
-    if name is not None:
-        return name
-    for cname, spec in arch.components.items():
-        if arch.component_module(cname).supports(spec, op):
-            return cname
-    raise ModelError(f"no component of arch {arch.name!r} runs op {op.name or op.KIND!r} "
-                     f"(kind {op.KIND}); components: "
-                     + ", ".join(f"{n} ({k})" for n, k in arch.component_kinds.items()))
+    name = find_component(arch, op)
+    if name is None:
+        raise no_component(arch, op)
+    return name
 
 
 def scale_result(r: OpResult, times: int) -> OpResult:
@@ -64,8 +60,7 @@ def evaluate_op(arch: ArchSpec, op, seed: int = 0, device: int = 0) -> OpResult:
     spec = arch.components[cname]
     mod = arch.component_module(cname)
     if not mod.supports(spec, op):
-        raise ModelError(f"component {cname!r} ({arch.component_kinds[cname]}) cannot run op "
-                         f"{op.name!r} of kind {op.KIND}")
+        raise cannot_run(arch, cname, op)
     ctx = EvalContext(arch=arch, component_name=cname, seed=seed, pricer=OpPricer(arch, cname))
     return scale_result(mod.evaluate(spec, op, ctx), op.repeat)
 
@@ -143,20 +138,33 @@ def schedule_results(results, workload: Workload) -> Timeline:
         channel_s=[p.channel_s if p is not None else 0.0 for p in pls] if any(p.channel for p in placed) else None)
 
 
-def simulate(arch: ArchSpec, workload: Workload, *, baseline: ArchSpec | None = None) -> Report:
-    """Run `workload` on `arch` (and on `baseline`, e.g. a GPU arch, if given). LLM workloads
-    are checked against the device's memory first (archsim.memory_plan)."""
-    original = workload
+def _run(arch: ArchSpec, workload: Workload) -> tuple[Report, Workload]:
+    """One arch, unchecked: the Report (no baseline) and the workload it ran (with the memory
+    plan's offload transfers, one op per result)."""
     check_devices(arch, workload)
     arch, workload, memory = plan_memory(arch, workload, pick_component)
     results = evaluate_ops(arch, workload)
     timeline = schedule_results(results, workload)
     priced = price_run(arch, results, timeline)
-    base = simulate(baseline, original) if baseline is not None else None
-    return Report(archsim_version=__version__, arch=arch.name, workload=workload.name,
-                  ops=priced.ops, components=priced.components, totals=priced.totals,
-                  timeline=timeline, budget=priced.budget, provenance=dict(priced.provenance),
-                  power_trace=priced.power_trace, baseline=base, memory=memory,
-                  llm=llm_metrics(workload, timeline),
-                  meta={"arch_source": arch.source, "workload_source": workload.source,
-                        "seed": workload.seed})
+    report = Report(archsim_version=__version__, arch=arch.name, workload=workload.name,
+                    ops=priced.ops, components=priced.components, totals=priced.totals,
+                    timeline=timeline, budget=priced.budget, provenance=dict(priced.provenance),
+                    power_trace=priced.power_trace, baseline=None, memory=memory,
+                    llm=llm_metrics(workload, timeline),
+                    meta={"arch_source": arch.source, "workload_source": workload.source,
+                          "seed": workload.seed})
+    return report, workload
+
+
+def simulate(arch: ArchSpec, workload: Workload, *, baseline: ArchSpec | None = None) -> Report:
+    """Run `workload` on `arch` (and on `baseline`, e.g. a GPU arch, if given). LLM workloads
+    are checked against the device's memory first (archsim.memory_plan). Every Report returned
+    has passed the result checks (archsim.plausibility.check_report): an impossible number
+    (negative, not finite, flops not the op's own) is a ModelError naming the op and field."""
+    report, ran = _run(arch, workload)
+    check_report(report, ran)
+    if baseline is None:
+        return report
+    base, base_ran = _run(baseline, workload)
+    check_report(base, base_ran, where="baseline: ")
+    return attrs.evolve(report, baseline=base)

@@ -170,6 +170,40 @@ def test_report_checks_name_op_and_field():
         check_report(neg_action, wl)
 
 
+def test_simulate_checks_every_report_it_returns(monkeypatch):
+    """A library call of simulate (not only the CLI) refuses a Report with impossible numbers:
+    a block evaluator that returns a negative count is a ModelError naming the op and field,
+    for the arch and for the baseline."""
+    import attrs
+
+    from archsim import load_arch, load_workload, simulate
+    from archsim.config.registry import component_module
+    from archsim.errors import ModelError
+    wl = load_workload({"name": "w", "ops": [dict(GEMM, name="g1"), dict(GEMM, name="g2")]})
+    arch = load_arch(OS32)
+    simulate(arch, wl, baseline=arch)                 # sane as it stands
+    mod = component_module(arch.component_kinds[arch.mapping.get("gemm") or next(iter(arch.components))])
+    real = mod.evaluate
+    for field, value, says in (("dram_bytes", -1.0, "negative"), ("cycles", -5, "negative"),
+                               ("flops", 1.0, "op itself counts")):
+        def broken(spec, op, ctx, field=field, value=value):
+            r = real(spec, op, ctx)
+            return attrs.evolve(r, **{field: value}) if op.name == "g2" else r
+        monkeypatch.setattr(mod, "evaluate", broken)
+        with pytest.raises(ModelError, match=f"'g2'.*{field}.*{says}"):
+            simulate(arch, wl)
+    monkeypatch.setattr(mod, "evaluate", real)
+    calls = []
+
+    def broken_baseline(spec, op, ctx):
+        calls.append(op.name)
+        r = real(spec, op, ctx)
+        return attrs.evolve(r, dram_bytes=-1.0) if len(calls) > 2 and op.name == "g1" else r
+    monkeypatch.setattr(mod, "evaluate", broken_baseline)
+    with pytest.raises(ModelError, match="baseline: op 'g1'.*dram_bytes"):
+        simulate(arch, wl, baseline=arch)
+
+
 def test_sweep_points_are_checked_too(tmp_path):
     """A sweep point over the work budget or with impossible numbers fails (status error) and
     the sweep goes on."""

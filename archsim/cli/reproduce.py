@@ -40,8 +40,8 @@ def cmd_reproduce(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from archsim.cli.text import cell
-    from archsim.io_safe import atomic_write_text, check_out_dir, check_out_file, json_text, make_dir
+    from archsim.cli.text import cell, print_study_tail
+    from archsim.io_safe import check_out_dir, check_out_file, make_dir
     out = Path(args.out or f"results/reproduce-{args.study}")
     # destinations first: a study computes for tens of seconds; its rows must not be lost
     check_out_dir(out, flag="--out")
@@ -65,17 +65,7 @@ def cmd_reproduce(args) -> int:
     rest = [r for r in res.rows if r.get("paper_value") is None]
     console.print(f"{len(rest)} further quantities archsim predicts (no paper value): "
                   + cell(", ".join(sorted({r['quantity'] for r in rest}))))
-    for note in res.notes:
-        console.print(f"note: {cell(note)}")
-    for p in res.plots:
-        console.print(f"plot: {cell(p)}")
-    if args.json:
-        text = json_text(res.rows, indent=1)
-        if args.json == "-":
-            sys.stdout.write(text + "\n")
-        else:
-            atomic_write_text(args.json, text, flag="--json")
-            console.print(f"wrote {len(res.rows)} rows to {args.json}")
+    print_study_tail(console, res, args.json)
     if args.html:
         from archsim.cli.report import write_html_report
         write_html_report(out)

@@ -2,8 +2,6 @@
 each headline output (table + tornado plots), and which of the study's conclusions flip."""
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 
@@ -23,8 +21,9 @@ def cmd_sensitivity(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from archsim.cli.text import print_study_tail
+    from archsim.io_safe import check_out_dir, check_out_file
     from archsim.studies import sensitivity as S
-    from archsim.io_safe import atomic_write_text, check_out_dir, check_out_file, json_text
     out = Path(args.out or f"results/sensitivity-{args.study}")
     check_out_dir(out, flag="--out")          # destinations before the study computes
     if args.json and args.json != "-":
@@ -48,15 +47,5 @@ def cmd_sensitivity(args) -> int:
     for (knob, kind), d in by.items():
         t.add_row(knob.replace("components.", ""), kind, *[cell(d.get(o, {})) for o in outputs])
     console.print(t)
-    for n in res.notes:
-        console.print(f"note: {n}")
-    for p in res.plots:
-        console.print(f"plot: {p}")
-    if args.json:
-        text = json_text(res.rows, indent=1)
-        if args.json == "-":
-            sys.stdout.write(text + "\n")
-        else:
-            atomic_write_text(args.json, text, flag="--json")
-            console.print(f"wrote {len(res.rows)} rows to {args.json}")
+    print_study_tail(console, res, args.json)
     return 0

@@ -472,45 +472,54 @@ def _unit_area_um2(table: TechTable, key: str, led: _Ledger) -> float:
                      "allowed: mac.<dtype>, add.<dtype>, mul.<dtype>, cmp.<dtype>, xor_popcount_bits, reg_bits")
 
 
-def area_breakdown(structure: Structure, tech=None, *, ledger: _Ledger | None = None) -> dict[str, float]:
-    """{part: mm^2} of one structure incl. children and count; "total" is their sum."""
-    led = _ledger(tech, ledger)
-    t = led.tech
-    table = t.table
-    parts: dict[str, float] = {}
-    if structure.fixed_area_mm2 is not None:
-        parts["fixed"] = float(structure.fixed_area_mm2)
-    else:
-        logic = 0.0
-        for key, n in structure.units.items():
-            a = n * _unit_area_um2(table, key, led) * 1e-6 * t.logic_area_factor
-            parts[key] = parts.get(key, 0.0) + a
-            logic += a
-        sram_total = 0.0
-        for inst in structure.srams:
-            a = led.sram(inst).area_mm2 * inst.count
-            parts[f"sram.{inst.name}"] = parts.get(f"sram.{inst.name}", 0.0) + a
-            sram_total += a
-        if logic + sram_total > 0:
-            if t.overhead_from_table:
-                led.use("logic.overhead.overhead_factor")
-            parts["overhead"] = (logic + sram_total) * (t.overhead_factor - 1.0)
-        d = structure.dram
-        if d is not None and d.bandwidth_gb_s > 0 and d.owns_phy:
-            led.use(f"dram.{d.technology}.phy_area_mm2", f"dram.{d.technology}.bandwidth_gb_s")
-            parts["dram_phy"] = dram_mod.dram_phy_area_mm2(table=table, technology=d.technology,
-                                                           bandwidth_gb_s=d.bandwidth_gb_s)
-        for li in structure.links:
-            a = dram_mod.link_phy_area_mm2(table=table, technology=li.technology, lanes=li.lanes)
-            if li.technology != "onchip":
-                led.use(f"link.{li.technology}.phy_area_mm2_per_lane")
-                parts[f"link.{li.name}"] = a
+def _breakdown(structure: Structure, led: _Ledger, fixed: str, own) -> dict[str, float]:
+    """What the area and the leakage breakdowns share: the structure's `fixed` number (e.g.
+    fixed_area_mm2) if set, else `own(structure, led)`'s parts; each child's total (the same
+    breakdown, recursively); every part times `count`; "total" their sum."""
+    v = getattr(structure, fixed)
+    parts = {"fixed": float(v)} if v is not None else own(structure, led)
     for c in structure.children:
-        parts[f"child.{c.name}"] = parts.get(f"child.{c.name}", 0.0) + \
-            area_breakdown(c, ledger=led)["total"]
+        parts[f"child.{c.name}"] = parts.get(f"child.{c.name}", 0.0) + _breakdown(c, led, fixed, own)["total"]
     parts = {k: v * structure.count for k, v in parts.items()}
     parts["total"] = float(sum(parts.values()))
     return parts
+
+
+def _own_area_mm2(structure: Structure, led: _Ledger) -> dict[str, float]:
+    """{part: mm^2} of one instance of the structure itself (no fixed area, no children)."""
+    t = led.tech
+    table = t.table
+    parts: dict[str, float] = {}
+    logic = 0.0
+    for key, n in structure.units.items():
+        a = n * _unit_area_um2(table, key, led) * 1e-6 * t.logic_area_factor
+        parts[key] = parts.get(key, 0.0) + a
+        logic += a
+    sram_total = 0.0
+    for inst in structure.srams:
+        a = led.sram(inst).area_mm2 * inst.count
+        parts[f"sram.{inst.name}"] = parts.get(f"sram.{inst.name}", 0.0) + a
+        sram_total += a
+    if logic + sram_total > 0:
+        if t.overhead_from_table:
+            led.use("logic.overhead.overhead_factor")
+        parts["overhead"] = (logic + sram_total) * (t.overhead_factor - 1.0)
+    d = structure.dram
+    if d is not None and d.bandwidth_gb_s > 0 and d.owns_phy:
+        led.use(f"dram.{d.technology}.phy_area_mm2", f"dram.{d.technology}.bandwidth_gb_s")
+        parts["dram_phy"] = dram_mod.dram_phy_area_mm2(table=table, technology=d.technology,
+                                                       bandwidth_gb_s=d.bandwidth_gb_s)
+    for li in structure.links:
+        a = dram_mod.link_phy_area_mm2(table=table, technology=li.technology, lanes=li.lanes)
+        if li.technology != "onchip":
+            led.use(f"link.{li.technology}.phy_area_mm2_per_lane")
+            parts[f"link.{li.name}"] = a
+    return parts
+
+
+def area_breakdown(structure: Structure, tech=None, *, ledger: _Ledger | None = None) -> dict[str, float]:
+    """{part: mm^2} of one structure incl. children and count; "total" is their sum."""
+    return _breakdown(structure, _ledger(tech, ledger), "fixed_area_mm2", _own_area_mm2)
 
 
 def area_mm2(structure: Structure, tech=None, *, ledger: _Ledger | None = None) -> dict[str, float]:
@@ -518,33 +527,29 @@ def area_mm2(structure: Structure, tech=None, *, ledger: _Ledger | None = None) 
     return area_breakdown(structure, tech, ledger=ledger)
 
 
-def leakage_breakdown_w(structure: Structure, tech=None, *, ledger: _Ledger | None = None) -> dict[str, float]:
-    """{part: W} static power (logic and SRAM leakage, DRAM background) incl. children and count."""
-    led = _ledger(tech, ledger)
+def _own_leakage_w(structure: Structure, led: _Ledger) -> dict[str, float]:
+    """{part: W} of one instance of the structure itself (no fixed leakage, no children)."""
     t = led.tech
     table = t.table
     parts: dict[str, float] = {}
-    if structure.fixed_leakage_power_w is not None:
-        parts["fixed"] = float(structure.fixed_leakage_power_w)
-    else:
-        logic_mm2_base = sum(n * _unit_area_um2(table, k, led) * 1e-6 for k, n in structure.units.items())
-        if logic_mm2_base > 0:
-            led.use("logic.leakage.leakage_mw_per_mm2")
-            parts["logic"] = logic_mm2_base * table.logic_leakage_mw_per_mm2 * 1e-3 * t.logic_leakage_factor
-        for inst in structure.srams:
-            k = f"sram.{inst.name}"
-            parts[k] = parts.get(k, 0.0) + led.sram(inst).leakage_w * inst.count
-        d = structure.dram
-        if d is not None and d.capacity_gib > 0:
-            led.use(f"dram.{d.technology}.background_mw_per_gib")
-            parts["dram_background"] = dram_mod.dram_background_power_w(
-                table=table, technology=d.technology, capacity_gib=d.capacity_gib)
-    for c in structure.children:
-        parts[f"child.{c.name}"] = parts.get(f"child.{c.name}", 0.0) + \
-            leakage_breakdown_w(c, ledger=led)["total"]
-    parts = {k: v * structure.count for k, v in parts.items()}
-    parts["total"] = float(sum(parts.values()))
+    logic_mm2_base = sum(n * _unit_area_um2(table, k, led) * 1e-6 for k, n in structure.units.items())
+    if logic_mm2_base > 0:
+        led.use("logic.leakage.leakage_mw_per_mm2")
+        parts["logic"] = logic_mm2_base * table.logic_leakage_mw_per_mm2 * 1e-3 * t.logic_leakage_factor
+    for inst in structure.srams:
+        k = f"sram.{inst.name}"
+        parts[k] = parts.get(k, 0.0) + led.sram(inst).leakage_w * inst.count
+    d = structure.dram
+    if d is not None and d.capacity_gib > 0:
+        led.use(f"dram.{d.technology}.background_mw_per_gib")
+        parts["dram_background"] = dram_mod.dram_background_power_w(
+            table=table, technology=d.technology, capacity_gib=d.capacity_gib)
     return parts
+
+
+def leakage_breakdown_w(structure: Structure, tech=None, *, ledger: _Ledger | None = None) -> dict[str, float]:
+    """{part: W} static power (logic and SRAM leakage, DRAM background) incl. children and count."""
+    return _breakdown(structure, _ledger(tech, ledger), "fixed_leakage_power_w", _own_leakage_w)
 
 
 def leakage_power_w(structure: Structure, tech=None, *, ledger: _Ledger | None = None) -> float:

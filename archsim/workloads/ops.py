@@ -158,6 +158,14 @@ class HashEncode:
         return self.n_points * self.levels * self.features_per_level * _nbytes(self.dtype)
 
 
+def attended_pairs(q_len: int, kv_len: int, causal: bool) -> int:
+    """(query, key) pairs one attention head scores: q_len x kv_len, or causal, query i sees
+    kv positions up to kv_len - q_len + i (the upper triangle is not counted)."""
+    if causal and q_len > 1:
+        return q_len * (kv_len - q_len) + q_len * (q_len + 1) // 2
+    return q_len * kv_len
+
+
 @attrs.frozen(kw_only=True)
 class Attention:
     """Scaled dot-product attention with GQA: `heads` query heads share `kv_heads` KV heads."""
@@ -179,12 +187,7 @@ class Attention:
 
     def macs(self) -> int:
         # QK^T and PV; causal masking halves the work when q_len == kv_len (prefill)
-        full = 2 * self.batch * self.heads * self.q_len * self.kv_len * self.head_dim
-        if self.causal:
-            # each query i sees kv positions up to (kv_len - q_len + i)
-            seen = self.q_len * (self.kv_len - self.q_len) + self.q_len * (self.q_len + 1) // 2
-            return 2 * self.batch * self.heads * seen * self.head_dim
-        return full
+        return 2 * self.batch * self.heads * attended_pairs(self.q_len, self.kv_len, self.causal) * self.head_dim
 
     def flops(self) -> float:
         return 2.0 * self.macs()

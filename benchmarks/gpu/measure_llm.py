@@ -1241,26 +1241,34 @@ def run_layer_cases(C, cases, section, index_offset=0, total=None):
                  f"{case['q_len'] if case['phase'] == 'prefill' else case['context']}")
         rec = {"section": section, "impl": f"{case['model']}:{case['attn']}+{case['ffn']}",
                "variant": mode, "case": dict(case), "dtype": "bf16"}
-        mem = MC.case_memory_bytes(case)
-        rec["estimated_bytes"] = mem
-        if mem > C.mem_limit:
-            rec["skipped"] = f"memory: {mem / 2**30:.1f} GiB > limit {C.args.mem_limit_gib} GiB"
-        elif mode == "graph" and C.dry:
-            rec["skipped"] = "CUDA graphs need a GPU (dry run)"
-        if "skipped" in rec:
-            C.add(rec, label)
-            C.next_index = idx + 1
-            continue
-        try:
-            _time_layer_case(C, wc, cur, ci, case, mode, rec)
-        except Exception as exc:
-            rec.setdefault("ops", MC.layer_ops(case))
-            C.fail(rec, exc, idx, label)
-            C.next_index = idx + 1
-            continue
-        C.add(rec, label)
-        C.next_index = idx + 1
+        _run_case(C, idx, label, case, mode, rec, _time_layer_case, (C, wc, cur, ci, case, mode, rec),
+                  ops_on_fail=True)
     return True
+
+
+def _run_case(C: Child, idx, label, case, mode, rec, time_it, args, ops_on_fail=False):
+    """One layer or step case (run_layer_cases, sec_llm_step) into `rec`: skipped when its
+    memory estimate is over the limit or it is a CUDA graph in a dry run, else `time_it(*args)`
+    (on an exception: the case's ops into rec if `ops_on_fail`, then C.fail); recorded, and
+    C.next_index moved past it afterwards (a resumed child restarts at a case not recorded)."""
+    mem = MC.case_memory_bytes(case)
+    rec["estimated_bytes"] = mem
+    if mem > C.mem_limit:
+        rec["skipped"] = f"memory: {mem / 2**30:.1f} GiB > limit {C.args.mem_limit_gib} GiB"
+    elif mode == "graph" and C.dry:
+        rec["skipped"] = "CUDA graphs need a GPU (dry run)"
+    if "skipped" in rec:
+        C.add(rec, label)
+    else:
+        try:
+            time_it(*args)
+        except Exception as exc:
+            if ops_on_fail:
+                rec.setdefault("ops", MC.layer_ops(case))
+            C.fail(rec, exc, idx, label)
+        else:
+            C.add(rec, label)
+    C.next_index = idx + 1
 
 
 def selfchecks(C: Child):
@@ -1451,24 +1459,7 @@ def sec_llm_step(C: Child):
                  f"b{case['batch']} ctx{case['context']}")
         rec = {"section": "llm_step", "impl": f"{case['model']}:{case['attn']}+{case['ffn']}",
                "variant": mode, "case": dict(case), "dtype": "bf16"}
-        mem = MC.case_memory_bytes(case)
-        rec["estimated_bytes"] = mem
-        if mem > C.mem_limit:
-            rec["skipped"] = f"memory: {mem / 2**30:.1f} GiB > limit {C.args.mem_limit_gib} GiB"
-        elif mode == "graph" and C.dry:
-            rec["skipped"] = "CUDA graphs need a GPU (dry run)"
-        if "skipped" in rec:
-            C.add(rec, label)
-            C.next_index = idx + 1
-            continue
-        try:
-            _time_step_case(C, ci, case, mode, model, cur, rec)
-        except Exception as exc:
-            C.fail(rec, exc, idx, label)
-            C.next_index = idx + 1
-            continue
-        C.add(rec, label)
-        C.next_index = idx + 1
+        _run_case(C, idx, label, case, mode, rec, _time_step_case, (C, ci, case, mode, model, cur, rec))
     C.done = C.next_index >= len(pairs)
 
 

@@ -542,7 +542,7 @@ def layer_into(out, dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, 
             pend_new = 0.0
         period = float(fold if g == 0 else steady)
         if shared:
-            # one channel: the three-channel arithmetic below on channel 0 only (the others
+            # one channel: the three-channel arithmetic of the else branch on channel 0 only (the others
             # carry nothing), skipping the divisions of zero words (x / bw = 0 exactly)
             gu = rem_s / bw if rem_s != 0.0 else 0.0
             if forced != 0.0:
@@ -556,58 +556,27 @@ def layer_into(out, dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, 
             need = gu + md - gap
             if need > period:
                 period = need
-            sl = (gap + period - gu - md) * bw
-            now += gap + period
-            if g == 0:
-                first_end = now
-            d = min(pend_old, sl)
-            pend_old -= d
-            sl -= d
-            d = min(pend_new, sl)
-            pend_new -= d
-            sl -= d
-            if out_w > 0:
-                if tile_o <= ho:
-                    pend_new += out_w
-                else:
-                    pend_old += out_w
-            pf_s = 0.0
-            pf_i = 0.0
-            pf_f = 0.0
-            if g + 1 < n_folds:
-                new_i, new_f, rb, out_w, tile_o, first = _fold_traffic(
-                    g + 1, ni, nj, dataflow, rows, cols, s_r, s_c, t, rf, m, n, k, ew, channels,
-                    filter_w, stride, overlap, fits_i, fits_f, si, sf, so, st, c_first, c_tile, rg)
-                w_s, w_i, w_f = _stationary_split(dataflow, new_i, new_f)
-                x = min(float(w_s), min(float(h_s), max(sl, 0.0)))
-                sl -= x
-                pf_s = x
-                x = min(float(w_i), min(float(hi), max(sl, 0.0)))
-                sl -= x
-                pf_i = x
-                x = min(float(w_f), min(float(hf), max(sl, 0.0)))
-                sl -= x
-                pf_f = x
-            continue
-        gap_use[0] = 0.0
-        gap_use[1] = 0.0
-        gap_use[2] = 0.0
-        mand[0] = 0.0
-        mand[1] = 0.0
-        mand[2] = 0.0
-        gap_use[ch_s] += rem_s / bw
-        gap_use[ch_o] += forced / bw
-        mand[ch_i] += rem_i / bw
-        mand[ch_f] += rem_f / bw
-        mand[ch_o] += rb / bw
-        gap = max(gap_use[0], max(gap_use[1], gap_use[2]))
-        # ---- period: each channel moves its mandatory words within gap + period
-        for c in range(3):
-            need = gap_use[c] + mand[c] - gap
-            if need > period:
-                period = need
-        for c in range(3):
-            slack[c] = (gap + period - gap_use[c] - mand[c]) * bw
+            slack[0] = (gap + period - gu - md) * bw
+        else:
+            gap_use[0] = 0.0
+            gap_use[1] = 0.0
+            gap_use[2] = 0.0
+            mand[0] = 0.0
+            mand[1] = 0.0
+            mand[2] = 0.0
+            gap_use[ch_s] += rem_s / bw
+            gap_use[ch_o] += forced / bw
+            mand[ch_i] += rem_i / bw
+            mand[ch_f] += rem_f / bw
+            mand[ch_o] += rb / bw
+            gap = max(gap_use[0], max(gap_use[1], gap_use[2]))
+            # ---- period: each channel moves its mandatory words within gap + period
+            for c in range(3):
+                need = gap_use[c] + mand[c] - gap
+                if need > period:
+                    period = need
+            for c in range(3):
+                slack[c] = (gap + period - gap_use[c] - mand[c]) * bw
         now += gap + period
         if g == 0:
             first_end = now

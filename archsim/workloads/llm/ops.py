@@ -26,7 +26,8 @@ from typing import Literal
 import attrs
 
 from archsim.config.load import field
-from archsim.workloads.ops import Attention, Copy, Dtype, Elementwise, Gather, Gemm, TopK, _nbytes
+from archsim.workloads.ops import (Attention, Copy, Dtype, Elementwise, Gather, Gemm, TopK, _nbytes,
+                                   attended_pairs)
 
 WeightDtype = Literal["fp32", "bf16", "fp16", "fp8", "int8", "int4"]
 # Kernel sequence of an op's implementation. "torch": the PyTorch-eager sequence timed kernel by
@@ -299,9 +300,7 @@ class MlaAttention:
 
     def seen(self) -> int:
         """(query, key) pairs per batch element and head; causal: counted once (no upper half)."""
-        if self.causal and self.q_len > 1:
-            return self.q_len * (self.kv_len - self.q_len) + self.q_len * (self.q_len + 1) // 2
-        return self.q_len * self.kv_len
+        return attended_pairs(self.q_len, self.kv_len, self.causal)
 
     def _attn_dims(self) -> tuple[int, int]:
         if self.form == "naive":
