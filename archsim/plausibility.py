@@ -77,6 +77,12 @@ def _est_ngpc(spec, op) -> Work:
         # kernel ~ 20 ns per corner lookup (two passes); points and corner indices in memory
         return Work(2e-8 * lookups * 2, lookups * 16.0 + pts * op.dims * 8.0,
                     f"{lookups:.3g} simulated corner lookups")
+    mlp = getattr(spec, "mlp", None)
+    if kind == "mlp" and getattr(mlp, "mapping", "fixed") == "search":
+        # the mapper: dataflows x (plain, transposed) x micro-batches (powers of two up to the
+        # batch), each a fold-model pass over the layers (~20 us a layer)
+        n = 1 + len(mlp.mapping_dataflows) * 2 * (math.log2(max(float(spec.batch_points), 1.0)) + 1)
+        return Work(1e-3 + n * len(op.layers) * 2e-5, 0.0, f"MLP mapper over ~{n:.0f} candidates")
     return Work(1e-3, 0.0, "analytic")
 
 
@@ -89,6 +95,12 @@ def _est_vrex(spec, op) -> Work:
         return Work(1e-4, 0.0, "analytic")
     cores = float(getattr(spec, "cores", 1))
     gemms = 8.0          # GEMMs per op, generously (attention: QK and PV per group; LLM lowerings)
+    lxe = getattr(spec, "lxe", None)
+    if kind == "gemm" and getattr(lxe, "mapping", "fixed") == "search":
+        # the LXE mapper: per core split, loop orders x blockings (powers of two of the held
+        # side), each a kernel call plus Python (~50 us)
+        n = cores * len(lxe.mapping_orders) * (math.log2(max(float(op.m), float(op.n), 1.0)) + 2)
+        return Work(gemms * cores * 1.5e-7 + n * 5e-5, 0.0, f"LXE mapper over ~{n:.0f} candidates")
     return Work(gemms * cores * 1.5e-7, 0.0, f"core-partition search over {cores:.3g} cores")
 
 

@@ -304,15 +304,19 @@ def mlp_micro_batch(spec: Spec, op) -> int:
     return int(max(1, min(mb, spec.batch_points)))
 
 
-def mlp_batch_cycles(spec: Spec, op) -> tuple[int, dict]:
+def mlp_batch_cycles(spec: Spec, op, dataflow: str | None = None, transposed: bool = False,
+                     micro_batch: int | None = None) -> tuple[int, dict]:
     """Cycles of one batch of `batch_points` inputs through all layers, and per-batch counts.
-    Each layer of each micro-batch is one SCALE-Sim GEMM (M = micro-batch, K = d_in, N = d_out);
-    with `mlp.timing = "full_utilization"` a layer takes its MACs / array size cycles (SRAM
-    counts stay the fold model's)."""
+    Each layer of each micro-batch is one SCALE-Sim GEMM (M = micro-batch, K = d_in, N = d_out;
+    `transposed`: M = d_out, N = micro-batch, the weights streaming where the activations did)
+    under `dataflow` (default `mlp.dataflow`), micro-batches of `micro_batch` points (default
+    `mlp_micro_batch`); with `mlp.timing = "full_utilization"` a layer takes its MACs / array
+    size cycles (SRAM counts stay the fold model's). Counts: `ifmap_reads` are reads of the
+    activation operand, `filter_reads` of the weights, whichever array edge they enter."""
     from archsim.blocks.systolic.kernels import DATAFLOW_CODES, fold_shape, sram_counts
     m = spec.mlp
-    df = DATAFLOW_CODES[m.dataflow]
-    mb = mlp_micro_batch(spec, op)
+    df = DATAFLOW_CODES[dataflow or m.dataflow]
+    mb = micro_batch or mlp_micro_batch(spec, op)
     full, rest = divmod(spec.batch_points, mb)
     cycles = 0
     cnt = {"macs": 0, "ifmap_reads": 0, "filter_reads": 0, "ofmap_writes": 0, "ofmap_reads": 0}
@@ -320,8 +324,11 @@ def mlp_batch_cycles(spec: Spec, op) -> tuple[int, dict]:
         if size == 0 or times == 0:
             continue
         for k, n in zip(op.layers[:-1], op.layers[1:]):
-            _sr, _sc, _t, rf, cf, fold = fold_shape(df, size, n, k, m.rows, m.cols)
-            ir, fr, ow, orr = sram_counts(df, size, n, k, m.rows, m.cols)
+            gm, gn = (n, size) if transposed else (size, n)
+            _sr, _sc, _t, rf, cf, fold = fold_shape(df, gm, gn, k, m.rows, m.cols)
+            ir, fr, ow, orr = sram_counts(df, gm, gn, k, m.rows, m.cols)
+            if transposed:
+                ir, fr = fr, ir
             if m.timing == "full_utilization":
                 cycles += times * math.ceil(size * n * k / (m.rows * m.cols))
             else:
@@ -334,10 +341,54 @@ def mlp_batch_cycles(spec: Spec, op) -> tuple[int, dict]:
     return cycles, {**cnt, "micro_batch": mb}
 
 
-def _eval_mlp(spec: Spec, op, ctx: EvalContext) -> OpResult:
+def mlp_micro_batches(spec: Spec, op) -> list[int]:
+    """The micro-batches the mapper tries: the largest the activation SRAM holds
+    (`mlp_micro_batch`), then, with `mapping_micro_batch`, every power of two below it."""
+    top = mlp_micro_batch(spec, op)
+    out = [top]
+    if spec.mlp.mapping_micro_batch:
+        p = 1 << (top.bit_length() - 1)
+        if p == top:
+            p //= 2
+        while p >= 1:
+            out.append(p)
+            p //= 2
+    return out
+
+
+def mlp_candidates(spec: Spec, op) -> list[tuple[str, bool, int]]:
+    """The MLP mapper's (dataflow, transposed, micro-batch) candidates, in tie-break order: the
+    fixed mapping first, then every dataflow of `mapping_dataflows` (plain, then transposed with
+    `mapping_transpose`) at every micro-batch of `mlp_micro_batches`."""
+    m = spec.mlp
+    out = [(m.dataflow, False, mlp_micro_batch(spec, op))]
+    for df in m.mapping_dataflows:
+        for tr in ((False, True) if m.mapping_transpose else (False,)):
+            for mb in mlp_micro_batches(spec, op):
+                if (df, tr, mb) not in out:
+                    out.append((df, tr, mb))
+    return out
+
+
+def mlp_candidate_name(dataflow: str, transposed: bool) -> str:
+    """The Report's name of a group of candidates (its score is its best micro-batch's)."""
+    return f"{dataflow}-t" if transposed else dataflow
+
+
+def mapping_objective(objective: str, cycles: int, latency_s: float, energy_j: float | None) -> float:
+    """The mapper's per-op score (lower is better)."""
+    if objective == "cycles":
+        return float(cycles)
+    if objective == "energy":
+        return energy_j
+    return energy_j * latency_s
+
+
+def _mlp_result(spec: Spec, op, ctx: EvalContext, dataflow: str, transposed: bool,
+                micro_batch: int) -> OpResult:
     m = spec.mlp
     wbytes = sum(a * b for a, b in zip(op.layers[:-1], op.layers[1:])) * DTYPE_BYTES[m.dtype]
-    batch_cycles, cnt = mlp_batch_cycles(spec, op)
+    batch_cycles, cnt = mlp_batch_cycles(spec, op, dataflow, transposed, micro_batch)
     total_b, per_nfp = _batches(spec, op.batch)
     f_hz = spec.clock_ghz * 1e9
     dram_bw = spec.dram_bandwidth_gb_s * 1e9
@@ -370,7 +421,8 @@ def _eval_mlp(spec: Spec, op, ctx: EvalContext) -> OpResult:
     details = {"batch_cycles": batch_cycles, "batches": total_b, "batches_per_nfp": per_nfp,
                "micro_batch": cnt["micro_batch"], "weights_resident": resident, "load_s": load_s,
                "compute_s": compute_s, "mac_utilization": ideal / compute_s if compute_s else 0.0,
-               "io_bytes": out_bytes}
+               "io_bytes": out_bytes, "mapping": m.mapping, "dataflow": dataflow,
+               "transposed": transposed}
     return OpResult(name=op.name, op=op.KIND, component=ctx.component_name,
                     cycles=int(math.ceil(lat * f_hz)), latency_s=lat, flops=op.flops(),
                     dram_bytes=dram, bound="memory" if bw_s > compute_s + load_s else "compute",
@@ -378,6 +430,37 @@ def _eval_mlp(spec: Spec, op, ctx: EvalContext) -> OpResult:
                     placement=Placement(resource=f"{ctx.component_name}.mlp", chunks=per_nfp,
                                         prologue_s=load_s, interleave=True,
                                         channel=f"{ctx.component_name}.dram", channel_s=bw_s))
+
+
+def _eval_mlp(spec: Spec, op, ctx: EvalContext) -> OpResult:
+    """The MLP on the MLP engine: the fixed mapping (`mlp.dataflow`, batch x d_out, the largest
+    micro-batch), or with `mlp.mapping = "search"` the best of `mlp_candidates` for
+    `mlp.mapping_objective` (ties: the first listed, so the fixed mapping wins them). Energy =
+    the op's dynamic energy as the energy layer prices it + the arch's static power over its
+    latency."""
+    m = spec.mlp
+    if m.mapping != "search":
+        return _mlp_result(spec, op, ctx, m.dataflow, False, mlp_micro_batch(spec, op))
+    pricer = getattr(ctx, "pricer", None)
+    if m.mapping_objective != "cycles" and pricer is None:
+        raise ModelError(f"mlp.mapping_objective = {m.mapping_objective!r} needs the energy layer's "
+                         "prices: evaluate the op through archsim.simulate")
+    best, best_v, scores = None, math.inf, {}
+    for i, (df, tr, mb) in enumerate(mlp_candidates(spec, op)):
+        r = _mlp_result(spec, op, ctx, df, tr, mb)
+        energy = None
+        if m.mapping_objective != "cycles":
+            energy = pricer(r.actions) + pricer.static_w * r.latency_s
+        v = mapping_objective(m.mapping_objective, r.cycles, r.latency_s, energy)
+        if i == 0:
+            scores["fixed"] = v
+        name = mlp_candidate_name(df, tr)
+        scores[name] = min(v, scores.get(name, math.inf))
+        if v < best_v:
+            best, best_v = r, v
+    best.details["mapping_objective"] = m.mapping_objective
+    best.details["mapping_candidates"] = scores
+    return best
 
 
 # ----------------------------------------------------------------------------- protocol

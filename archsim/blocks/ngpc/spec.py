@@ -66,6 +66,24 @@ class MlpEngineSpec:
         "fold", doc="'fold': SCALE-Sim fold timing of each layer on the array (fill, drain, "
         "partly used rows and columns); 'full_utilization': every MAC busy every cycle "
         "(MACs / array size), what the paper's emulator appears to assume (paper-assumption preset)")
+    mapping: Literal["fixed", "search"] = field(
+        "fixed", doc="fixed = every MLP runs `dataflow` on batch x d_out with the largest micro-batch "
+        "the activation SRAM holds; search = per MLP, the mapper tries every dataflow of "
+        "`mapping_dataflows`, the transposed GEMMs (`mapping_transpose`) and smaller micro-batches "
+        "(`mapping_micro_batch`) and keeps the best for `mapping_objective` (the Report's per-op "
+        "`dataflow`, `transposed`, `micro_batch` and `mapping_candidates` say what it chose)")
+    mapping_dataflows: tuple[Literal["os", "ws", "is"], ...] = field(
+        ("os", "ws", "is"), doc="dataflows the MLP engine supports (mapping = search), in tie-break "
+        "order after the fixed mapping")
+    mapping_transpose: bool = field(
+        True, doc="the mapper also tries each dataflow on the transposed layer GEMMs (d_out x batch: "
+        "the weights enter the array where the activations did, and the other way round)")
+    mapping_micro_batch: bool = field(
+        True, doc="the mapper also tries every power-of-two micro-batch below the largest one the "
+        "activation SRAM's ping-pong halves hold")
+    mapping_objective: Literal["cycles", "energy", "edp"] = field(
+        "cycles", doc="what the MLP mapper minimises per op: cycles, energy (dynamic + the arch's "
+        "static power over the op's latency) or energy x latency")
 
 
 @attrs.frozen(kw_only=True)
@@ -106,6 +124,10 @@ def interp_dtype(e: EncodingEngineSpec) -> str:
 
 
 def validate(spec: Spec, file, key: str) -> None:
+    dfs = spec.mlp.mapping_dataflows
+    if not dfs or len(set(dfs)) != len(dfs):
+        raise ConfigError(file, f"{key}.mlp.mapping_dataflows", "a non-empty list of distinct dataflows "
+                          f"(os, ws, is); got {list(dfs)!r}")
     e = spec.encoding
     if e.grid_sram_kib * 1024 < e.cache_line_bytes:
         raise ConfigError(file, f"{key}.encoding.cache_line_bytes",

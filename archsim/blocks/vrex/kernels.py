@@ -13,6 +13,13 @@ does not fit, either m is split into passes (B streamed once per pass) or n into
 (A re-read per block), whichever moves fewer bytes (`acc_budget_bytes` = 0: C is consumed on
 the fly, as in flash-style attention, so one pass). Cycles = max(compute,
 DRAM) + fill (the two overlap through double buffering).
+
+`lxe_gemm` is the same timing for an explicit mapping (what the LXE mapper searches,
+archsim.blocks.vrex.model): the loop order (B-stationary: B tiles held in the trees while the m
+rows of A stream, as above; A-stationary: tiles of A (m on the trees) held while the n columns of
+B stream) and the output blocking (C cut into m_blocks x n_blocks blocks whose accumulators are
+on chip together: B streamed once per m-block, A once per n-block). `mactree_gemm` is
+`lxe_gemm` with today's rule (B-stationary, m-passes or n-blocks by DRAM bytes).
 """
 from __future__ import annotations
 
@@ -26,41 +33,79 @@ LXE_MAC, LXE_SRAM_RD, LXE_SRAM_WR, LXE_DRAM_RD, LXE_DRAM_WR = range(5)
 
 
 @njit(cache=True)
-def mactree_gemm(m, k, n, batch, trees, inputs, acc_budget_bytes, dtype_bytes, dram_bytes_per_cycle,
-                 fill_cycles, a_from_dram, c_to_dram):
-    """One core's GEMM. Returns (cycles, compute_cycles, dram_cycles, passes, counts[5])."""
-    tiles = ((n + trees - 1) // trees) * ((k + inputs - 1) // inputs)
-    compute = batch * tiles * m
-    a_bytes = m * k * dtype_bytes
-    acc_bytes = m * n * 4
-    passes = 1
-    a_reads = 1
-    if acc_budget_bytes > 0 and acc_bytes > acc_budget_bytes:
-        # (a) split m: B streamed once per m-pass; (b) split n into column blocks whose
-        # accumulators fit: B streamed once, A re-read per block. Take the cheaper one.
-        passes_m = (acc_bytes + acc_budget_bytes - 1) // acc_budget_bytes
-        nb = max(trees, (acc_budget_bytes // (m * 4)) // trees * trees)
-        blocks_n = (n + nb - 1) // nb
-        cost_a = passes_m * k * n + m * k
-        cost_b = k * n + blocks_n * m * k
-        if cost_a <= cost_b:
-            passes = passes_m
-        else:
-            a_reads = blocks_n
-    b_bytes = float(batch) * k * n * dtype_bytes * passes
-    a_dram = float(batch) * a_bytes * a_reads if a_from_dram else 0.0
+def lxe_gemm(m, k, n, batch, trees, inputs, dtype_bytes, dram_bytes_per_cycle, fill_cycles,
+             a_from_dram, c_to_dram, a_stationary, m_blocks, n_blocks):
+    """One core's GEMM C[m,n] = A[m,k] B[k,n] (x batch) under an explicit mapping.
+
+    B-stationary (`a_stationary` false): ceil(n/trees) x ceil(k/inputs) tiles of B, each held
+    while the m rows of A stream (one cycle each); A-stationary: ceil(m/trees) x ceil(k/inputs)
+    tiles of A, each held while the n columns of B stream. C is computed in m_blocks x n_blocks
+    output blocks: B is read from DRAM once per m-block, A once per n-block (when `a_from_dram`).
+    Returns (cycles, compute_cycles, dram_cycles, counts[5])."""
+    if a_stationary:
+        tiles = ((m + trees - 1) // trees) * ((k + inputs - 1) // inputs)
+        compute = batch * tiles * n
+    else:
+        tiles = ((n + trees - 1) // trees) * ((k + inputs - 1) // inputs)
+        compute = batch * tiles * m
+    a_bytes = float(batch) * m * k * dtype_bytes * n_blocks      # A brought on chip
+    b_bytes = float(batch) * k * n * dtype_bytes * m_blocks      # B brought on chip
+    acc_bytes = float(batch) * m * n * 4
+    a_dram = a_bytes if a_from_dram else 0.0
     c_dram = float(batch) * m * n * dtype_bytes if c_to_dram else 0.0
     dram = b_bytes + a_dram + c_dram
     dram_cycles = dram / dram_bytes_per_cycle
     cycles = max(float(compute), dram_cycles) + fill_cycles
     counts = np.zeros(5, dtype=np.float64)
     counts[LXE_MAC] = float(batch) * m * k * n
-    # A: one `inputs`-wide activation slice read per cycle per tile row; B tiles written then read
-    counts[LXE_SRAM_RD] = float(compute) * inputs * dtype_bytes + b_bytes
-    counts[LXE_SRAM_WR] = b_bytes + float(batch) * (a_bytes + acc_bytes)
+    # the streamed operand: one `inputs`-wide slice read per cycle; the held one: its tiles read
+    # into the trees once per time they come on chip. SRAM writes: the held operand per time it
+    # comes on chip, the streamed one and C's fp32 partial sums once (the model's accounting
+    # since the first LXE model: the re-reads of the streamed operand's blocks are in the DRAM
+    # counts but not in the SRAM writes)
+    if a_stationary:
+        held = a_bytes
+        streamed_once = float(batch) * k * n * dtype_bytes
+    else:
+        held = b_bytes
+        streamed_once = float(batch) * m * k * dtype_bytes
+    counts[LXE_SRAM_RD] = float(compute) * inputs * dtype_bytes + held
+    counts[LXE_SRAM_WR] = held + streamed_once + acc_bytes
     counts[LXE_DRAM_RD] = b_bytes + a_dram
     counts[LXE_DRAM_WR] = c_dram
-    return cycles, float(compute), dram_cycles, passes, counts
+    return cycles, float(compute), dram_cycles, counts
+
+
+@njit(cache=True)
+def fixed_blocks(m, k, n, trees, acc_budget_bytes):
+    """Today's output blocking of a B-stationary GEMM (m_blocks, n_blocks): one block if C's
+    fp32 accumulators fit `acc_budget_bytes` (or it is 0: consumed on the fly); else (a) m split
+    into ceil(acc / budget) passes, B streamed once per pass, or (b) n split into blocks of the
+    largest multiple of `trees` columns whose accumulators for all m fit (at least `trees`), A
+    re-read per block -- whichever moves fewer bytes (ties: (a))."""
+    acc_bytes = m * n * 4
+    if acc_budget_bytes > 0 and acc_bytes > acc_budget_bytes:
+        passes_m = (acc_bytes + acc_budget_bytes - 1) // acc_budget_bytes
+        nb = max(trees, (acc_budget_bytes // (m * 4)) // trees * trees)
+        blocks_n = (n + nb - 1) // nb
+        cost_a = passes_m * k * n + m * k
+        cost_b = k * n + blocks_n * m * k
+        if cost_a <= cost_b:
+            return passes_m, 1
+        return 1, blocks_n
+    return 1, 1
+
+
+@njit(cache=True)
+def mactree_gemm(m, k, n, batch, trees, inputs, acc_budget_bytes, dtype_bytes, dram_bytes_per_cycle,
+                 fill_cycles, a_from_dram, c_to_dram):
+    """One core's GEMM, B-stationary with `fixed_blocks`' blocking. Returns (cycles,
+    compute_cycles, dram_cycles, passes, counts[5])."""
+    m_blocks, n_blocks = fixed_blocks(m, k, n, trees, acc_budget_bytes)
+    cycles, compute, dram_cycles, counts = lxe_gemm(
+        m, k, n, batch, trees, inputs, dtype_bytes, dram_bytes_per_cycle, fill_cycles,
+        a_from_dram, c_to_dram, False, m_blocks, n_blocks)
+    return cycles, compute, dram_cycles, m_blocks, counts
 
 
 @njit(cache=True)

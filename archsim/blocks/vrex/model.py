@@ -21,7 +21,7 @@ from archsim.blocks.host_link.model import (check_source, host_transfer, transfe
                                             transfer_details)
 from archsim.blocks.host_link.ops import KvTransfer
 from archsim.blocks.vrex.kernels import (LXE_DRAM_RD, LXE_DRAM_WR, LXE_MAC, LXE_SRAM_RD, LXE_SRAM_WR,
-                                         mactree_gemm, vector_op)
+                                         fixed_blocks, lxe_gemm, mactree_gemm, vector_op)
 from archsim.blocks.vrex.ops import HashCluster, KvFetch, WicsumSelect
 from archsim.blocks.vrex.spec import Spec
 from archsim.errors import ModelError
@@ -62,6 +62,39 @@ def _divisor_pairs(n: int):
     return [(d, n // d) for d in range(1, n + 1) if n % d == 0]
 
 
+def _partitions(spec: Spec, m: int, n: int, batch: int) -> list[tuple[str, int, int, int]]:
+    """The multi-core partitions of a GEMM, in tie-break order: (label, batch, m, n per core)."""
+    cores = spec.cores
+    if batch >= cores:
+        return [(f"batch/{cores}", math.ceil(batch / cores), m, n)]
+    return [(f"n/{cn} x m/{cm}", batch, math.ceil(m / cm), math.ceil(n / cn))
+            for cn, cm in _divisor_pairs(cores)]
+
+
+def _gemm_fixed(spec: Spec, m: int, k: int, n: int, batch: int, *, a_dram=True, c_dram=True,
+                flash=False):
+    """Today's GEMM mapping: every partition B-stationary with `kernels.fixed_blocks`' blocking,
+    the fastest partition kept (ties: the first). Returns (cycles, compute_cycles, dram_cycles,
+    counts summed over cores, passes, mapping dict)."""
+    cores = spec.cores
+    bpc = _dram_bytes_per_cycle_core(spec)
+    acc = 0 if flash else int(spec.lxe.sram_kib * BYTES_PER_KIB) // 2
+    eb = DTYPE_BYTES[spec.dtype]
+    best, label = None, None
+    for lab, b_core, m_core, n_core in _partitions(spec, m, n, batch):
+        out = mactree_gemm(m_core, k, n_core, b_core, spec.lxe.dpe_trees, spec.lxe.dpe_inputs, acc, eb, bpc,
+                           spec.lxe.fill_cycles, a_dram, c_dram)
+        if best is None or out[0] < best[0]:
+            best, label = out, (lab, m_core, n_core)
+    cyc, comp, dcyc, passes, counts = best
+    total = counts * cores
+    total[LXE_MAC] = float(batch) * m * k * n
+    m_blocks, n_blocks = fixed_blocks(label[1], k, label[2], spec.lxe.dpe_trees, acc)
+    mapping = {"core_split": label[0], "loop_order": "b_stationary", "m_blocks": int(m_blocks),
+               "n_blocks": int(n_blocks), "m_core": label[1], "n_core": label[2]}
+    return cyc + spec.core_sync_cycles, comp, dcyc, total, passes, mapping
+
+
 def _gemm_core(spec: Spec, m: int, k: int, n: int, batch: int, *, a_dram=True, c_dram=True, flash=False):
     """Split a GEMM over the cores and return (cycles, compute_cycles, dram_cycles, counts,
     passes) of one core (all cores do equal shares) with counts summed over cores.
@@ -70,24 +103,140 @@ def _gemm_core(spec: Spec, m: int, k: int, n: int, batch: int, *, a_dram=True, c
     `cores` instances), else a grid of cn x cm cores over (n, m) — cn splits the weights
     (each core streams 1/cn of B), cm splits the tokens (B re-streamed by each of the cm
     groups) — taking the fastest."""
-    cores = spec.cores
-    bpc = _dram_bytes_per_cycle_core(spec)
-    acc = 0 if flash else int(spec.lxe.sram_kib * BYTES_PER_KIB) // 2
+    return _gemm_fixed(spec, m, k, n, batch, a_dram=a_dram, c_dram=c_dram, flash=flash)[:5]
+
+
+# ----------------------------------------------------------------------------- LXE mapper
+
+def _pow2_multiples(unit: int, limit: int) -> list[int]:
+    """unit, 2 unit, 4 unit, ... below `limit`, then `limit`."""
+    out, v = [], unit
+    while v < limit:
+        out.append(v)
+        v *= 2
+    return out + [limit]
+
+
+def _sram_budget(spec: Spec) -> tuple[int, int]:
+    """(accumulator bytes, bytes for the streamed k-slice) of one core's LXE memory: half of it
+    for C's fp32 accumulators, the other half for two held tiles (double buffering) and the
+    rest for the streamed operand's k-slice."""
+    lx = spec.lxe
+    sram = int(lx.sram_kib * BYTES_PER_KIB)
+    acc = sram // 2
+    return acc, sram - acc - 2 * lx.dpe_trees * lx.dpe_inputs * DTYPE_BYTES[spec.dtype]
+
+
+def block_fits(spec: Spec, m: int, n: int, a_stationary: bool, m_blocks: int, n_blocks: int) -> bool:
+    """Whether one core's m x n output in m_blocks x n_blocks blocks fits its LXE memory: a
+    block's fp32 accumulators and the streamed operand's `dpe_inputs`-wide k-slice of the block
+    (A's rows B-stationary, B's columns A-stationary) beside two held tiles."""
+    acc, room = _sram_budget(spec)
+    mb, nb = -(-m // m_blocks), -(-n // n_blocks)
+    streamed = nb if a_stationary else mb
+    return mb * nb * 4 <= acc and streamed * spec.lxe.dpe_inputs * DTYPE_BYTES[spec.dtype] <= room
+
+
+def block_options(spec: Spec, m: int, k: int, n: int, a_stationary: bool) -> list[tuple[int, int]]:
+    """The (m_blocks, n_blocks) output blockings the mapper tries for one core's m x k x n GEMM
+    under a loop order, each within the LXE's on-chip memory: the block's fp32 accumulators in
+    the accumulator half (`sram_kib` / 2), the streamed operand's k-slice of the block
+    (`dpe_inputs` wide) plus two held tiles (double buffering) in the other half. The held
+    operand's side of a block is a multiple of `dpe_trees` (or all of it) and the other side as
+    large as fits. One block when C fits; none when nothing fits."""
+    lx = spec.lxe
+    acc, room = _sram_budget(spec)
     eb = DTYPE_BYTES[spec.dtype]
-    if batch >= cores:
-        options = [(math.ceil(batch / cores), m, n)]
-    else:
-        options = [(batch, math.ceil(m / cm), math.ceil(n / cn)) for cn, cm in _divisor_pairs(cores)]
-    best = None
-    for b_core, m_core, n_core in options:
-        out = mactree_gemm(m_core, k, n_core, b_core, spec.lxe.dpe_trees, spec.lxe.dpe_inputs, acc, eb, bpc,
-                           spec.lxe.fill_cycles, a_dram, c_dram)
-        if best is None or out[0] < best[0]:
-            best = out
-    cyc, comp, dcyc, passes, counts = best
-    total = counts * cores
-    total[LXE_MAC] = float(batch) * m * k * n
-    return cyc + spec.core_sync_cycles, comp, dcyc, total, passes
+    held, other = (m, n) if a_stationary else (n, m)
+    if held * other * 4 <= acc and other * lx.dpe_inputs * eb <= room:
+        return [(1, 1)]
+    out = []
+    for hb in _pow2_multiples(lx.dpe_trees, held):
+        ob = min(other, acc // (hb * 4), room // (lx.dpe_inputs * eb))
+        if ob < 1:
+            continue
+        hblocks, oblocks = -(-held // hb), -(-other // ob)
+        pair = (hblocks, oblocks) if a_stationary else (oblocks, hblocks)
+        if pair not in out:
+            out.append(pair)
+    return out
+
+
+def mapping_candidates(spec: Spec, op: Gemm) -> list[tuple[str, int, int, int, str, int, int]]:
+    """The LXE mapper's candidates for a GEMM, in tie-break order (after today's mapping, which
+    is always evaluated first): (core split, batch, m, n per core, loop order, m_blocks,
+    n_blocks) for every partition over the cores, every loop order of `lxe.mapping_orders` and
+    every blocking of `block_options`."""
+    out = []
+    for lab, b_core, m_core, n_core in _partitions(spec, op.m, op.n, op.batch):
+        for order in spec.lxe.mapping_orders:
+            for mb, nb in block_options(spec, m_core, op.k, n_core, order == "a_stationary"):
+                out.append((lab, b_core, m_core, n_core, order, mb, nb))
+    return out
+
+
+def candidate_name(split: str, order: str) -> str:
+    """The Report's name of a group of candidates (the group's score is its best blocking's)."""
+    return ("A" if order == "a_stationary" else "B") + "-stationary, " + split
+
+
+def mapping_objective(objective: str, cycles: float, latency_s: float, energy_j: float | None) -> float:
+    """The mapper's per-op score (lower is better)."""
+    if objective == "cycles":
+        return float(cycles)
+    if objective == "energy":
+        return energy_j
+    return energy_j * latency_s
+
+
+def _gemm_search(spec: Spec, op: Gemm, ctx):
+    """The LXE mapper: today's mapping and every candidate of `mapping_candidates`, each timed by
+    `kernels.lxe_gemm`, the one with the lowest `lxe.mapping_objective` kept (ties: the first
+    evaluated, today's mapping first). Energy = the op's dynamic energy as the energy layer
+    prices it + the arch's static power over its latency. Today's mapping is a candidate when
+    it fits the LXE memory (`block_fits`; its n-blocks are at least `dpe_trees` wide and may
+    not). Returns what `_gemm_fixed` does plus the scores ("fixed" and, per loop order and
+    core split, its best blocking's) and whether today's mapping fits."""
+    lx = spec.lxe
+    objective = lx.mapping_objective
+    pricer = getattr(ctx, "pricer", None) if ctx is not None else None
+    if objective != "cycles" and pricer is None:
+        raise ModelError(f"lxe.mapping_objective = {objective!r} needs the energy layer's prices: "
+                         "evaluate the op through archsim.simulate")
+    hz = spec.clock_ghz * 1e9
+    bpc = _dram_bytes_per_cycle_core(spec)
+    eb = DTYPE_BYTES[spec.dtype]
+    macs = float(op.batch) * op.m * op.k * op.n
+
+    def score(cyc, counts):
+        lat = math.ceil(cyc) / hz
+        energy = None if objective == "cycles" else pricer(_lxe_actions(spec, counts)) + pricer.static_w * lat
+        return mapping_objective(objective, math.ceil(cyc), lat, energy)
+
+    fixed = _gemm_fixed(spec, op.m, op.k, op.n, op.batch)
+    fm = fixed[5]
+    fixed_fits = block_fits(spec, fm["m_core"], fm["n_core"], False, fm["m_blocks"], fm["n_blocks"])
+    best, best_v, scores = None, math.inf, {}
+    if fixed_fits:
+        best, best_v = fixed, score(fixed[0], fixed[3])
+        scores["fixed"] = best_v
+    for lab, b_core, m_core, n_core, order, mb, nb in mapping_candidates(spec, op):
+        cyc, comp, dcyc, counts = lxe_gemm(m_core, op.k, n_core, b_core, lx.dpe_trees, lx.dpe_inputs, eb, bpc,
+                                           lx.fill_cycles, True, True, order == "a_stationary", mb, nb)
+        total = counts * spec.cores
+        total[LXE_MAC] = macs
+        cyc = cyc + spec.core_sync_cycles
+        v = score(cyc, total)
+        name = candidate_name(lab, order)
+        scores[name] = min(v, scores.get(name, math.inf))
+        if v < best_v:
+            best_v = v
+            best = (cyc, comp, dcyc, total, mb,
+                    {"core_split": lab, "loop_order": order, "m_blocks": int(mb), "n_blocks": int(nb),
+                     "m_core": m_core, "n_core": n_core})
+    if best is None:           # nothing fits the LXE memory: today's mapping, as `fixed` runs it
+        best = fixed
+    return (*best, scores, fixed_fits)
 
 
 def _lxe_actions(spec: Spec, counts) -> dict:
@@ -100,11 +249,7 @@ def _lxe_actions(spec: Spec, counts) -> dict:
 
 def evaluate(spec: Spec, op, ctx: EvalContext) -> OpResult:
     if isinstance(op, Gemm):
-        cyc, comp, dcyc, counts, passes = _gemm_core(spec, op.m, op.k, op.n, op.batch)
-        return _result(spec, op, ctx, cyc, unit="lxe", flops=op.flops(),
-                       dram=counts[LXE_DRAM_RD] + counts[LXE_DRAM_WR],
-                       bound="compute" if comp >= dcyc else "memory", actions=_lxe_actions(spec, counts),
-                       details={"compute_cycles": comp, "dram_cycles": dcyc, "a_passes": int(passes)})
+        return _gemm(spec, op, ctx)
     if isinstance(op, Attention):
         return _attention(spec, op, ctx)
     if isinstance(op, (Elementwise, Copy)):
@@ -127,6 +272,28 @@ def evaluate(spec: Spec, op, ctx: EvalContext) -> OpResult:
     if isinstance(op, KvTransfer):
         return _kv_transfer(spec, op, ctx)
     raise ModelError(f"vrex cannot run op kind {op.KIND}")
+
+
+def _gemm(spec: Spec, op: Gemm, ctx) -> OpResult:
+    """A GEMM on the DPE: today's mapping, or the LXE mapper's choice (`lxe.mapping`)."""
+    scores = None
+    if spec.lxe.mapping == "search":
+        cyc, comp, dcyc, counts, passes, mapping, scores, fixed_fits = _gemm_search(spec, op, ctx)
+    else:
+        cyc, comp, dcyc, counts, passes, mapping = _gemm_fixed(spec, op.m, op.k, op.n, op.batch)
+    details = {"compute_cycles": comp, "dram_cycles": dcyc, "a_passes": int(passes),
+               "mapping": spec.lxe.mapping, **mapping,
+               "fits_sram": block_fits(spec, mapping["m_core"], mapping["n_core"],
+                                       mapping["loop_order"] == "a_stationary", mapping["m_blocks"],
+                                       mapping["n_blocks"])}
+    if scores is not None:
+        details["mapping_objective"] = spec.lxe.mapping_objective
+        details["mapping_candidates"] = scores
+        details["fixed_fits_sram"] = fixed_fits
+    return _result(spec, op, ctx, cyc, unit="lxe", flops=op.flops(),
+                   dram=counts[LXE_DRAM_RD] + counts[LXE_DRAM_WR],
+                   bound="compute" if comp >= dcyc else "memory", actions=_lxe_actions(spec, counts),
+                   details=details)
 
 
 def _attention(spec: Spec, op: Attention, ctx) -> OpResult:

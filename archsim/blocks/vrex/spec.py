@@ -26,6 +26,20 @@ class LxeSpec:
     sram_banks: int = field(16, ge=1, doc="banks of the on-chip memory (not given; assumption)")
     fill_cycles: int = field(64, ge=0, doc="per-op issue + tree pipeline fill (not given; assumption)")
     softmax_ops_per_element: float = field(4.0, ge=0.0, doc="VPE ops per attention score: max, exp, sum, scale (assumption)")
+    mapping: Literal["fixed", "search"] = field(
+        "fixed", doc="fixed = every GEMM runs B-stationary (weight tiles held in the MAC trees, "
+        "activation rows streamed) with the m-pass / n-block split that moves fewer DRAM bytes and "
+        "the fastest split over the cores; search = per GEMM, the mapper also tries every loop order "
+        "of `mapping_orders`, core split and output blocking within `sram_kib` and keeps the best "
+        "for `mapping_objective` (the Report's per-op `loop_order`, `core_split`, `m_blocks`, "
+        "`n_blocks` and `mapping_candidates` say what it chose); attention keeps its flash mapping")
+    mapping_orders: tuple[Literal["b_stationary", "a_stationary"], ...] = field(
+        ("b_stationary", "a_stationary"), doc="loop orders the LXE supports (mapping = search), in "
+        "tie-break order after the fixed mapping: b_stationary = B (weight) tiles held, A rows "
+        "streamed; a_stationary = A tiles held (m on the trees), B columns streamed")
+    mapping_objective: Literal["cycles", "energy", "edp"] = field(
+        "cycles", doc="what the LXE mapper minimises per GEMM: cycles, energy (dynamic + the arch's "
+        "static power over the op's latency) or energy x latency")
 
 
 @attrs.frozen(kw_only=True)
@@ -85,5 +99,9 @@ class Spec:
 
 
 def validate(spec: Spec, file, key: str) -> None:
+    orders = spec.lxe.mapping_orders
+    if not orders or len(set(orders)) != len(orders):
+        raise ConfigError(file, f"{key}.lxe.mapping_orders", "a non-empty list of distinct loop orders "
+                          f"(b_stationary, a_stationary); got {list(orders)!r}")
     if spec.lxe.sram_kib * BYTES_PER_KIB < 2 * spec.lxe.dpe_trees * spec.lxe.dpe_inputs * DTYPE_BYTES[spec.dtype]:
         raise ConfigError(file, f"{key}.lxe.sram_kib", "must hold two DPE weight tiles (2 x trees x inputs x dtype bytes)")
