@@ -59,18 +59,13 @@ def lxe_gemm(m, k, n, batch, trees, inputs, dtype_bytes, dram_bytes_per_cycle, f
     counts = np.zeros(5, dtype=np.float64)
     counts[LXE_MAC] = float(batch) * m * k * n
     # the streamed operand: one `inputs`-wide slice read per cycle; the held one: its tiles read
-    # into the trees once per time they come on chip. SRAM writes: the held operand per time it
-    # comes on chip, the streamed one and C's fp32 partial sums once (the model's accounting
-    # since the first LXE model: the re-reads of the streamed operand's blocks are in the DRAM
-    # counts but not in the SRAM writes)
-    if a_stationary:
-        held = a_bytes
-        streamed_once = float(batch) * k * n * dtype_bytes
-    else:
-        held = b_bytes
-        streamed_once = float(batch) * m * k * dtype_bytes
+    # into the trees once per time they come on chip. SRAM writes: every operand block each
+    # time it comes on chip from DRAM (B always; A when `a_from_dram`, else A is on chip already
+    # and written once), and C's fp32 partial sums once
+    a_writes = a_bytes if a_from_dram else float(batch) * m * k * dtype_bytes
+    held = a_bytes if a_stationary else b_bytes
     counts[LXE_SRAM_RD] = float(compute) * inputs * dtype_bytes + held
-    counts[LXE_SRAM_WR] = held + streamed_once + acc_bytes
+    counts[LXE_SRAM_WR] = (a_bytes if a_stationary else a_writes) + b_bytes + acc_bytes
     counts[LXE_DRAM_RD] = b_bytes + a_dram
     counts[LXE_DRAM_WR] = c_dram
     return cycles, float(compute), dram_cycles, counts
