@@ -331,8 +331,8 @@ def predict_conv2d(spec, op) -> Prediction:
 
 # ----------------------------------------------------------------------------- element-wise, copy
 
-def _stream(spec, kind, nbytes, read_bytes, flops, dtype) -> Prediction:
-    t_m = dram_time(spec, nbytes)
+def _stream(spec, kind, nbytes, read_bytes, flops, dtype, dram_fraction: float = 1.0) -> Prediction:
+    t_m = dram_time(spec, nbytes, dram_fraction)
     t_c = flops / (vector_peak(spec, dtype) * min(1.0, spec.efficiency.vector_fraction)) if flops else 0.0
     return _single(spec, kind, smax(t_c, t_m, spec.efficiency.smoothmax_p),
                    flops_by={f"v:{dtype}": flops} if flops else {}, dram=nbytes, dram_read=read_bytes,
@@ -482,7 +482,9 @@ def predict_attention(spec, op) -> Prediction:
         b = DTYPE_BYTES[op.dtype]
         g = op.heads // op.kv_heads
         kv = 2.0 * op.batch * op.kv_len * op.head_dim * b
-        cp = _stream(spec, "attention", kv * (op.kv_heads + op.heads), kv * op.kv_heads, 0.0, "fp32")
+        # repeat_interleave along heads: one copy kernel from a broadcast (expanded) source
+        cp = _stream(spec, "attention", kv * (op.kv_heads + op.heads), kv * op.kv_heads, 0.0, "fp32",
+                     dram_fraction=spec.efficiency.broadcast_copy_fraction)
         p = _sum_parts(spec, "attention", [p, attrs.evolve(cp, details={**cp.details, "part": f"repeat_kv x{g}"})],
                        {**p.details})
     return attrs.evolve(p, details={**p.details, "attention_impl": k.attention, "gqa": k.gqa})
@@ -509,15 +511,17 @@ def _math_attention(spec, op) -> Prediction:
     s_el = float(bh) * op.q_len * op.kv_len
     ls_el = float(op.q_len) * op.kv_len
 
-    def ew(part, n_el, rd_b, wr_b, flops=0.0):
-        p = _stream(spec, "attention", n_el * (rd_b + wr_b), n_el * rd_b, flops, acc_dt)
+    def ew(part, n_el, rd_b, wr_b, flops=0.0, fraction=1.0):
+        p = _stream(spec, "attention", n_el * (rd_b + wr_b), n_el * rd_b, flops, acc_dt, fraction)
         return attrs.evolve(p, details={**p.details, "part": part})
 
     parts = []
     if up:
         parts += [ew("q_to_fp32", q_el, b, a), ew("k_to_fp32", kv_el, b, a), ew("v_to_fp32", kv_el, b, a)]
     if expand:
-        parts += [ew("k_repeat", kx_el, a * kv_el / kx_el, a), ew("v_repeat", kx_el, a * kv_el / kx_el, a)]
+        bc = spec.efficiency.broadcast_copy_fraction         # a copy from a broadcast source
+        parts += [ew("k_repeat", kx_el, a * kv_el / kx_el, a, fraction=bc),
+                  ew("v_repeat", kx_el, a * kv_el / kx_el, a, fraction=bc)]
     parts += [ew("q_scale", q_el, a, a, q_el), ew("kt_scale", kx_el, a, a, kx_el)]
     qk = _gemm_pred(spec, "attention", op.q_len, op.head_dim, op.kv_len, bh, acc_dt)
     parts.append(attrs.evolve(qk, details={**qk.details, "part": "qk"}))
