@@ -95,13 +95,13 @@ def full_activity_power_w(structure: Structure, tech=None, *, ledger: _Ledger | 
             ob = _unit_operand_bytes(key)
             parts["operand_register_bound"] += n * ob * (2 * table.rf_read_pj_per_byte + table.rf_write_pj_per_byte) \
                 * t.logic_energy_factor * J_PER_PJ * f_hz
-        for inst in structure.srams:
+        if structure.srams:
             with warnings.catch_warnings():     # price_run has warned about these numbers already
                 warnings.simplefilter("ignore", ScalingWarning)
-                c = sram_cost(capacity_bytes=inst.capacity_bytes, width_bits=inst.width_bits, banks=inst.banks,
-                              ports=inst.ports, node_nm=t.node_nm, vdd_v=t.vdd_v, table=table)
-            parts["sram"] += (inst.count * inst.banks * inst.ports * max(c.read_pj, c.write_pj)
-                              * J_PER_PJ * f_hz)
+                for inst in structure.srams:    # the ledger's (cached) cost of each instance
+                    c = led.sram(inst)
+                    parts["sram"] += (inst.count * inst.banks * inst.ports * max(c.read_pj, c.write_pj)
+                                      * J_PER_PJ * f_hz)
         d = structure.dram
         if d is not None and d.bandwidth_gb_s > 0:
             parts["dram"] += dram_mod.dram_energy_j(table=table, technology=d.technology,
