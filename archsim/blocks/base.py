@@ -155,6 +155,27 @@ class EvalContext:
                             attrs.evolve(self, component_name=component))
 
 
+def mapping_pricer(ctx, objective: str, knob: str):
+    """The energy pricer a block's mapper needs for `objective` (None for "cycles"): the
+    context's `pricer`, or a ModelError naming the knob when there is none (outside simulate)."""
+    pricer = getattr(ctx, "pricer", None) if ctx is not None else None
+    if objective != "cycles" and pricer is None:
+        from archsim.errors import ModelError
+        raise ModelError(f"{knob} = {objective!r} needs the energy layer's prices: evaluate the op "
+                         "through archsim.simulate")
+    return pricer
+
+
+def mapping_score(objective: str, cycles: float, latency_s: float, energy_j: float | None) -> float:
+    """A mapper's score of one candidate (lower is better): cycles, energy (J) or energy x
+    latency (J s)."""
+    if objective == "cycles":
+        return float(cycles)
+    if objective == "energy":
+        return energy_j
+    return energy_j * latency_s
+
+
 def evaluate_lowered(evaluate, spec, op, ctx) -> OpResult:
     """`op` run as its lowering (`op.lower()`: core ops with a count of independent instances
     each, archsim.workloads.llm.ops) by a block's own `evaluate`: times, counts and energy add

@@ -44,7 +44,7 @@ import math
 
 import numpy as np
 
-from archsim.blocks.base import EvalContext, OpResult, Placement
+from archsim.blocks.base import EvalContext, OpResult, Placement, mapping_pricer, mapping_score
 from archsim.blocks.ngpc import kernels as hg
 from archsim.blocks.ngpc.spec import Spec, interp_dtype
 from archsim.errors import ConfigError, ModelError
@@ -375,15 +375,6 @@ def mlp_candidate_name(dataflow: str, transposed: bool) -> str:
     return f"{dataflow}-t" if transposed else dataflow
 
 
-def mapping_objective(objective: str, cycles: int, latency_s: float, energy_j: float | None) -> float:
-    """The mapper's per-op score (lower is better)."""
-    if objective == "cycles":
-        return float(cycles)
-    if objective == "energy":
-        return energy_j
-    return energy_j * latency_s
-
-
 def _mlp_result(spec: Spec, op, ctx: EvalContext, dataflow: str, transposed: bool,
                 micro_batch: int) -> OpResult:
     m = spec.mlp
@@ -441,17 +432,14 @@ def _eval_mlp(spec: Spec, op, ctx: EvalContext) -> OpResult:
     m = spec.mlp
     if m.mapping != "search":
         return _mlp_result(spec, op, ctx, m.dataflow, False, mlp_micro_batch(spec, op))
-    pricer = getattr(ctx, "pricer", None)
-    if m.mapping_objective != "cycles" and pricer is None:
-        raise ModelError(f"mlp.mapping_objective = {m.mapping_objective!r} needs the energy layer's "
-                         "prices: evaluate the op through archsim.simulate")
+    pricer = mapping_pricer(ctx, m.mapping_objective, "mlp.mapping_objective")
     best, best_v, scores = None, math.inf, {}
     for i, (df, tr, mb) in enumerate(mlp_candidates(spec, op)):
         r = _mlp_result(spec, op, ctx, df, tr, mb)
         energy = None
         if m.mapping_objective != "cycles":
             energy = pricer(r.actions) + pricer.static_w * r.latency_s
-        v = mapping_objective(m.mapping_objective, r.cycles, r.latency_s, energy)
+        v = mapping_score(m.mapping_objective, r.cycles, r.latency_s, energy)
         if i == 0:
             scores["fixed"] = v
         name = mlp_candidate_name(df, tr)

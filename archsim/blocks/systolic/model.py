@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from archsim import jit
-from archsim.blocks.base import OpResult, evaluate_lowered
+from archsim.blocks.base import OpResult, evaluate_lowered, mapping_pricer, mapping_score
 from archsim.blocks.systolic import kernels as K
 from archsim.blocks.systolic.spec import KIND, Spec
 from archsim.errors import ModelError
@@ -331,15 +331,6 @@ def actions_of(spec: Spec, raw) -> dict[str, float]:
     return {k: float(v) for k, v in zip(action_keys(spec), counts)}
 
 
-def mapping_objective(objective: str, cycles: int, latency_s: float, energy_j: float | None) -> float:
-    """The mapper's per-layer score (lower is better)."""
-    if objective == "cycles":
-        return float(cycles)
-    if objective == "energy":
-        return energy_j
-    return energy_j * latency_s
-
-
 def candidate_name(df: str, transposed: bool, tiles: int = 1) -> str:
     return f"{df}{'-t' if transposed else ''}{f'-x{tiles}' if tiles > 1 else ''}"
 
@@ -351,10 +342,7 @@ def choose_dataflow(spec: Spec, op, ctx) -> tuple[str, bool, int, dict[str, floa
     `mapping_objective` kept (ties: the first listed). Energy = the op's dynamic energy as the
     energy layer prices it + the arch's static power over the op's latency (their sum over a
     chain of ops is the run's energy). Returns (dataflow, transposed, tiles, {candidate: score})."""
-    pricer = getattr(ctx, "pricer", None) if ctx is not None else None
-    if spec.mapping_objective != "cycles" and pricer is None:
-        raise ModelError(f"mapping_objective = {spec.mapping_objective!r} needs the energy layer's "
-                         "prices: evaluate the op through archsim.simulate")
+    pricer = mapping_pricer(ctx, spec.mapping_objective, "mapping_objective")
     hz = spec.clock_ghz * HZ_PER_GHZ
     best, best_v, scores = None, math.inf, {}
     for df, tr, tiles in candidates(spec, op):
@@ -364,7 +352,7 @@ def choose_dataflow(spec: Spec, op, ctx) -> tuple[str, bool, int, dict[str, floa
         energy = None
         if spec.mapping_objective != "cycles":
             energy = pricer(actions_of(spec, raw)) + pricer.static_w * lat
-        v = mapping_objective(spec.mapping_objective, cycles, lat, energy)
+        v = mapping_score(spec.mapping_objective, cycles, lat, energy)
         scores[candidate_name(df, tr, tiles)] = v
         if v < best_v:
             best, best_v = (df, tr, tiles), v

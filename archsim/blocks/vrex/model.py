@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 
-from archsim.blocks.base import EvalContext, OpResult, Placement
+from archsim.blocks.base import EvalContext, OpResult, Placement, mapping_pricer, mapping_score
 from archsim.blocks.host_link.model import (check_source, host_transfer, transfer_actions,
                                             transfer_details)
 from archsim.blocks.host_link.ops import KvTransfer
@@ -180,15 +180,6 @@ def candidate_name(split: str, order: str) -> str:
     return ("A" if order == "a_stationary" else "B") + "-stationary, " + split
 
 
-def mapping_objective(objective: str, cycles: float, latency_s: float, energy_j: float | None) -> float:
-    """The mapper's per-op score (lower is better)."""
-    if objective == "cycles":
-        return float(cycles)
-    if objective == "energy":
-        return energy_j
-    return energy_j * latency_s
-
-
 def _gemm_search(spec: Spec, op: Gemm, ctx):
     """The LXE mapper: today's mapping and every candidate of `mapping_candidates`, each timed by
     `kernels.lxe_gemm`, the one with the lowest `lxe.mapping_objective` kept (ties: the first
@@ -199,10 +190,7 @@ def _gemm_search(spec: Spec, op: Gemm, ctx):
     core split, its best blocking's) and whether today's mapping fits."""
     lx = spec.lxe
     objective = lx.mapping_objective
-    pricer = getattr(ctx, "pricer", None) if ctx is not None else None
-    if objective != "cycles" and pricer is None:
-        raise ModelError(f"lxe.mapping_objective = {objective!r} needs the energy layer's prices: "
-                         "evaluate the op through archsim.simulate")
+    pricer = mapping_pricer(ctx, objective, "lxe.mapping_objective")
     hz = spec.clock_ghz * 1e9
     bpc = _dram_bytes_per_cycle_core(spec)
     eb = DTYPE_BYTES[spec.dtype]
@@ -211,7 +199,7 @@ def _gemm_search(spec: Spec, op: Gemm, ctx):
     def score(cyc, counts):
         lat = math.ceil(cyc) / hz
         energy = None if objective == "cycles" else pricer(_lxe_actions(spec, counts)) + pricer.static_w * lat
-        return mapping_objective(objective, math.ceil(cyc), lat, energy)
+        return mapping_score(objective, math.ceil(cyc), lat, energy)
 
     fixed = _gemm_fixed(spec, op.m, op.k, op.n, op.batch)
     fm = fixed[5]
