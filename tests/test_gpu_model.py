@@ -377,20 +377,22 @@ def test_h200_calibration_accuracy_recorded():
 def test_math_attention_is_aten_kernel_sequence_hand_worked():
     """SDPA's math path, decode b1 x 32 query heads / 8 KV heads x 1024 tokens x 128, bf16,
     native GQA: ATen upcasts Q, K, V to fp32, repeat_interleaves K and V to 32 heads, scales Q
-    and K^T, runs two fp32 batched GEMMs around the softmax and casts O and P back. Bytes of the
-    non-GEMM kernels, by hand."""
+    and K^T, runs two fp32 batched GEMMs around the (safe) softmax and casts O and P back (the
+    16 kernels the H100 profile lists, h100-2026-12-07-math-sdpa.log). Bytes of the non-GEMM
+    kernels, by hand."""
     spec = load_arch(REPO / "arch_configs" / "gpu" / "h100-sxm.toml",
                      {"components.gpu.kernels.attention": "math"}).components["gpu"]
     op = Attention(batch=1, q_len=1, kv_len=1024, heads=32, kv_heads=8, head_dim=128, dtype="bf16")
     p = predict(spec, op)
     assert p.details["parts"] == ["q_to_fp32", "k_to_fp32", "v_to_fp32", "k_repeat", "v_repeat",
-                                  "q_scale", "kt_scale", "qk", "softmax", "pv",
-                                  "o_to_input_dtype", "p_to_input_dtype"]
+                                  "q_scale", "kt_scale", "qk", "softmax", "isneginf", "row_all",
+                                  "where_rows", "pv", "o_to_input_dtype", "p_to_input_dtype"]
     q, kv, kx, s = 32 * 128, 8 * 1024 * 128, 32 * 1024 * 128, 32 * 1024
     by_hand = (q * 6 + 2 * kv * 6            # upcasts: read bf16, write fp32
                + 2 * (kv * 4 + kx * 4)       # repeat_interleave: read fp32 K/V, write 4x
                + q * 8 + kx * 8              # Q and K^T scaled in fp32
                + s * 8                       # softmax over S in fp32
+               + s * 5 + (s + 32) + (s * 8 + 32)   # _safe_softmax: isneginf, all() per row, where
                + q * 6 + s * 6)              # O and P back to bf16
     gemms = [predict(spec, Gemm(m=1, k=128, n=1024, batch=32, dtype="fp32")),
              predict(spec, Gemm(m=1, k=1024, n=128, batch=32, dtype="fp32"))]
@@ -404,3 +406,24 @@ def test_math_attention_is_aten_kernel_sequence_hand_worked():
     pre = predict(spec, Attention(batch=1, q_len=512, kv_len=512, heads=32, kv_heads=8, head_dim=128,
                                   dtype="bf16", causal=True))
     assert {"mask_tril", "mask_where", "mask_add"} <= set(pre.details["parts"])
+
+
+def test_nonvectorised_kernel_is_element_or_byte_bound_hand_worked():
+    """repeat_interleave of K/V along heads, b16 x 8 -> 32 heads x 16384 x 128 bf16 (H100
+    measured 2208 us, h100-2026-12-07-repeat-kv.json): 1.07 G output elements x 2.06 ps =
+    2.21 ms beats 2.69 GB at 0.656 x the streaming rate; an fp32 repeat (b4 x 16384: 268 M
+    elements, 1.34 GB; measured 710 us, math-sdpa.log) is byte-bound."""
+    from archsim.blocks.gpu.model import _nonvec, dram_time
+    spec = load_arch(REPO / "arch_configs" / "gpu" / "h100-sxm.toml").components["gpu"]
+    eff = spec.efficiency
+    n = 16 * 32 * 16384 * 128
+    p = _nonvec(spec, "attention", n, n * 2 + n // 4 * 2, n // 4 * 2, 0.0, "bf16")
+    assert p.details["compute_s"] == pytest.approx(n * eff.nonvec_ns_per_element * 1e-9)
+    assert p.latency_s == pytest.approx(p.details["compute_s"] + spec.launch_overhead_us * 1e-6)
+    assert p.latency_s == pytest.approx(2208e-6, rel=0.05)
+    n = 4 * 32 * 16384 * 128
+    nbytes = n * 4 + n // 4 * 4
+    p = _nonvec(spec, "attention", n, nbytes, n // 4 * 4, 0.0, "fp32")
+    assert p.details["memory_s"] == pytest.approx(dram_time(spec, nbytes, eff.nonvec_fraction))
+    assert p.details["memory_s"] > p.details["compute_s"]
+    assert p.latency_s == pytest.approx(710e-6, rel=0.05)

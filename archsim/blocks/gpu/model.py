@@ -339,6 +339,17 @@ def _stream(spec, kind, nbytes, read_bytes, flops, dtype, dram_fraction: float =
                    compute_s=t_c, memory_s=t_m)
 
 
+def _nonvec(spec, kind, n_out, nbytes, read_bytes, flops, dtype) -> Prediction:
+    """One of ATen's non-vectorised elementwise kernels (broadcast source, dtype conversion):
+    the slower of its element issue (`nonvec_ns_per_element` per output element) and its
+    traffic at `nonvec_fraction` of the streaming rate."""
+    eff = spec.efficiency
+    t_m = dram_time(spec, nbytes, eff.nonvec_fraction)
+    t_el = n_out * eff.nonvec_ns_per_element * 1e-9
+    return _single(spec, kind, max(t_el, t_m), flops_by={f"v:{dtype}": flops} if flops else {},
+                   dram=nbytes, dram_read=read_bytes, compute_s=t_el, memory_s=t_m)
+
+
 def predict_elementwise(spec, op) -> Prediction:
     b = DTYPE_BYTES[op.dtype]
     return _stream(spec, "elementwise", op.n_elements * (op.n_inputs + 1) * b,
@@ -482,9 +493,9 @@ def predict_attention(spec, op) -> Prediction:
         b = DTYPE_BYTES[op.dtype]
         g = op.heads // op.kv_heads
         kv = 2.0 * op.batch * op.kv_len * op.head_dim * b
-        # repeat_interleave along heads: one copy kernel from a broadcast (expanded) source
-        cp = _stream(spec, "attention", kv * (op.kv_heads + op.heads), kv * op.kv_heads, 0.0, "fp32",
-                     dram_fraction=spec.efficiency.broadcast_copy_fraction)
+        # repeat_interleave along heads: a copy from a broadcast (expanded) source, per tensor
+        n_out = 2.0 * op.batch * op.heads * op.kv_len * op.head_dim
+        cp = _nonvec(spec, "attention", n_out, kv * (op.kv_heads + op.heads), kv * op.kv_heads, 0.0, "fp32")
         p = _sum_parts(spec, "attention", [p, attrs.evolve(cp, details={**cp.details, "part": f"repeat_kv x{g}"})],
                        {**p.details})
     return attrs.evolve(p, details={**p.details, "attention_impl": k.attention, "gqa": k.gqa})
@@ -496,8 +507,11 @@ def _math_attention(spec, op) -> Prediction:
     native GQA, K and V are repeat_interleave'd to every query head; Q and K^T are each scaled by
     sqrt(scale) (an elementwise kernel each, K^T at the expanded size); S = Q K^T (batched GEMM
     per query head, in the accumulation dtype); a causal call builds its L x S mask (ones, tril,
-    logical_not, where: four small kernels) and adds it to S; softmax reads and writes S; O = P V;
-    O and P are both cast back to the input dtype (ATen returns P too). S and P go through DRAM."""
+    logical_not, where: four small kernels) and adds it to S; `_safe_softmax` reads and writes S
+    and zeroes fully masked rows (isneginf over S, an all() per row, a where over S); O = P V;
+    O and P are both cast back to the input dtype (ATen returns P too). S and P go through DRAM.
+    Kernel list checked on the H100 (benchmarks/gpu/measurements/h100-2026-12-07-math-sdpa.*,
+    torch 2.11: 14 kernels expanded / 16 native decode, 20 / 22 causal prefill)."""
     b = DTYPE_BYTES[op.dtype]
     up = spec.kernels.math_fp32 and op.dtype in ("fp16", "bf16")
     acc_dt = "fp32" if up else op.dtype
@@ -511,25 +525,33 @@ def _math_attention(spec, op) -> Prediction:
     s_el = float(bh) * op.q_len * op.kv_len
     ls_el = float(op.q_len) * op.kv_len
 
-    def ew(part, n_el, rd_b, wr_b, flops=0.0, fraction=1.0):
-        p = _stream(spec, "attention", n_el * (rd_b + wr_b), n_el * rd_b, flops, acc_dt, fraction)
+    def ew(part, n_el, rd_b, wr_b, flops=0.0, nonvec=False):
+        args = ("attention", n_el * (rd_b + wr_b), n_el * rd_b, flops, acc_dt)
+        p = _nonvec(spec, args[0], n_el, *args[1:]) if nonvec else _stream(spec, *args)
         return attrs.evolve(p, details={**p.details, "part": part})
 
+    # non-vectorised kernels (dtype conversions, broadcast sources): the upcasts, the repeats,
+    # the mask add and the softmax's where (H100 profile: elementwise_kernel<128, 2> /
+    # unrolled_elementwise_kernel); the scales, isneginf and the casts back are vectorised
     parts = []
     if up:
-        parts += [ew("q_to_fp32", q_el, b, a), ew("k_to_fp32", kv_el, b, a), ew("v_to_fp32", kv_el, b, a)]
+        parts += [ew("q_to_fp32", q_el, b, a, nonvec=True), ew("k_to_fp32", kv_el, b, a, nonvec=True),
+                  ew("v_to_fp32", kv_el, b, a, nonvec=True)]
     if expand:
-        bc = spec.efficiency.broadcast_copy_fraction         # a copy from a broadcast source
-        parts += [ew("k_repeat", kx_el, a * kv_el / kx_el, a, fraction=bc),
-                  ew("v_repeat", kx_el, a * kv_el / kx_el, a, fraction=bc)]
+        parts += [ew("k_repeat", kx_el, a * kv_el / kx_el, a, nonvec=True),
+                  ew("v_repeat", kx_el, a * kv_el / kx_el, a, nonvec=True)]
     parts += [ew("q_scale", q_el, a, a, q_el), ew("kt_scale", kx_el, a, a, kx_el)]
     qk = _gemm_pred(spec, "attention", op.q_len, op.head_dim, op.kv_len, bh, acc_dt)
     parts.append(attrs.evolve(qk, details={**qk.details, "part": "qk"}))
     if op.causal:
         parts += [ew("mask_ones", ls_el, 0, 1), ew("mask_tril", ls_el, 1, 1), ew("mask_not", ls_el, 1, 1),
                   ew("mask_where", ls_el, 1, b)]
-        parts.append(ew("mask_add", s_el, a + b * ls_el / s_el, a, s_el))
-    parts.append(ew("softmax", s_el, a, a, 5.0 * s_el))
+        parts.append(ew("mask_add", s_el, a + b * ls_el / s_el, a, s_el, nonvec=True))
+    # _safe_softmax (ATen): softmax, then rows that were all -inf are zeroed: isneginf over S
+    # (bool out), an all-reduce per row, a fill and a where over S
+    rows = float(bh) * op.q_len
+    parts += [ew("softmax", s_el, a, a, 5.0 * s_el), ew("isneginf", s_el, a, 1),
+              ew("row_all", s_el, 1, rows / s_el), ew("where_rows", s_el, a + rows / s_el, a, nonvec=True)]
     pv = _gemm_pred(spec, "attention", op.q_len, op.kv_len, op.head_dim, bh, acc_dt)
     parts.append(attrs.evolve(pv, details={**pv.details, "part": "pv"}))
     if up:

@@ -127,13 +127,20 @@ class GpuEfficiency:
     random_dram_fraction: float = field(0.5, gt=0.0, le=1.2, doc="DRAM rate for sector-granular "
                                         "random reads, as a fraction of the streaming rate")
     gather_ns_per_row: float = field(0.5, ge=0.0, doc="per-row issue cost of a row gather, whole GPU")
-    broadcast_copy_fraction: float = field(
-        0.385, gt=0.0, le=1.2, doc="DRAM rate of a copy whose source is broadcast along a dimension "
-        "(K/V repeat_interleave along heads: one elementwise kernel off the vectorised contiguous "
-        "path), as a fraction of a contiguous copy's. Fitted: median over 15 shapes of "
-        "benchmarks/gpu/measurements/h100-2026-12-07-repeat-kv.json (H100, triton do_bench; "
-        "1.05-1.23 TB/s read + write vs 3.0 TB/s contiguous); every preset carries this H100 "
-        "value (same kernel; not measured on another card)")
+    nonvec_fraction: float = field(
+        0.656, gt=0.0, le=1.2, doc="DRAM rate of ATen's non-vectorised elementwise kernels (a source "
+        "broadcast along a dimension, e.g. repeat_interleave of K/V along heads; a dtype-converting "
+        "copy such as bf16 -> fp32), as a fraction of the streaming rate; such a kernel takes "
+        "max(elements out x nonvec_ns_per_element, bytes / (rate x nonvec_fraction)). Fitted: "
+        "median of the 8 bf16 -> fp32 upcast kernels of >= 16 M elements in "
+        "benchmarks/gpu/measurements/h100-2026-12-07-math-sdpa.json (H100, torch 2.11); held out: "
+        "that file's fp32 repeat kernels and the attention records' expand_per_call and math rows. "
+        "Every preset carries this H100 value (same kernels; not measured on another card)")
+    nonvec_ns_per_element: float = field(
+        0.00206, ge=0.0, doc="issue time per output element of a non-vectorised elementwise kernel, "
+        "whole GPU (see nonvec_fraction). Fitted: median over the 12 repeat_interleave shapes of "
+        ">= 32 M elements in benchmarks/gpu/measurements/h100-2026-12-07-repeat-kv.json (bf16 "
+        "out: element-bound at 1.2 TB/s where a vectorised copy streams 3.0 TB/s)")
     topk_row_latency_us: float = field(2.0, ge=0.0, doc="top-k of one row of 1024: latency")
     topk_latency_exponent: float = field(0.3, ge=0.0, le=1.0, doc="top-k latency grows as (n/1024)^exponent")
     topk_bw_fraction: float = field(0.1, gt=0.0, le=1.2, doc="top-k streaming rate, fraction of DRAM")
