@@ -427,3 +427,24 @@ def test_nonvectorised_kernel_is_element_or_byte_bound_hand_worked():
     assert p.details["memory_s"] == pytest.approx(dram_time(spec, nbytes, eff.nonvec_fraction))
     assert p.details["memory_s"] > p.details["compute_s"]
     assert p.latency_s == pytest.approx(710e-6, rel=0.05)
+
+
+def test_memory_efficient_decode_does_not_split_kv_hand_worked():
+    """SDPA's memory-efficient kernel runs one CTA per (batch, head) in decode, streaming the
+    head's whole K/V: b1 x 8 heads x 131072 x 128 bf16 -> 67.1 MB per CTA at 15 GB/s = 4.47 ms
+    (H100 measured 4.09 ms, h100-2026-12-07-run-b), while the split-KV kernels stream the
+    537 MB total at the DRAM rate (~0.2 ms)."""
+    spec = load_arch(REPO / "arch_configs" / "gpu" / "h100-sxm.toml",
+                     {"components.gpu.kernels.attention": "efficient"}).components["gpu"]
+    op = Attention(batch=1, q_len=1, kv_len=131072, heads=8, kv_heads=8, head_dim=128, dtype="bf16")
+    p = predict(spec, op)
+    per_cta = 2 * 131072 * 128 * 2 / 15e9
+    assert p.details["memory_s"] == pytest.approx(per_cta)
+    assert per_cta < p.latency_s < per_cta * 1.01 + 20e-6
+    cudnn = predict(load_arch(REPO / "arch_configs" / "gpu" / "h100-sxm.toml",
+                              {"components.gpu.kernels.attention": "cudnn"}).components["gpu"], op)
+    assert cudnn.latency_s < 0.1 * p.latency_s
+    # with enough CTAs the DRAM stream binds again: 32 x 16 heads
+    big = Attention(batch=32, q_len=1, kv_len=4096, heads=16, kv_heads=16, head_dim=128, dtype="bf16")
+    pb = predict(spec, big)
+    assert pb.details["memory_s"] > 2 * 4096 * 128 * 2 / 15e9

@@ -577,9 +577,13 @@ def _fused_attention(spec, op, *, rate: float = 1.0, expanded: bool = False) -> 
     frac = min(1.0, frac)
     q_tiles = math.ceil(op.q_len / 128)
     ctas = op.batch * op.heads * q_tiles
+    k = spec.kernels
+    # (decode only: in prefill these kernels' smaller query tiles give about as many CTAs as the
+    # split model assumes; measured on the H100 for decode)
+    no_split = k.attention in k.attn_no_kv_split and op.q_len == 1
     # too few (batch, head, query-tile) CTAs to fill the GPU: the KV range is split over more
-    # CTAs (flash-decoding style), at most one split per 1024 keys
-    splits = max(1, min(math.ceil(op.kv_len / 1024), spec.sm_count // max(ctas, 1)))
+    # CTAs (flash-decoding style), at most one split per 1024 keys, unless the kernel cannot
+    splits = 1 if no_split else max(1, min(math.ceil(op.kv_len / 1024), spec.sm_count // max(ctas, 1)))
     ctas *= splits
     t_c = op.flops() / (peak * frac) * wave_factor(ctas, spec.sm_count)
     q_o = 2.0 * op.batch * op.heads * op.q_len * op.head_dim * b
@@ -588,6 +592,9 @@ def _fused_attention(spec, op, *, rate: float = 1.0, expanded: bool = False) -> 
     kv_streams = op.heads if (chunked or expanded) else op.kv_heads
     kv = 2.0 * op.batch * kv_streams * op.kv_len * op.head_dim * b
     t_m = dram_time(spec, q_o + kv, eff.attn_bw_fraction)
+    if no_split:
+        # one CTA streams a (batch, head)'s whole K/V; the CTAs run side by side
+        t_m = max(t_m, 2.0 * op.kv_len * op.head_dim * b / (k.attn_cta_stream_gb_s * 1e9))
     t = smax(t_c, t_m, eff.smoothmax_p) + eff.attn_fixed_us * 1e-6 * clock_scale(spec)
     return _single(spec, "attention", t, flops_by={f"{unit}:{used}": op.flops()}, dram=q_o + kv,
                    dram_read=q_o / 2 + kv, compute_s=t_c, memory_s=t_m,

@@ -192,6 +192,18 @@ class KernelChoice:
     # 'math' is not a rate: it is modelled as its kernels.
     attn_impl_rate: Mapping[str, float] = attrs.field(
         factory=lambda: {"default": 1.0, "flash": 0.875, "flash_attn": 0.875, "efficient": 0.32, "cudnn": 1.0})
+    # implementations whose decode kernel does not split the KV range over CTAs: one CTA per
+    # (batch, head, query tile) streams its whole K/V at attn_cta_stream_gb_s. The memory-efficient
+    # (cutlass) kernel, on the H100 records: its decode time per CTA is flat in the CTA count up
+    # to ~132 CTAs (h100-2026-12-07-run-a*, section attn_impl, impl sdpa:efficient)
+    attn_no_kv_split: tuple[str, ...] = field(("efficient",), doc="attention implementations that "
+                                              "do not split the KV range in decode (one CTA streams "
+                                              "a head's whole K/V)")
+    attn_cta_stream_gb_s: float = field(15.0, gt=0.0, doc="K/V streaming rate of one CTA of a "
+                                        "decode kernel without KV split, GB/s. Fitted: median over "
+                                        "run a's 8 memory-efficient decode records with batch x "
+                                        "heads <= 64 (h100-2026-12-07-run-a.json); held out: runs "
+                                        "a2, a3, b, b2, b3 (11.7-16.4 GB/s at head_dim 128)")
 
 
 @attrs.frozen(kw_only=True)
