@@ -20,14 +20,17 @@ def naive_mnk(h, w, fh, fw, ch, nf, s):
     return eh, ew, eh * ew, nf, fh * fw * ch
 
 
-def naive_fold_list(df, m, n, k, rows, cols):
-    """[(i, j, rows_i, cols_j)] in SCALE-Sim order (column fold outer) and (s_r, s_c, t, L)."""
+def naive_fold_list(df, m, n, k, rows, cols, row_outer=False):
+    """[(i, j, rows_i, cols_j)] in SCALE-Sim order (column fold outer; `row_outer`: row fold
+    outer) and (s_r, s_c, t, L)."""
     s_r, s_c, t = {DF_OS: (m, n, k), DF_WS: (k, n, m), DF_IS: (k, m, n)}[df]
     fold = t + rows + cols - 2 if df == DF_OS else 2 * rows + cols + t - 2
     folds = []
     for j, c0 in enumerate(range(0, s_c, cols)):
         for i, r0 in enumerate(range(0, s_r, rows)):
             folds.append((i, j, min(rows, s_r - r0), min(cols, s_c - c0)))
+    if row_outer:
+        folds.sort(key=lambda f: (f[0], f[1]))
     return folds, (s_r, s_c, t, fold)
 
 
@@ -62,11 +65,11 @@ def naive_ifmap_addr(p, kk, ew, w, ch, fw, s):
     return ((orow * s + c_row) * w + ocol * s + c_col) * ch + c_ch
 
 
-def naive_layer(df, rows, cols, h, w, fh, fw, ch, nf, s, si, sf, so, bw, per_operand):
+def naive_layer(df, rows, cols, h, w, fh, fw, ch, nf, s, si, sf, so, bw, per_operand, row_outer=False):
     """Literal re-implementation with Python sets of addresses for residency and an explicit
     request list for the DRAM channel(s). Same model, independent code."""
     eh, ew, m, n, k = naive_mnk(h, w, fh, fw, ch, nf, s)
-    folds, (s_r, s_c, t, fold) = naive_fold_list(df, m, n, k, rows, cols)
+    folds, (s_r, s_c, t, fold) = naive_fold_list(df, m, n, k, rows, cols, row_outer)
     rf = math.ceil(s_r / rows)
 
     def ifmap_set(p_range, k_range):
@@ -78,7 +81,8 @@ def naive_layer(df, rows, cols, h, w, fh, fw, ch, nf, s, si, sf, so, bw, per_ope
     prev_ki = prev_kf = None
     prev_ti = prev_tf = None
     traffic = []
-    for g, (i, j, ri, cj) in enumerate(folds):
+    for i, j, ri, cj in folds:
+        g = j * rf + i                      # the fold's id (tiles keyed by it are unique)
         if df == DF_OS:
             pr, kr, ki = range(i * rows, i * rows + ri), range(k), i
             ftile, kf = {(kk, nn) for kk in range(k) for nn in range(j * cols, j * cols + cj)}, j
@@ -113,12 +117,13 @@ def naive_layer(df, rows, cols, h, w, fh, fw, ch, nf, s, si, sf, so, bw, per_ope
             out, tile_o, first = ri * cj, ri * cj, True
         else:
             tile_o = t * cj
+            live = t * s_c if row_outer else tile_o     # partial sums held at once
             if rf == 1:
                 out, first = tile_o, True
-            elif tile_o > so:
+            elif live > so:
                 out, first, rb = tile_o, True, (tile_o if i > 0 else 0)
             else:
-                out, first = (tile_o if i == rf - 1 else 0), i == 0
+                out, first = (tile_o if i == rf - 1 else 0), ((i == 0 and j == 0) if row_outer else i == 0)
         traffic.append(dict(new_i=new_i, new_f=new_f, rb=rb, out=out, tile_o=tile_o, first=first))
 
     def roles(tr):   # (stationary, ifmap streamed, filter streamed) words
@@ -186,8 +191,9 @@ def naive_layer(df, rows, cols, h, w, fh, fw, ch, nf, s, si, sf, so, bw, per_ope
     }
 
 
-def kernel(df, rows, cols, h, w, fh, fw, ch, nf, s, si, sf, so, bw, per_operand):
-    raw = K.simulate_layer(df, rows, cols, h, w, fh, fw, ch, nf, s, si, sf, so, float(bw), per_operand)
+def kernel(df, rows, cols, h, w, fh, fw, ch, nf, s, si, sf, so, bw, per_operand, row_outer=False):
+    raw = K.simulate_layer(df, rows, cols, h, w, fh, fw, ch, nf, s, si, sf, so, float(bw), per_operand,
+                           False, row_outer)
     return {name: int(v) for name, v in zip(K.SLOT_NAMES, raw)}
 
 
@@ -220,6 +226,46 @@ def test_kernel_matches_naive_reference(seed):
             got, want = kernel(*args), naive_layer(*args)
             for key, v in want.items():
                 assert got[key] == v, (key, args, got, want)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_row_outer_loop_order_matches_naive_reference(seed):
+    """Row folds outer: the set-based reference tracks residency in any visit order, so it
+    checks the kernel's first-touch and tile-reuse shortcuts for the other order too (IS with
+    overlapping windows and a resident ifmap is refused: its first-touch counts assume column
+    folds outer)."""
+    rng = np.random.default_rng(1000 + seed)
+    rows, cols, layer, sizes, bw = random_case(rng)
+    eh, ew, m, n, k = naive_mnk(*layer)
+    h, w, fh, fw, ch, nf, s = layer
+    overlap = (eh > 1 and fh > s) or (ew > 1 and fw > s)
+    for df in DATAFLOWS:
+        for per_operand in (False, True):
+            args = (df, rows, cols, *layer, *sizes, bw, per_operand)
+            used = len({naive_ifmap_addr(p, kk, ew, w, ch, fw, s) for p in range(m) for kk in range(k)})
+            if df == DF_IS and overlap and used <= sizes[0]:
+                with pytest.raises(ValueError):
+                    kernel(*args, row_outer=True)
+                continue
+            got, want = kernel(*args, row_outer=True), naive_layer(*args, row_outer=True)
+            for key, v in want.items():
+                assert got[key] == v, (key, args, got, want)
+
+
+def test_row_outer_keeps_a_row_folds_ifmap_resident_hand_worked():
+    """WS GEMM M=64, K=8, N=8 on 4x4: 2 row folds x 2 column folds; ifmap SRAM 400 words holds
+    one row fold's tile (64 x 4 = 256) but not the whole ifmap (512). Columns outer: each row
+    fold's tile is fetched again in column fold 1 (4 x 256 words). Rows outer: once each (512).
+    Partial sums: columns outer accumulate one column fold's 64 x 4 = 256 words, rows outer
+    both column folds' 512 words: with a 400-word ofmap SRAM they spill (2 x 256 written and
+    read back)."""
+    args = (DF_WS, 4, 4, 64, 8, 1, 8, 1, 8, 1, 400, 1000, 400, 1000.0, False)
+    col = kernel(*args)
+    row = kernel(*args, row_outer=True)
+    assert col["dram_ifmap_reads"] == 4 * 256 and row["dram_ifmap_reads"] == 2 * 256
+    assert col["dram_ofmap_reads"] == 0 and col["dram_ofmap_writes"] == 2 * 256
+    assert row["dram_ofmap_reads"] == 2 * 256 and row["dram_ofmap_writes"] == 4 * 256
+    assert col["compute_cycles"] == row["compute_cycles"]
 
 
 @pytest.mark.parametrize("seed", range(30))
@@ -351,3 +397,22 @@ def test_large_gemm_runs_in_bounded_memory():
                512 * 1024, 512 * 1024, 256 * 1024, 64.0, False)
     assert r["compute_cycles"] == 256 * (2048 + 128 + 128 - 2)
     assert r["macs"] == 2048 ** 3
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_row_outer_equals_column_outer_with_one_row_or_column_fold(seed):
+    """With one row fold or one column fold both loop orders are the same schedule: the kernel
+    gives the same numbers (the mapper skips the second order there, the batched path lets the
+    earlier candidate win the tie)."""
+    rng = np.random.default_rng(3000 + seed)
+    rows, cols, layer, sizes, bw = random_case(rng)
+    eh, ew, m, n, k = naive_mnk(*layer)
+    for df in DATAFLOWS:
+        s_r, s_c = {DF_OS: (m, n), DF_WS: (k, n), DF_IS: (k, m)}[df]
+        for r, c in ((s_r, cols), (rows, s_c)):          # one row fold / one column fold
+            args = (df, r, c, *layer, *sizes, bw, bool(seed % 2))
+            try:
+                ro = kernel(*args, row_outer=True)
+            except ValueError:                             # IS, overlapping, resident ifmap
+                continue
+            assert ro == kernel(*args)

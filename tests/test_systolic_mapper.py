@@ -35,7 +35,7 @@ def test_tiling_hand_worked_ws_gemm():
     geom = (1024, 256, 1, 256, 1, 32, 1)
     assert temporal_tiles(spec, geom, "ws") == 4
     assert temporal_split(geom, "ws", 4) == [(256, 256, 1, 256, 1, 32, 1)] * 4
-    assert candidates(spec, op) == [("ws", False, 1), ("ws", False, 4)]
+    assert candidates(spec, op) == [("ws", False, 1, False), ("ws", False, 4, False)]
     whole = run_raw(spec, op, "ws", False, 1)
     tiled = run_raw(spec, op, "ws", False, 4)
     # 8 row folds x 1 column fold; a fold is 2R + C + T - 2 cycles
@@ -58,7 +58,7 @@ def test_tiling_hand_worked_ws_gemm():
     assert r.details["folds"] == 32 and r.details["ofmap_spill"] is False
     # tiling off: the untiled candidate only
     off = attrs.evolve(spec, mapping_tiling=False)
-    assert candidates(off, op) == [("ws", False, 1)]
+    assert candidates(off, op) == [("ws", False, 1, False)]
     assert evaluate(off, op, None).cycles == whole[K.TOTAL_CYCLES]
 
 

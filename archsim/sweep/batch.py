@@ -185,8 +185,7 @@ def _op_energy(counts, rec_op, rec_c, e):
 
 
 @njit(cache=True)
-def _price_points(raw, rank, cand_tr, trans_ok, objective, repeat, word_bytes, hz, rec_op, rec_c,
-                  static_w):
+def _price_points(raw, rank, cand_ok, objective, repeat, word_bytes, hz, rec_op, rec_c, static_w):
     """raw[c, p, l, slot]: kernel results of canonical candidate c (a dataflow, on the GEMM or
     its transpose: cand_tr[c]); rank[p, c] its tie-break place in point p's candidate list (-1:
     not a candidate of p); trans_ok[l]: layer l may run transposed. Returns (chosen [P, L],
@@ -207,7 +206,7 @@ def _price_points(raw, rank, cand_tr, trans_ok, objective, repeat, word_bytes, h
             n_ok = 0
             only = 0
             for c in range(n_c):
-                if rank[p, c] >= 0 and (not cand_tr[c] or trans_ok[li]):
+                if rank[p, c] >= 0 and cand_ok[c, li]:
                     n_ok += 1
                     only = c
             best = only
@@ -215,7 +214,7 @@ def _price_points(raw, rank, cand_tr, trans_ok, objective, repeat, word_bytes, h
                 best_v = np.inf
                 best_r = 1 << 30
                 for c in range(n_c):
-                    if rank[p, c] < 0 or (cand_tr[c] and not trans_ok[li]):
+                    if rank[p, c] < 0 or not cand_ok[c, li]:
                         continue
                     cyc = raw[c, p, li, TOTAL_CYCLES]
                     lat = cyc / hz[p]
@@ -390,19 +389,27 @@ def evaluate_points_batched(points, workload, cname):
     good = [good[i] for i in order]
     specs = [specs[i] for i in order]
     n_p, n_l = len(good), len(ops)
-    canon = [(df, tr) for df in ("os", "ws", "is") for tr in (False, True)]
+    # canonical candidates (dataflow, transposed, row folds outer); a point ranks the ones its
+    # mapper lists in its own tie-break order (systolic.model.candidates, untiled)
+    canon = [(df, tr, ro) for df in ("os", "ws", "is") for tr in (False, True) for ro in (False, True)]
     rank = np.full((n_p, len(canon)), -1, dtype=np.int64)
     for p, sp in enumerate(specs):
         if sp.mapping == "search":
-            order = [(df, tr) for df in sp.mapping_dataflows
-                     for tr in ((False, True) if sp.mapping_transpose else (False,))]
+            order = [(df, tr, ro) for df in sp.mapping_dataflows
+                     for tr in ((False, True) if sp.mapping_transpose else (False,))
+                     for ro in ((False, True) if sp.mapping_loop_order else (False,))]
         else:
-            order = [(sp.dataflow, False)]
+            order = [(sp.dataflow, False, False)]
         for r, cand in enumerate(order):
             rank[p, canon.index(cand)] = r
     trans_ok = np.array([transposable(op) for op in ops], dtype=np.bool_)
     layers_t = np.array([transposed_geometry(op) if ok else layer_geometry(op)
                          for op, ok in zip(ops, trans_ok)], dtype=np.int64)
+    # row folds outer: not for IS on overlapping windows (a transposable GEMM never overlaps);
+    # where a point has one row or one column fold the two orders give the same numbers and the
+    # earlier (column-outer) candidate wins the tie, as the per-op mapper, which skips it
+    cand_ok = np.array([[(not tr or trans_ok[li]) and not (ro and df == "is" and not trans_ok[li])
+                         for li in range(n_l)] for df, tr, ro in canon], dtype=np.bool_)
     words = np.array([s.sram_words() for s in specs], dtype=np.int64)
     rows = np.array([s.rows for s in specs], dtype=np.int64)
     cols = np.array([s.cols for s in specs], dtype=np.int64)
@@ -410,7 +417,7 @@ def evaluate_points_batched(points, workload, cname):
     po = np.array([s.dram_channels == "per_operand" for s in specs], dtype=np.bool_)
     fo = np.array([bool(s.fold_overlap) for s in specs], dtype=np.bool_)
     raw = np.zeros((len(canon), n_p, n_l, K.N_SLOTS), dtype=np.int64)
-    for c, (dfname, tr) in enumerate(canon):
+    for c, (dfname, tr, ro) in enumerate(canon):
         sub = np.flatnonzero(rank[:, c] >= 0)
         if sub.size == 0:
             continue
@@ -420,11 +427,11 @@ def evaluate_points_batched(points, workload, cname):
         off, ln, flat_f, flat_t, parts = _counts_for(dfl, rows[sub], cols[sub], geoms)
         raw[c, sub] = K.evaluate_points_flat(dfl, rows[sub], cols[sub], words[sub, 0].copy(),
                                              words[sub, 1].copy(), words[sub, 2].copy(), bw[sub],
-                                             po[sub], fo[sub], lay, off, ln, flat_f, flat_t)
+                                             po[sub], fo[sub], lay, off, ln, flat_f, flat_t, ro)
         for (cf, ct), a, b in parts:          # keep what this call counted for the next one
             cf[:] = flat_f[a:b]
             ct[:] = flat_t[a:b]
-    cand_tr = np.array([tr for _, tr in canon], dtype=np.bool_)
+
     statics = [st for _, _, st in good]
     objective = np.array([_OBJECTIVES[s.mapping_objective] for s in specs], dtype=np.int64)
     wb = np.array([s.word_bytes for s in specs], dtype=np.int64)
@@ -432,8 +439,7 @@ def evaluate_points_batched(points, workload, cname):
     rec_op = np.stack([st.rec_op for st in statics])
     rec_c = np.stack([st.rec_c for st in statics])
     static_w = np.array([st.static_w for st in statics])
-    _, res = _price_points(raw, rank, cand_tr, trans_ok, objective, repeat, wb, hz, rec_op, rec_c,
-                           static_w)
+    _, res = _price_points(raw, rank, cand_ok, objective, repeat, wb, hz, rec_op, rec_c, static_w)
     kind = KIND
     for i, (arch, payload, st) in enumerate(good):
         r = res[i]

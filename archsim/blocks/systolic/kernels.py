@@ -365,9 +365,11 @@ def _ifmap_new_words(dataflow, g, i, j, p0, p1, k0, k1, m, k, ew, channels, filt
 
 @njit(cache=True)
 def _fold_traffic(g, i, j, dataflow, rows, cols, s_r, s_c, t, rf, m, n, k, ew, channels,
-                  filter_w, stride, overlap, fits_i, fits_f, si, sf, so, st, c_first, c_tile, rg):
+                  filter_w, stride, overlap, fits_i, fits_f, si, sf, so, st, c_first, c_tile, rg,
+                  row_outer=False):
     """DRAM traffic of fold g = j * rf + i (row fold i of column fold j; folds must be visited
-    in order; `st` carries residency state).
+    in the loop order: column folds outer, or with `row_outer` row folds outer; `st` carries
+    residency state).
 
     Returns (new ifmap words, new filter words, partial-sum words read back, ofmap words
     drained after this fold, ofmap tile words, first fold of its ofmap tile)."""
@@ -395,8 +397,8 @@ def _fold_traffic(g, i, j, dataflow, rows, cols, s_r, s_c, t, rf, m, n, k, ew, c
         st[_ST_I_WORDS] = new_i
         st[_ST_I_KEY] = ikey
     # ---- filter tile
-    if dataflow == DF_OS:
-        tile_f, fkey, fseen = np.int64(k) * cols_j, j, False
+    if dataflow == DF_OS:      # row folds outer: tile j was seen in row fold 0
+        tile_f, fkey, fseen = np.int64(k) * cols_j, j, row_outer and i > 0
     elif dataflow == DF_WS:
         tile_f, fkey, fseen = np.int64(rows_i) * cols_j, g, False
     else:
@@ -418,16 +420,21 @@ def _fold_traffic(g, i, j, dataflow, rows, cols, s_r, s_c, t, rf, m, n, k, ew, c
         first = True
     else:
         tile_o = np.int64(t) * cols_j          # accumulation tile of column fold j
+        # partial sums held at once: one column fold's, or (row folds outer) every column's
+        live = np.int64(t) * s_c if row_outer else tile_o
         if rf == 1:
             out_w = tile_o
             first = True
-        elif tile_o > so:                       # partial sums spill to DRAM and come back
+        elif live > so:                         # partial sums spill to DRAM and come back
             out_w = tile_o
             rb = tile_o if i > 0 else np.int64(0)
             first = True
         else:
             out_w = tile_o if i == rf - 1 else np.int64(0)
-            first = i == 0
+            # row folds outer: every column's tile accumulates from the first fold on and
+            # completes in the last pass, into SRAM no later tile needs: no drain is forced
+            # (with one column fold this is the column-outer schedule)
+            first = (i == 0 and j == 0) if row_outer else (i == 0)
     return new_i, new_f, rb, out_w, tile_o, first
 
 
@@ -467,10 +474,14 @@ def cache_size(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, chann
 @njit(cache=True)
 def layer_into(out, dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, channels,
                num_filters, stride, ifmap_sram_words, filter_sram_words, ofmap_sram_words,
-               bandwidth_words_per_cycle, per_operand_channels, fold_overlap, c_first, c_tile):
+               bandwidth_words_per_cycle, per_operand_channels, fold_overlap, c_first, c_tile,
+               row_outer=False):
     """`simulate_layer` writing into `out` (N_SLOTS int64), with caller-owned count caches
     (`cache_size` long, filled with -1; reusable for another layer evaluation with the same
-    geometry, dataflow, rows and cols, whatever the SRAMs and bandwidth)."""
+    geometry, dataflow, rows and cols, whatever the SRAMs and bandwidth). `row_outer`: visit the
+    folds row fold outer, column fold inner (the operand tile of a row fold stays resident
+    across the column folds; WS/IS keep every column's partial sums at once). Not for IS with
+    overlapping windows and a resident ifmap (first-touch counts assume column folds outer)."""
     out[:] = 0
     eh = (ifmap_h - filter_h + stride) // stride
     ew = (ifmap_w - filter_w + stride) // stride
@@ -498,9 +509,11 @@ def layer_into(out, dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, 
     dram_or = np.int64(0)
     spill = 0
 
+    if row_outer and dataflow == DF_IS and overlap and fits_i:
+        raise ValueError("row_outer: not for IS with overlapping windows and a resident ifmap")
     new_i, new_f, rb, out_w, tile_o, first = _fold_traffic(
         0, 0, 0, dataflow, rows, cols, s_r, s_c, t, rf, m, n, k, ew, channels, filter_w,
-        stride, overlap, fits_i, fits_f, si, sf, so, st, c_first, c_tile, rg)
+        stride, overlap, fits_i, fits_f, si, sf, so, st, c_first, c_tile, rg, row_outer)
     pf_s = 0.0                # words of the current fold prefetched during the previous period
     pf_i = 0.0                # (a fluid amount: the channel may stop mid-word at a fold's end)
     pf_f = 0.0
@@ -519,11 +532,17 @@ def layer_into(out, dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, 
     shared = ch_i == ch_f and ch_f == ch_o
     ni = 0                    # (row fold, column fold) of fold g + 1
     nj = 0
-    for g in range(n_folds):
-        ni += 1
-        if ni == rf:
-            ni = 0
+    for g in range(n_folds):                    # g: visit order; folds keep their ids j*rf+i
+        if row_outer:
             nj += 1
+            if nj == cf:
+                nj = 0
+                ni += 1
+        else:
+            ni += 1
+            if ni == rf:
+                ni = 0
+                nj += 1
         dram_i += new_i
         dram_f += new_f
         dram_ow += out_w
@@ -598,8 +617,9 @@ def layer_into(out, dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, 
         pf_f = 0.0
         if g + 1 < n_folds:
             new_i, new_f, rb, out_w, tile_o, first = _fold_traffic(
-                g + 1, ni, nj, dataflow, rows, cols, s_r, s_c, t, rf, m, n, k, ew, channels,
-                filter_w, stride, overlap, fits_i, fits_f, si, sf, so, st, c_first, c_tile, rg)
+                nj * rf + ni, ni, nj, dataflow, rows, cols, s_r, s_c, t, rf, m, n, k, ew, channels,
+                filter_w, stride, overlap, fits_i, fits_f, si, sf, so, st, c_first, c_tile, rg,
+                row_outer)
             w_s, w_i, w_f = _stationary_split(dataflow, new_i, new_f)
             x = min(float(w_s), min(float(h_s), max(slack[ch_s], 0.0)))
             slack[ch_s] -= x
@@ -644,7 +664,8 @@ def layer_into(out, dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, 
 @njit(cache=True)
 def simulate_layer(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, channels,
                    num_filters, stride, ifmap_sram_words, filter_sram_words, ofmap_sram_words,
-                   bandwidth_words_per_cycle, per_operand_channels, fold_overlap=False):
+                   bandwidth_words_per_cycle, per_operand_channels, fold_overlap=False,
+                   row_outer=False):
     """One layer on one array. Returns an int64 array indexed by the slot constants above.
 
     A GEMM M x N x K is passed as SCALE-Sim maps it: ifmap M x K, filter 1 x K, 1 channel,
@@ -685,7 +706,7 @@ def simulate_layer(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, c
     return layer_into(out, dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, channels,
                       num_filters, stride, ifmap_sram_words, filter_sram_words, ofmap_sram_words,
                       bandwidth_words_per_cycle, per_operand_channels, fold_overlap, c_first,
-                      c_tile)
+                      c_tile, row_outer)
 
 
 @njit(cache=True)
@@ -756,10 +777,12 @@ def action_counts(r, word_bytes, out):
 @njit(cache=True)
 def evaluate_points_flat(dataflow, rows, cols, ifmap_sram_words, filter_sram_words,
                          ofmap_sram_words, bandwidth_words_per_cycle, per_operand_channels,
-                         fold_overlap, layers, cache_off, cache_len, cache_first, cache_tile):
+                         fold_overlap, layers, cache_off, cache_len, cache_first, cache_tile,
+                         row_outer=False):
     """`evaluate_points` with caller-owned count caches: the caches of (point p, layer l) are
     cache_first / cache_tile[cache_off[p, l] : + cache_len[p, l]] (-1 = not computed yet), so a
-    caller can keep them across calls (archsim.sweep.batch keeps them per worker process)."""
+    caller can keep them across calls (archsim.sweep.batch keeps them per worker process; the
+    counts do not depend on the loop order, so `row_outer` calls share them)."""
     n_p = rows.shape[0]
     n_l = layers.shape[0]
     out = np.zeros((n_p, n_l, N_SLOTS), dtype=np.int64)
@@ -771,5 +794,5 @@ def evaluate_points_flat(dataflow, rows, cols, ifmap_sram_words, filter_sram_wor
                        layers[li, 2], layers[li, 3], layers[li, 4], layers[li, 5], layers[li, 6],
                        ifmap_sram_words[p], filter_sram_words[p], ofmap_sram_words[p],
                        bandwidth_words_per_cycle[p], per_operand_channels[p], fold_overlap[p],
-                       cache_first[a:b], cache_tile[a:b])
+                       cache_first[a:b], cache_tile[a:b], row_outer)
     return out

@@ -14,6 +14,8 @@ kinds and `attention` as their lowering to GEMMs and element-wise passes
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import math
 import time
 
@@ -161,18 +163,40 @@ def temporal_split(geom, dataflow: str, tiles: int) -> list[tuple]:
     return out
 
 
-def candidates(spec: Spec, op) -> list[tuple[str, bool, int]]:
-    """The mapper's (dataflow, transposed, temporal tiles) candidates for op, in tie-break
-    order: each dataflow, on the transposed GEMM where allowed, each untiled and (with
-    `mapping_tiling`) tiled against the ofmap SRAM where its partial sums would spill."""
+class Candidate(NamedTuple):
+    """One mapping the systolic mapper evaluates."""
+    dataflow: str
+    transposed: bool = False        # the GEMM ofmap^T = filter^T x ifmap^T
+    tiles: int = 1                  # temporal sub-layers against the ofmap SRAM
+    row_outer: bool = False         # fold loop order: row folds outer
+
+
+def loop_orders(spec: Spec, geom, dataflow: str) -> tuple[bool, ...]:
+    """The fold loop orders the mapper tries (row_outer flags): column folds outer, and with
+    `mapping_loop_order` row folds outer, unless there is one row or one column fold (the same
+    order) or the layer is IS with overlapping windows (kernels.layer_into refuses it)."""
+    if not spec.mapping_loop_order:
+        return (False,)
+    z = _layer_sizes(spec, geom, dataflow)
+    if z["row_folds"] == 1 or z["col_folds"] == 1 or (dataflow == "is" and z["overlap"]):
+        return (False,)
+    return (False, True)
+
+
+def candidates(spec: Spec, op) -> list[Candidate]:
+    """The mapper's candidates for op, in tie-break order: each dataflow, on the transposed
+    GEMM where allowed, in each loop order of `loop_orders`, then (with `mapping_tiling`) tiled
+    against the ofmap SRAM where its partial sums would spill."""
     out = []
     for df in spec.mapping_dataflows:
         for tr in ((False, True) if spec.mapping_transpose and transposable(op) else (False,)):
-            out.append((df, tr, 1))
+            geom = _geometry(op, tr)
+            for ro in loop_orders(spec, geom, df):
+                out.append(Candidate(df, tr, 1, ro))
             if spec.mapping_tiling:
-                n = temporal_tiles(spec, _geometry(op, tr), df)
+                n = temporal_tiles(spec, geom, df)
                 if n > 1:
-                    out.append((df, tr, n))
+                    out.append(Candidate(df, tr, n, False))
     return out
 
 
@@ -238,8 +262,8 @@ def work_estimate(spec: Spec, op):
         return Work(sum(w.seconds for w in ws), max((w.bytes for w in ws), default=0.0),
                     f"{len(ws)} lowered parts" + (f": {ws[0].what}, ..." if ws else ""))
     seconds, mem, folds_all, visits_all = 0.0, 0.0, 0, 0
-    cands = (candidates(spec, op) if spec.mapping == "search" else []) or [(spec.dataflow, False, 1)]
-    for df, tr, _tiles in cands:
+    cands = (candidates(spec, op) if spec.mapping == "search" else []) or [Candidate(spec.dataflow)]
+    for df, tr, _tiles, _ro in cands:
         z = _layer_sizes(spec, _geometry(op, tr), df)     # tiles: the same folds, split
         # the unique-ifmap-word count visits every im2col element of every new ifmap tile: at
         # most M*K per column fold (OS / WS with the ifmap resident), M*K in all for IS
@@ -284,14 +308,16 @@ def check_ranges(spec: Spec, op, dataflow: str, transposed: bool = False) -> Non
 _GEOMETRY_SLOTS = (K.ROW_FOLDS, K.COL_FOLDS, K.FOLD_CYCLES, K.S_R, K.S_C)
 
 
-def run_raw(spec: Spec, op, dataflow: str, transposed: bool = False, tiles: int = 1):
+def run_raw(spec: Spec, op, dataflow: str, transposed: bool = False, tiles: int = 1,
+            row_outer: bool = False):
     """The kernel's raw int64 slots for `op` under `dataflow` (on its transposed GEMM; with
-    `tiles` > 1 as the `temporal_split` sub-layers run back to back: amounts add up)."""
+    `tiles` > 1 as the `temporal_split` sub-layers run back to back: amounts add up; folds in
+    the `row_outer` loop order)."""
     check_ranges(spec, op, dataflow, transposed)
     geom = transposed_geometry(op) if transposed else layer_geometry(op)
     if tiles <= 1:
-        return _run_geometry(spec, geom, dataflow)
-    parts = [_run_geometry(spec, g, dataflow) for g in temporal_split(geom, dataflow, tiles)]
+        return _run_geometry(spec, geom, dataflow, row_outer)
+    parts = [_run_geometry(spec, g, dataflow, row_outer) for g in temporal_split(geom, dataflow, tiles)]
     raw = np.sum(parts, axis=0)
     for slot in _GEOMETRY_SLOTS:
         raw[slot] = parts[0][slot]
@@ -299,12 +325,12 @@ def run_raw(spec: Spec, op, dataflow: str, transposed: bool = False, tiles: int 
     return raw
 
 
-def _run_geometry(spec: Spec, geom, dataflow: str):
+def _run_geometry(spec: Spec, geom, dataflow: str, row_outer: bool = False):
     global _interpreted_s
     si, sf, so = spec.sram_words()
     args = (K.DATAFLOW_CODES[dataflow], spec.rows, spec.cols, *geom, si, sf, so,
             float(spec.dram_bandwidth_words_per_cycle), spec.dram_channels == "per_operand",
-            spec.fold_overlap)
+            spec.fold_overlap, row_outer)
     if not jit.ready() and _interpreted_s < INTERPRET_BUDGET_S:
         g = args[3:10]
         eh, ew = (g[0] - g[2] + g[6]) // g[6], (g[1] - g[3] + g[6]) // g[6]
@@ -331,32 +357,34 @@ def actions_of(spec: Spec, raw) -> dict[str, float]:
     return {k: float(v) for k, v in zip(action_keys(spec), counts)}
 
 
-def candidate_name(df: str, transposed: bool, tiles: int = 1) -> str:
-    return f"{df}{'-t' if transposed else ''}{f'-x{tiles}' if tiles > 1 else ''}"
+def candidate_name(c: Candidate) -> str:
+    """`ws`, `ws-t` (transposed), `ws-r` (row folds outer), `ws-x4` (4 sub-layers), combined."""
+    return (f"{c.dataflow}{'-t' if c.transposed else ''}{'-r' if c.row_outer else ''}"
+            f"{f'-x{c.tiles}' if c.tiles > 1 else ''}")
 
 
-def choose_dataflow(spec: Spec, op, ctx) -> tuple[str, bool, int, dict[str, float]]:
+def choose_dataflow(spec: Spec, op, ctx) -> tuple[Candidate, dict[str, float]]:
     """The mapper: every candidate of `candidates` (each dataflow of `mapping_dataflows`, its
     transposed GEMM where allowed, each untiled and tiled against the ofmap SRAM where that
     avoids a partial-sum spill) evaluated on the op, the one with the lowest
     `mapping_objective` kept (ties: the first listed). Energy = the op's dynamic energy as the
     energy layer prices it + the arch's static power over the op's latency (their sum over a
-    chain of ops is the run's energy). Returns (dataflow, transposed, tiles, {candidate: score})."""
+    chain of ops is the run's energy). Returns (the chosen Candidate, {candidate name: score})."""
     pricer = mapping_pricer(ctx, spec.mapping_objective, "mapping_objective")
     hz = spec.clock_ghz * HZ_PER_GHZ
     best, best_v, scores = None, math.inf, {}
-    for df, tr, tiles in candidates(spec, op):
-        raw = run_raw(spec, op, df, tr, tiles)
+    for cand in candidates(spec, op):
+        raw = run_raw(spec, op, *cand)
         cycles = int(raw[K.TOTAL_CYCLES])
         lat = cycles / hz
         energy = None
         if spec.mapping_objective != "cycles":
             energy = pricer(actions_of(spec, raw)) + pricer.static_w * lat
         v = mapping_score(spec.mapping_objective, cycles, lat, energy)
-        scores[candidate_name(df, tr, tiles)] = v
+        scores[candidate_name(cand)] = v
         if v < best_v:
-            best, best_v = (df, tr, tiles), v
-    return best[0], best[1], best[2], scores
+            best, best_v = cand, v
+    return best, scores
 
 
 def _peak_sram_bw(spec: Spec, r: dict, dataflow: str) -> tuple[int, int, int]:
@@ -376,10 +404,11 @@ def evaluate(spec: Spec, op, ctx) -> OpResult:
     if not isinstance(op, (Gemm, Conv2d)):
         return evaluate_lowered(evaluate, spec, _Lowered(op, _lowering(op)), ctx)
     scores = None
-    dataflow, transposed, tiles = spec.dataflow, False, 1
+    cand = Candidate(spec.dataflow)
     if spec.mapping == "search":
-        dataflow, transposed, tiles, scores = choose_dataflow(spec, op, ctx)
-    raw = run_raw(spec, op, dataflow, transposed, tiles)
+        cand, scores = choose_dataflow(spec, op, ctx)
+    dataflow, transposed, tiles = cand.dataflow, cand.transposed, cand.tiles
+    raw = run_raw(spec, op, *cand)
     r = {name: int(v) for name, v in zip(K.SLOT_NAMES, raw)}
     wb = spec.word_bytes
     bw = spec.dram_bandwidth_words_per_cycle
@@ -452,6 +481,7 @@ def evaluate(spec: Spec, op, ctx) -> OpResult:
     if scores is not None:
         details["transposed"] = transposed
         details["temporal_tiles"] = tiles
+        details["loop_order"] = "row_outer" if cand.row_outer else "col_outer"
         details["mapping_objective"] = spec.mapping_objective
         details["mapping_candidates"] = scores
     return OpResult(

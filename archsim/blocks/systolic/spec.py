@@ -53,6 +53,11 @@ class Spec:
         True, doc="the mapper also tries every dataflow on the transposed GEMM (filters x pixels: "
         "the operands trade SRAMs and rows/columns) for layers whose windows do not overlap "
         "(GEMMs, 1x1 convolutions)")
+    mapping_loop_order: bool = field(
+        True, doc="the mapper also tries the folds in the other loop order, row folds outer: a row "
+        "fold's operand tile (OS/WS ifmap, IS filter) stays resident across the column folds, and "
+        "WS/IS hold every column's partial sums at once (they spill when those overflow the ofmap "
+        "SRAM); not for IS with overlapping windows")
     mapping_tiling: bool = field(
         True, doc="the mapper also tries tiling the streamed (temporal) dimension against the ofmap "
         "SRAM: a WS/IS layer whose partial-sum tile (T x cols words) overflows the ofmap SRAM and "
