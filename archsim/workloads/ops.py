@@ -227,6 +227,12 @@ class Elementwise:
     n_inputs: int = field(1, ge=0)
     flops_per_element: float = field(1.0, ge=0.0)
     dtype: Dtype = field()
+    access: Literal["contiguous", "strided", "atomic"] = field(
+        "contiguous", doc="how the kernel reaches its operands: 'contiguous' (every operand dense: "
+        "PyTorch's vectorised kernel, DRAM-bound), 'strided' (an operand is a strided view or "
+        "broadcast - a half of a fused gate-up output, cos/sin over heads, a cache slice -: "
+        "TensorIterator's non-vectorised kernel with per-element index arithmetic), 'atomic' "
+        "(index_add / scatter_add into an output: one atomic read-modify-write per element)")
     name: str = ""
     repeat: int = field(1, ge=1)
 

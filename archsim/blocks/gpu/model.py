@@ -339,10 +339,29 @@ def _stream(spec, kind, nbytes, read_bytes, flops, dtype, dram_fraction: float =
                    compute_s=t_c, memory_s=t_m)
 
 
+def _elementwise(spec, kind, n_elements, nbytes, read_bytes, flops, dtype, access="contiguous") -> Prediction:
+    """One elementwise kernel. contiguous: streamed (`_stream`). strided (an operand is a
+    strided view or broadcast: PyTorch's non-vectorised elementwise_kernel) and atomic
+    (index_add: a scalar atomic read-modify-write per element): the memory side takes
+    max(DRAM time, elements x the path's per-element issue time, whole GPU, scaled by SM count x
+    clock), overlapped with the FLOPs as the streamed kernel is."""
+    if access == "contiguous":
+        return _stream(spec, kind, nbytes, read_bytes, flops, dtype)
+    eff = spec.efficiency
+    per_el = eff.strided_ns_per_element if access == "strided" else eff.atomic_ns_per_element
+    t_issue = n_elements * per_el * 1e-9 * time_scale(spec)
+    t_dram = dram_time(spec, nbytes)
+    t_m = max(t_issue, t_dram)
+    t_c = flops / (vector_peak(spec, dtype) * min(1.0, eff.vector_fraction)) if flops else 0.0
+    return _single(spec, kind, smax(t_c, t_m, eff.smoothmax_p),
+                   flops_by={f"v:{dtype}": flops} if flops else {}, dram=nbytes, dram_read=read_bytes,
+                   compute_s=t_c, memory_s=t_m, details={"access": access, "issue_s": t_issue})
+
+
 def predict_elementwise(spec, op) -> Prediction:
     b = DTYPE_BYTES[op.dtype]
-    return _stream(spec, "elementwise", op.n_elements * (op.n_inputs + 1) * b,
-                   op.n_elements * op.n_inputs * b, op.flops(), op.dtype)
+    return _elementwise(spec, "elementwise", op.n_elements, op.n_elements * (op.n_inputs + 1) * b,
+                        op.n_elements * op.n_inputs * b, op.flops(), op.dtype, op.access)
 
 
 def predict_copy(spec, op) -> Prediction:
@@ -782,7 +801,10 @@ def predict_moe_ffn(spec, op) -> Prediction:
             else:       # silu(gate), then * up
                 nbytes, rd = total_rows * op.expert_ffn * b * (2 + i), total_rows * op.expert_ffn * b * (1 + i)
                 fl = float(total_rows * op.expert_ffn) * (4.0 if i == 0 else 1.0)
-            a = _stream(spec, "moe_ffn", nbytes, rd, fl, op.dtype)
+            # torch: the kernels read the gate and up halves of the grouped GEMM's fused output
+            # (strided views): the non-vectorised elementwise path
+            a = _elementwise(spec, "moe_ffn", total_rows * op.expert_ffn, nbytes, rd, fl, op.dtype,
+                             "strided" if torch_impl and op.gated else "contiguous")
             parts.append(attrs.evolve(a, details={**a.details, "part": f"{tag}.act{i if act_kernels > 1 else ''}"}))
         if prep is not None:
             parts.append(attrs.evolve(prep, details={**prep.details, "part": f"{tag}.down_prepare"}))
