@@ -408,24 +408,24 @@ def test_math_attention_is_aten_kernel_sequence_hand_worked():
     assert {"mask_tril", "mask_where", "mask_add"} <= set(pre.details["parts"])
 
 
-def test_nonvectorised_kernel_is_element_or_byte_bound_hand_worked():
+def test_broadcast_kernel_is_element_or_byte_bound_hand_worked():
     """repeat_interleave of K/V along heads, b16 x 8 -> 32 heads x 16384 x 128 bf16 (H100
     measured 2208 us, h100-2026-12-07-repeat-kv.json): 1.07 G output elements x 2.06 ps =
     2.21 ms beats 2.69 GB at 0.656 x the streaming rate; an fp32 repeat (b4 x 16384: 268 M
     elements, 1.34 GB; measured 710 us, math-sdpa.log) is byte-bound."""
-    from archsim.blocks.gpu.model import _nonvec, dram_time
+    from archsim.blocks.gpu.model import _elementwise, dram_time
     spec = load_arch(REPO / "arch_configs" / "gpu" / "h100-sxm.toml").components["gpu"]
     eff = spec.efficiency
     n = 16 * 32 * 16384 * 128
-    p = _nonvec(spec, "attention", n, n * 2 + n // 4 * 2, n // 4 * 2, 0.0, "bf16")
-    assert p.details["compute_s"] == pytest.approx(n * eff.nonvec_ns_per_element * 1e-9)
-    assert p.latency_s == pytest.approx(p.details["compute_s"] + spec.launch_overhead_us * 1e-6)
+    p = _elementwise(spec, "attention", n, n * 2 + n // 4 * 2, n // 4 * 2, 0.0, "bf16", "broadcast")
+    assert p.details["issue_s"] == pytest.approx(n * eff.broadcast_ns_per_element * 1e-9)
+    assert p.latency_s == pytest.approx(p.details["issue_s"] + spec.launch_overhead_us * 1e-6)
     assert p.latency_s == pytest.approx(2208e-6, rel=0.05)
     n = 4 * 32 * 16384 * 128
     nbytes = n * 4 + n // 4 * 4
-    p = _nonvec(spec, "attention", n, nbytes, n // 4 * 4, 0.0, "fp32")
-    assert p.details["memory_s"] == pytest.approx(dram_time(spec, nbytes, eff.nonvec_fraction))
-    assert p.details["memory_s"] > p.details["compute_s"]
+    p = _elementwise(spec, "attention", n, nbytes, n // 4 * 4, 0.0, "fp32", "broadcast")
+    assert p.details["memory_s"] == pytest.approx(dram_time(spec, nbytes, eff.broadcast_dram_fraction))
+    assert p.details["memory_s"] > p.details["issue_s"]
     assert p.latency_s == pytest.approx(710e-6, rel=0.05)
 
 

@@ -227,6 +227,15 @@ class Elementwise:
     n_inputs: int = field(1, ge=0)
     flops_per_element: float = field(1.0, ge=0.0)
     dtype: Dtype = field()
+    access: Literal["contiguous", "strided", "broadcast", "atomic"] = field(
+        "contiguous", doc="how the kernel reaches its operands: 'contiguous' (every operand dense: "
+        "PyTorch's vectorised kernel, DRAM-bound), 'strided' (an operand is a strided view or "
+        "broadcast - a half of a fused gate-up output, cos/sin over heads, a cache slice -: "
+        "TensorIterator's non-vectorised kernel with per-element index arithmetic, "
+        "elementwise_kernel<128, 4>), 'broadcast' (a copy or two-input kernel from a source "
+        "broadcast along a dimension, or a dtype conversion: elementwise_kernel<128, 2> / "
+        "unrolled_elementwise_kernel, e.g. K/V repeat_interleave, an fp32 upcast), 'atomic' "
+        "(index_add / scatter_add into an output: one atomic read-modify-write per element)")
     name: str = ""
     repeat: int = field(1, ge=1)
 

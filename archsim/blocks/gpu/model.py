@@ -339,21 +339,33 @@ def _stream(spec, kind, nbytes, read_bytes, flops, dtype, dram_fraction: float =
                    compute_s=t_c, memory_s=t_m)
 
 
-def _nonvec(spec, kind, n_out, nbytes, read_bytes, flops, dtype) -> Prediction:
-    """One of ATen's non-vectorised elementwise kernels (broadcast source, dtype conversion):
-    the slower of its element issue (`nonvec_ns_per_element` per output element) and its
-    traffic at `nonvec_fraction` of the streaming rate."""
+def _elementwise(spec, kind, n_elements, nbytes, read_bytes, flops, dtype, access="contiguous") -> Prediction:
+    """One elementwise kernel. contiguous: streamed (`_stream`). Off the vectorised path, the
+    memory side takes max(DRAM time, elements x the path's per-element issue time, whole GPU,
+    scaled by SM count x clock), overlapped with the FLOPs as the streamed kernel is:
+    strided (an operand is a strided view: elementwise_kernel<128, 4>, `strided_ns_per_element`),
+    broadcast (a broadcast source or a dtype conversion: elementwise_kernel<128, 2> /
+    unrolled_elementwise_kernel, `broadcast_ns_per_element` per output element and the DRAM at
+    `broadcast_dram_fraction`), atomic (index_add: a scalar atomic read-modify-write per element,
+    `atomic_ns_per_element`)."""
+    if access == "contiguous":
+        return _stream(spec, kind, nbytes, read_bytes, flops, dtype)
     eff = spec.efficiency
-    t_m = dram_time(spec, nbytes, eff.nonvec_fraction)
-    t_el = n_out * eff.nonvec_ns_per_element * 1e-9
-    return _single(spec, kind, max(t_el, t_m), flops_by={f"v:{dtype}": flops} if flops else {},
-                   dram=nbytes, dram_read=read_bytes, compute_s=t_el, memory_s=t_m)
+    per_el = {"strided": eff.strided_ns_per_element, "broadcast": eff.broadcast_ns_per_element,
+              "atomic": eff.atomic_ns_per_element}[access]
+    t_issue = n_elements * per_el * 1e-9 * time_scale(spec)
+    t_dram = dram_time(spec, nbytes, eff.broadcast_dram_fraction if access == "broadcast" else 1.0)
+    t_m = max(t_issue, t_dram)
+    t_c = flops / (vector_peak(spec, dtype) * min(1.0, eff.vector_fraction)) if flops else 0.0
+    return _single(spec, kind, smax(t_c, t_m, eff.smoothmax_p),
+                   flops_by={f"v:{dtype}": flops} if flops else {}, dram=nbytes, dram_read=read_bytes,
+                   compute_s=t_c, memory_s=t_m, details={"access": access, "issue_s": t_issue})
 
 
 def predict_elementwise(spec, op) -> Prediction:
     b = DTYPE_BYTES[op.dtype]
-    return _stream(spec, "elementwise", op.n_elements * (op.n_inputs + 1) * b,
-                   op.n_elements * op.n_inputs * b, op.flops(), op.dtype)
+    return _elementwise(spec, "elementwise", op.n_elements, op.n_elements * (op.n_inputs + 1) * b,
+                        op.n_elements * op.n_inputs * b, op.flops(), op.dtype, op.access)
 
 
 def predict_copy(spec, op) -> Prediction:
@@ -495,7 +507,8 @@ def predict_attention(spec, op) -> Prediction:
         kv = 2.0 * op.batch * op.kv_len * op.head_dim * b
         # repeat_interleave along heads: a copy from a broadcast (expanded) source, per tensor
         n_out = 2.0 * op.batch * op.heads * op.kv_len * op.head_dim
-        cp = _nonvec(spec, "attention", n_out, kv * (op.kv_heads + op.heads), kv * op.kv_heads, 0.0, "fp32")
+        cp = _elementwise(spec, "attention", n_out, kv * (op.kv_heads + op.heads), kv * op.kv_heads, 0.0,
+                          "fp32", "broadcast")
         p = _sum_parts(spec, "attention", [p, attrs.evolve(cp, details={**cp.details, "part": f"repeat_kv x{g}"})],
                        {**p.details})
     return attrs.evolve(p, details={**p.details, "attention_impl": k.attention, "gqa": k.gqa})
@@ -525,9 +538,9 @@ def _math_attention(spec, op) -> Prediction:
     s_el = float(bh) * op.q_len * op.kv_len
     ls_el = float(op.q_len) * op.kv_len
 
-    def ew(part, n_el, rd_b, wr_b, flops=0.0, nonvec=False):
+    def ew(part, n_el, rd_b, wr_b, flops=0.0, access="contiguous"):
         args = ("attention", n_el * (rd_b + wr_b), n_el * rd_b, flops, acc_dt)
-        p = _nonvec(spec, args[0], n_el, *args[1:]) if nonvec else _stream(spec, *args)
+        p = _elementwise(spec, args[0], n_el, *args[1:], access)
         return attrs.evolve(p, details={**p.details, "part": part})
 
     # non-vectorised kernels (dtype conversions, broadcast sources): the upcasts, the repeats,
@@ -535,23 +548,23 @@ def _math_attention(spec, op) -> Prediction:
     # unrolled_elementwise_kernel); the scales, isneginf and the casts back are vectorised
     parts = []
     if up:
-        parts += [ew("q_to_fp32", q_el, b, a, nonvec=True), ew("k_to_fp32", kv_el, b, a, nonvec=True),
-                  ew("v_to_fp32", kv_el, b, a, nonvec=True)]
+        parts += [ew("q_to_fp32", q_el, b, a, access="broadcast"), ew("k_to_fp32", kv_el, b, a, access="broadcast"),
+                  ew("v_to_fp32", kv_el, b, a, access="broadcast")]
     if expand:
-        parts += [ew("k_repeat", kx_el, a * kv_el / kx_el, a, nonvec=True),
-                  ew("v_repeat", kx_el, a * kv_el / kx_el, a, nonvec=True)]
+        parts += [ew("k_repeat", kx_el, a * kv_el / kx_el, a, access="broadcast"),
+                  ew("v_repeat", kx_el, a * kv_el / kx_el, a, access="broadcast")]
     parts += [ew("q_scale", q_el, a, a, q_el), ew("kt_scale", kx_el, a, a, kx_el)]
     qk = _gemm_pred(spec, "attention", op.q_len, op.head_dim, op.kv_len, bh, acc_dt)
     parts.append(attrs.evolve(qk, details={**qk.details, "part": "qk"}))
     if op.causal:
         parts += [ew("mask_ones", ls_el, 0, 1), ew("mask_tril", ls_el, 1, 1), ew("mask_not", ls_el, 1, 1),
                   ew("mask_where", ls_el, 1, b)]
-        parts.append(ew("mask_add", s_el, a + b * ls_el / s_el, a, s_el, nonvec=True))
+        parts.append(ew("mask_add", s_el, a + b * ls_el / s_el, a, s_el, access="broadcast"))
     # _safe_softmax (ATen): softmax, then rows that were all -inf are zeroed: isneginf over S
     # (bool out), an all-reduce per row, a fill and a where over S
     rows = float(bh) * op.q_len
     parts += [ew("softmax", s_el, a, a, 5.0 * s_el), ew("isneginf", s_el, a, 1),
-              ew("row_all", s_el, 1, rows / s_el), ew("where_rows", s_el, a + rows / s_el, a, nonvec=True)]
+              ew("row_all", s_el, 1, rows / s_el), ew("where_rows", s_el, a + rows / s_el, a, access="broadcast")]
     pv = _gemm_pred(spec, "attention", op.q_len, op.kv_len, op.head_dim, bh, acc_dt)
     parts.append(attrs.evolve(pv, details={**pv.details, "part": "pv"}))
     if up:
@@ -811,7 +824,10 @@ def predict_moe_ffn(spec, op) -> Prediction:
             else:       # silu(gate), then * up
                 nbytes, rd = total_rows * op.expert_ffn * b * (2 + i), total_rows * op.expert_ffn * b * (1 + i)
                 fl = float(total_rows * op.expert_ffn) * (4.0 if i == 0 else 1.0)
-            a = _stream(spec, "moe_ffn", nbytes, rd, fl, op.dtype)
+            # torch: the kernels read the gate and up halves of the grouped GEMM's fused output
+            # (strided views): the non-vectorised elementwise path
+            a = _elementwise(spec, "moe_ffn", total_rows * op.expert_ffn, nbytes, rd, fl, op.dtype,
+                             "strided" if torch_impl and op.gated else "contiguous")
             parts.append(attrs.evolve(a, details={**a.details, "part": f"{tag}.act{i if act_kernels > 1 else ''}"}))
         if prep is not None:
             parts.append(attrs.evolve(prep, details={**prep.details, "part": f"{tag}.down_prepare"}))

@@ -127,20 +127,40 @@ class GpuEfficiency:
     random_dram_fraction: float = field(0.5, gt=0.0, le=1.2, doc="DRAM rate for sector-granular "
                                         "random reads, as a fraction of the streaming rate")
     gather_ns_per_row: float = field(0.5, ge=0.0, doc="per-row issue cost of a row gather, whole GPU")
-    nonvec_fraction: float = field(
-        0.656, gt=0.0, le=1.2, doc="DRAM rate of ATen's non-vectorised elementwise kernels (a source "
-        "broadcast along a dimension, e.g. repeat_interleave of K/V along heads; a dtype-converting "
-        "copy such as bf16 -> fp32), as a fraction of the streaming rate; such a kernel takes "
-        "max(elements out x nonvec_ns_per_element, bytes / (rate x nonvec_fraction)). Fitted: "
+    broadcast_dram_fraction: float = field(
+        0.656, gt=0.0, le=1.2, doc="DRAM rate of an elementwise kernel with access = 'broadcast' "
+        "(a source broadcast along a dimension, e.g. repeat_interleave of K/V along heads, a mask "
+        "add; or a dtype-converting copy such as bf16 -> fp32: elementwise_kernel<128, 2> / "
+        "unrolled_elementwise_kernel), as a fraction of the streaming rate; such a kernel takes "
+        "max(elements out x broadcast_ns_per_element, bytes / (rate x broadcast_dram_fraction)). Fitted: "
         "median of the 8 bf16 -> fp32 upcast kernels of >= 16 M elements in "
         "benchmarks/gpu/measurements/h100-2026-12-07-math-sdpa.json (H100, torch 2.11); held out: "
         "that file's fp32 repeat kernels and the attention records' expand_per_call and math rows. "
         "Every preset carries this H100 value (same kernels; not measured on another card)")
-    nonvec_ns_per_element: float = field(
-        0.00206, ge=0.0, doc="issue time per output element of a non-vectorised elementwise kernel, "
-        "whole GPU (see nonvec_fraction). Fitted: median over the 12 repeat_interleave shapes of "
+    broadcast_ns_per_element: float = field(
+        0.00206, ge=0.0, doc="issue time per output element of an access = 'broadcast' elementwise "
+        "kernel, whole GPU (see broadcast_dram_fraction). Fitted: median over the 12 repeat_interleave shapes of "
         ">= 32 M elements in benchmarks/gpu/measurements/h100-2026-12-07-repeat-kv.json (bf16 "
         "out: element-bound at 1.2 TB/s where a vectorised copy streams 3.0 TB/s)")
+    strided_ns_per_element: float = field(
+        0.00291, ge=0.0, doc="issue time per element of an elementwise kernel off the vectorised path "
+        "(op access = 'strided': TensorIterator's elementwise_kernel<128, 4>, scalar loads and an "
+        "offset calculation per element and operand), whole GPU; the kernel takes max(this x "
+        "elements, its DRAM time). Fitted: 1 / median elements per second (344 G/s) of the 10 SiLU "
+        "and multiply kernels of Llama-3-8B's prefill layers (bf16, gate and up halves of the fused "
+        "gate_up output), benchmarks/gpu/measurements/h100-2026-12-07-run-b.json llm_profile; held "
+        "out: the same kernel in Mixtral/DeepSeek experts' and shared SiLU/mul (335-347 G/s), RoPE's "
+        "broadcast cos/sin multiplies (317) and neg (364), the MoE combine's broadcast weight "
+        "multiply (382), run b2 (344); every preset carries this H100 value (same kernel)")
+    atomic_ns_per_element: float = field(
+        0.0080, ge=0.0, doc="issue time per element of an atomic-accumulate kernel (op access = "
+        "'atomic': index_add with ReduceAdd, indexFuncLargeIndex, one scalar bf16 atomic "
+        "read-modify-write in L2 per element), whole GPU; the kernel takes max(this x elements, "
+        "its DRAM time). Fitted: 1 / median atomics per second (125 G/s) of the 3 MoE-combine "
+        "index_add kernels of Mixtral-8x7B's prefill layers (top-2, 4096 wide), "
+        "h100-2026-12-07-run-b.json llm_profile; held out: DeepSeek-V2-Lite's (top-6, 2048 wide; "
+        "120-136 G/s, so contention of the top-k rows on one token row is not the limit) and run "
+        "b2 (116-132); every preset carries this H100 value")
     topk_row_latency_us: float = field(2.0, ge=0.0, doc="top-k of one row of 1024: latency")
     topk_latency_exponent: float = field(0.3, ge=0.0, le=1.0, doc="top-k latency grows as (n/1024)^exponent")
     topk_bw_fraction: float = field(0.1, gt=0.0, le=1.2, doc="top-k streaming rate, fraction of DRAM")

@@ -179,9 +179,13 @@ def layer_ops(cfg: ModelConfig, *, batch: int, q_len: int, kv_len: int, moe: boo
                        weight_dtype=s.weight_dtype, group_size=s.group_size)]
     elif cfg.gated_ffn:
         n_i = t * cfg.intermediate
-        act = ([Elementwise(name=f"{prefix}silu", n_elements=n_i, n_inputs=1, flops_per_element=4.0, dtype=dt),
-                Elementwise(name=f"{prefix}mul", n_elements=n_i, n_inputs=2, flops_per_element=1.0, dtype=dt)]
-               if s.kernels == "torch" else     # F.silu(gate) * up: two kernels in PyTorch eager
+        # torch: F.silu(gate) * up, two kernels in PyTorch eager, each reading a half of the fused
+        # gate_up output (a strided view: the non-vectorised elementwise path)
+        act = ([Elementwise(name=f"{prefix}silu", n_elements=n_i, n_inputs=1, flops_per_element=4.0, dtype=dt,
+                            access="strided"),
+                Elementwise(name=f"{prefix}mul", n_elements=n_i, n_inputs=2, flops_per_element=1.0, dtype=dt,
+                            access="strided")]
+               if s.kernels == "torch" else
                [Elementwise(name=f"{prefix}silu_mul", n_elements=n_i, n_inputs=2, flops_per_element=5.0, dtype=dt)])
         ops += [_lin(f"{prefix}gate_up_proj", t, h, 2 * cfg.intermediate, s), *act,
                 _lin(f"{prefix}down_proj", t, cfg.intermediate, h, s)]

@@ -222,9 +222,10 @@ class MoeFfn:
         t, h, a, n = self.tokens, self.hidden, self.tokens * self.top_k, self.name
         return [Elementwise(n_elements=a, n_inputs=1, flops_per_element=0.0, dtype="fp32", name=f"{n}.combine_index"),
                 Elementwise(n_elements=a, n_inputs=1, flops_per_element=0.0, dtype=self.dtype, name=f"{n}.combine_cast"),
-                Elementwise(n_elements=a * h, n_inputs=2, flops_per_element=1.0, dtype=self.dtype, name=f"{n}.combine_weight"),
+                Elementwise(n_elements=a * h, n_inputs=2, flops_per_element=1.0, dtype=self.dtype, access="strided",
+                            name=f"{n}.combine_weight"),
                 Elementwise(n_elements=t * h, n_inputs=0, flops_per_element=0.0, dtype=self.dtype, name=f"{n}.combine_zero"),
-                Elementwise(n_elements=a * h, n_inputs=2, flops_per_element=1.0, dtype=self.dtype,
+                Elementwise(n_elements=a * h, n_inputs=2, flops_per_element=1.0, dtype=self.dtype, access="atomic",
                             name=f"{n}.combine_scatter_add")]
 
     def shared_kernels(self) -> list:
@@ -234,11 +235,13 @@ class MoeFfn:
             return []
         t, h, f, n = self.tokens, self.hidden, self.shared_experts * self.expert_ffn, self.name
         ks = [Gemm(m=t, k=h, n=(2 if self.gated else 1) * f, dtype=self.dtype, name=f"{n}.shared.gate_up")]
+        # gated: SiLU and the multiply read the gate and up halves of the fused gate_up output
         ks.append(Elementwise(n_elements=t * f, n_inputs=1, flops_per_element=4.0 if self.gated else 8.0,
-                              dtype=self.dtype, name=f"{n}.shared.act"))
+                              dtype=self.dtype, access="strided" if self.gated else "contiguous",
+                              name=f"{n}.shared.act"))
         if self.gated:
             ks.append(Elementwise(n_elements=t * f, n_inputs=2, flops_per_element=1.0, dtype=self.dtype,
-                                  name=f"{n}.shared.mul"))
+                                  access="strided", name=f"{n}.shared.mul"))
         ks += [Gemm(m=t, k=f, n=h, dtype=self.dtype, name=f"{n}.shared.down"),
                Elementwise(n_elements=t * h, n_inputs=2, flops_per_element=1.0, dtype=self.dtype,
                            name=f"{n}.shared_add")]
@@ -268,6 +271,14 @@ class MoeFfn:
                              name=f"{self.name}.{tag}.down"), count))
         out += [(o, 1) for o in self.combine_kernels() + self.shared_kernels()]
         return portable(out)
+
+
+def _strided_copy(n_elements: int, dtype: str, name: str) -> Elementwise:
+    """A copy from or into a strided view (a slice of the per-head K/V output, the RoPE key
+    broadcast to every head, the V slice of the padded output): PyTorch's non-vectorised
+    direct_copy kernel."""
+    return Elementwise(n_elements=max(1, n_elements), n_inputs=1, flops_per_element=0.0, dtype=dtype,
+                       access="strided", name=name)
 
 
 @attrs.frozen(kw_only=True)
@@ -388,16 +399,16 @@ class MlaAttention:
             # new tokens' latents -> per-head K_nope, V; K_nope, the shared RoPE key (broadcast
             # to every head) and V copied into the per-head cache; [q_nope, q_rope]
             # concatenated; SDPA over the cache at the K width (V padded to it); V sliced out
-            dq, ab, cb = self.qk_nope_dim + self.qk_rope_dim, _nbytes(self.dtype), _nbytes(self.kv_dtype)
+            dq, ab = self.qk_nope_dim + self.qk_rope_dim, _nbytes(self.dtype)
             return ((Gemm(m=tok, k=self.kv_lora_rank, n=hq * (self.qk_nope_dim + self.v_head_dim), dtype=self.dtype,
                           name=f"{n}.kv_up"), 1),
-                    (Copy(bytes=tok * hq * self.qk_nope_dim * cb, name=f"{n}.cache_k_nope"), 1),
-                    (Copy(bytes=tok * hq * self.qk_rope_dim * cb, name=f"{n}.cache_k_rope"), 1),
-                    (Copy(bytes=tok * hq * self.v_head_dim * cb, name=f"{n}.cache_v"), 1),
+                    (_strided_copy(tok * hq * self.qk_nope_dim, self.kv_dtype, f"{n}.cache_k_nope"), 1),
+                    (_strided_copy(tok * hq * self.qk_rope_dim, self.kv_dtype, f"{n}.cache_k_rope"), 1),
+                    (_strided_copy(tok * hq * self.v_head_dim, self.kv_dtype, f"{n}.cache_v"), 1),
                     (Copy(bytes=tok * hq * dq * ab, name=f"{n}.q_cat"), 1),
                     (Attention(batch=b, q_len=q, kv_len=self.kv_len, heads=hq, kv_heads=hq, head_dim=dq,
                                dtype=kvd, causal=self.causal, name=f"{n}.attn"), 1),
-                    (Copy(bytes=tok * hq * self.v_head_dim * ab, name=f"{n}.out_slice"), 1))
+                    (_strided_copy(tok * hq * self.v_head_dim, self.dtype, f"{n}.out_slice"), 1))
         return ((Gemm(m=tok, k=self.qk_nope_dim, n=self.kv_lora_rank, dtype=self.dtype, name=f"{n}.q_absorb"), hq),
                 (Copy(bytes=tok * hq * dqk * _nbytes(self.dtype), name=f"{n}.q_cat"), 1),
                 (Gemm(m=hq * q, k=dqk, n=self.kv_len, dtype=kvd, name=f"{n}.scores"), b),
@@ -501,14 +512,15 @@ class Rope:
             return [Elementwise(n_elements=n, n_inputs=1, flops_per_element=3.0, dtype=self.dtype, name=self.name)]
         out = []
         for part, nt in (("q", n - n // 2), ("k", max(1, n // 2))):
+            # neg of a strided half, cos / sin broadcast over the heads: the strided path
             out += [Elementwise(n_elements=max(1, nt // 2), n_inputs=1, flops_per_element=1.0, dtype=self.dtype,
-                                name=f"{self.name}.{part}.neg"),
+                                access="strided", name=f"{self.name}.{part}.neg"),
                     Elementwise(n_elements=nt, n_inputs=1, flops_per_element=0.0, dtype=self.dtype,
                                 name=f"{self.name}.{part}.cat"),
                     Elementwise(n_elements=nt, n_inputs=2, flops_per_element=1.0, dtype=self.dtype,
-                                name=f"{self.name}.{part}.mul_cos"),
+                                access="strided", name=f"{self.name}.{part}.mul_cos"),
                     Elementwise(n_elements=nt, n_inputs=2, flops_per_element=1.0, dtype=self.dtype,
-                                name=f"{self.name}.{part}.mul_sin"),
+                                access="strided", name=f"{self.name}.{part}.mul_sin"),
                     Elementwise(n_elements=nt, n_inputs=2, flops_per_element=1.0, dtype=self.dtype,
                                 name=f"{self.name}.{part}.add")]
         return out
