@@ -366,7 +366,7 @@ def _ifmap_new_words(dataflow, g, i, j, p0, p1, k0, k1, m, k, ew, channels, filt
 @njit(cache=True)
 def _fold_traffic(g, i, j, dataflow, rows, cols, s_r, s_c, t, rf, m, n, k, ew, channels,
                   filter_w, stride, overlap, fits_i, fits_f, si, sf, so, st, c_first, c_tile, rg,
-                  row_outer=False):
+                  row_outer):
     """DRAM traffic of fold g = j * rf + i (row fold i of column fold j; folds must be visited
     in the loop order: column folds outer, or with `row_outer` row folds outer; `st` carries
     residency state).
@@ -398,7 +398,7 @@ def _fold_traffic(g, i, j, dataflow, rows, cols, s_r, s_c, t, rf, m, n, k, ew, c
         st[_ST_I_KEY] = ikey
     # ---- filter tile
     if dataflow == DF_OS:      # row folds outer: tile j was seen in row fold 0
-        tile_f, fkey, fseen = np.int64(k) * cols_j, j, row_outer and i > 0
+        tile_f, fkey, fseen = np.int64(k) * cols_j, j, row_outer & (i > 0)
     elif dataflow == DF_WS:
         tile_f, fkey, fseen = np.int64(rows_i) * cols_j, g, False
     else:
@@ -421,7 +421,8 @@ def _fold_traffic(g, i, j, dataflow, rows, cols, s_r, s_c, t, rf, m, n, k, ew, c
     else:
         tile_o = np.int64(t) * cols_j          # accumulation tile of column fold j
         # partial sums held at once: one column fold's, or (row folds outer) every column's
-        live = np.int64(t) * s_c if row_outer else tile_o
+        # (branch-free: a conditional on row_outer here costs numba ~25 % of the kernel's speed)
+        live = np.int64(t) * (cols_j + (s_c - cols_j) * np.int64(row_outer))
         if rf == 1:
             out_w = tile_o
             first = True
@@ -434,7 +435,7 @@ def _fold_traffic(g, i, j, dataflow, rows, cols, s_r, s_c, t, rf, m, n, k, ew, c
             # row folds outer: every column's tile accumulates from the first fold on and
             # completes in the last pass, into SRAM no later tile needs: no drain is forced
             # (with one column fold this is the column-outer schedule)
-            first = (i == 0 and j == 0) if row_outer else (i == 0)
+            first = (i == 0) & ((j == 0) | (not row_outer))
     return new_i, new_f, rb, out_w, tile_o, first
 
 
@@ -475,13 +476,15 @@ def cache_size(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, chann
 def layer_into(out, dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, channels,
                num_filters, stride, ifmap_sram_words, filter_sram_words, ofmap_sram_words,
                bandwidth_words_per_cycle, per_operand_channels, fold_overlap, c_first, c_tile,
-               row_outer=False):
+               row_outer):
     """`simulate_layer` writing into `out` (N_SLOTS int64), with caller-owned count caches
     (`cache_size` long, filled with -1; reusable for another layer evaluation with the same
-    geometry, dataflow, rows and cols, whatever the SRAMs and bandwidth). `row_outer`: visit the
+    geometry, dataflow, rows and cols, whatever the SRAMs and bandwidth). `row_outer` (a bool,
+    no default: an omitted argument costs numba ~20 % of this kernel's speed): visit the
     folds row fold outer, column fold inner (the operand tile of a row fold stays resident
     across the column folds; WS/IS keep every column's partial sums at once). Not for IS with
-    overlapping windows and a resident ifmap (first-touch counts assume column folds outer)."""
+    overlapping windows and a resident ifmap (first-touch counts assume column folds outer;
+    `simulate_layer` refuses it, batched callers exclude it)."""
     out[:] = 0
     eh = (ifmap_h - filter_h + stride) // stride
     ew = (ifmap_w - filter_w + stride) // stride
@@ -509,8 +512,6 @@ def layer_into(out, dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, 
     dram_or = np.int64(0)
     spill = 0
 
-    if row_outer and dataflow == DF_IS and overlap and fits_i:
-        raise ValueError("row_outer: not for IS with overlapping windows and a resident ifmap")
     new_i, new_f, rb, out_w, tile_o, first = _fold_traffic(
         0, 0, 0, dataflow, rows, cols, s_r, s_c, t, rf, m, n, k, ew, channels, filter_w,
         stride, overlap, fits_i, fits_f, si, sf, so, st, c_first, c_tile, rg, row_outer)
@@ -698,6 +699,13 @@ def simulate_layer(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, c
     B = 2 words/cycle, shared channel. One fold, L = 2*4+4+4-2 = 14. Gap: 16 filter words
     (stationary) = 8 cycles. Period: 16 ifmap words = 8 cycles < 14 -> D = 14. Final drain of
     16 ofmap words: 8 cycles. fill = 8, stall 0, drain 8, total 30."""
+    if row_outer and dataflow == DF_IS:
+        eh = (ifmap_h - filter_h + stride) // stride
+        ew = (ifmap_w - filter_w + stride) // stride
+        if (((eh > 1 and filter_h > stride) or (ew > 1 and filter_w > stride))
+                and used_ifmap_words(ifmap_h, ifmap_w, filter_h, filter_w, channels, stride)
+                <= ifmap_sram_words):
+            raise ValueError("row_outer: not for IS with overlapping windows and a resident ifmap")
     n = cache_size(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, channels,
                    num_filters, stride)
     c_first = np.full(n, -1, dtype=np.int64)
@@ -706,7 +714,7 @@ def simulate_layer(dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, c
     return layer_into(out, dataflow, rows, cols, ifmap_h, ifmap_w, filter_h, filter_w, channels,
                       num_filters, stride, ifmap_sram_words, filter_sram_words, ofmap_sram_words,
                       bandwidth_words_per_cycle, per_operand_channels, fold_overlap, c_first,
-                      c_tile, row_outer)
+                      c_tile, bool(row_outer))
 
 
 @njit(cache=True)
@@ -747,7 +755,7 @@ def evaluate_points(dataflow, rows, cols, ifmap_sram_words, filter_sram_words,
             layer_into(out[p, li], df, rows[p], cols[p], h, w, fh, fw, ch, nf, s,
                        ifmap_sram_words[p], filter_sram_words[p], ofmap_sram_words[p],
                        bandwidth_words_per_cycle[p], per_operand_channels[p], fold_overlap[p],
-                       caches_f[q], caches_t[q])
+                       caches_f[q], caches_t[q], False)
     return out
 
 
@@ -794,5 +802,5 @@ def evaluate_points_flat(dataflow, rows, cols, ifmap_sram_words, filter_sram_wor
                        layers[li, 2], layers[li, 3], layers[li, 4], layers[li, 5], layers[li, 6],
                        ifmap_sram_words[p], filter_sram_words[p], ofmap_sram_words[p],
                        bandwidth_words_per_cycle[p], per_operand_channels[p], fold_overlap[p],
-                       cache_first[a:b], cache_tile[a:b], row_outer)
+                       cache_first[a:b], cache_tile[a:b], bool(row_outer))
     return out
