@@ -45,7 +45,7 @@ dtype = "bf16"
 """
 
 
-def _sweep(tmp_path, seed, samples):
+def _sweep(tmp_path, seed, samples, fixed=None):
     (tmp_path / "ops.toml").write_text(OPS_TOML)
     text = f"""
 [sweep]
@@ -70,19 +70,27 @@ seed = {seed}
 "components.sa.fold_overlap" = {{ choice = [true, false] }}
 "components.sa.mapping_transpose" = {{ choice = [true, false] }}
 "components.sa.mapping_tiling" = {{ choice = [true, false] }}
+"components.sa.mapping_loop_order" = {{ choice = [true, false] }}
 "components.sa.sram_banks" = {{ choice = [1, 4] }}
 "tech.node_nm" = {{ choice = [7, 16, 28] }}
 "budget.power_w" = {{ choice = [2.0, 50.0] }}
 "budget.area_mm2" = {{ choice = [5.0, 500.0] }}
 """
+    for key, value in (fixed or {}).items():        # pin a sampled key to one value
+        text = "\n".join(f'"components.sa.{key}" = {{ choice = [{value}] }}'
+                          if line.startswith(f'"components.sa.{key}" =') else line
+                          for line in text.splitlines())
     path = tmp_path / "s.toml"
     path.write_text(text)
     return load_sweep(path)
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_batched_points_equal_simulate(tmp_path, seed):
-    spec = _sweep(tmp_path, seed, 12)
+@pytest.mark.parametrize("seed, fixed", [
+    (1, None), (2, None),
+    # the batched mapper in both loop orders (tiling off: tiled points run per point)
+    (5, {"mapping": '"search"', "mapping_tiling": "false", "mapping_loop_order": "true"})])
+def test_batched_points_equal_simulate(tmp_path, seed, fixed):
+    spec = _sweep(tmp_path, seed, 12, fixed)
     tasks, _ = plan_tasks(spec)
     ctx = make_context(spec)
     with warnings.catch_warnings():
