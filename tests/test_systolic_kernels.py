@@ -416,3 +416,25 @@ def test_row_outer_equals_column_outer_with_one_row_or_column_fold(seed):
             except ValueError:                             # IS, overlapping, resident ifmap
                 continue
             assert ro == kernel(*args)
+
+
+@pytest.mark.parametrize("df", DATAFLOWS)
+@pytest.mark.parametrize("case", [
+    # (rows, cols, layer, SRAM words, bandwidth): many identical folds in a row, where the
+    # kernel's steady-state shortcut repeats a step instead of recomputing it
+    (4, 4, (96, 64, 1, 64, 1, 64, 1), (100000, 100000, 100000), 8.0),
+    (4, 8, (96, 64, 1, 64, 1, 64, 1), (300, 200, 100), 1.5),
+    (8, 4, (18, 18, 3, 3, 8, 40, 1), (5000, 400, 300), 3.0),
+    (3, 5, (20, 16, 2, 2, 6, 33, 2), (60, 60, 60), 0.5)])
+@pytest.mark.parametrize("row_outer", [False, True])
+def test_long_steady_layers_match_naive_reference(df, case, row_outer):
+    rows, cols, layer, sizes, bw = case
+    for per_operand in (False, True):
+        args = (df, rows, cols, *layer, *sizes, bw, per_operand)
+        try:
+            got = kernel(*args, row_outer=row_outer)
+        except ValueError:                                 # IS, overlapping, resident ifmap
+            continue
+        want = naive_layer(*args, row_outer=row_outer)
+        for key, v in want.items():
+            assert got[key] == v, (key, args, got, want)
