@@ -5,7 +5,6 @@ hand on a WS GEMM whose partial sums spill."""
 from pathlib import Path
 
 import attrs
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

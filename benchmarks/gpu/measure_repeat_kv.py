@@ -66,7 +66,7 @@ def main() -> int:
             print(f"{name:18s} b{b} hk{hk} h{h} s{s}: {ms * 1e3:9.1f} us  "
                   f"{(rec['in_bytes'] + rec['out_bytes']) / (ms * 1e-3) / 1e12:5.2f} TB/s  {len(kernels)} kernels",
                   flush=True)
-        del k, src, out
+        k = src = out = None          # free before the next shape
         torch.cuda.empty_cache()
     with open(args.out, "w") as f:
         json.dump({"meta": meta, "results": results}, f, indent=1)

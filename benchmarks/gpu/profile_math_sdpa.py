@@ -55,7 +55,7 @@ def main() -> int:
                   f"{rec['total_us']:.1f} us", flush=True)
             for x in ks:
                 print(f"    {x['device_time_us']:10.1f} us  {x['name'][:110]}", flush=True)
-            del qq, k, v
+            qq = k = v = None             # free before the next case
             torch.cuda.empty_cache()
     with open(args.out, "w") as f:
         json.dump(out, f, indent=1)
