@@ -112,16 +112,21 @@ def _check_parent(p: Path, *, flag: str, shown) -> None:
     _probe_writable(q, flag=flag, shown=shown)
 
 
-def check_out_file(path, *, flag: str) -> Path:
-    """Check a file destination before any work (ConfigError if it cannot be written)."""
+def _check_out(path, flag: str, what: str, check) -> Path:
+    """The checks a file and a folder destination share: a name, then `check(p, path, flag)`,
+    an OSError on the way becoming one ConfigError."""
     if path is None or str(path) == "":
-        raise ConfigError(flag, "<empty>", "expected a file path")
+        raise ConfigError(flag, "<empty>", f"expected a {what} path")
     _check_name(path, flag=flag)
-    p = Path(path)
     try:
-        return _check_out_file(p, path, flag)
+        return check(Path(path), path, flag)
     except OSError as exc:
         raise ConfigError(flag, str(path), f"cannot use this path: {exc.strerror or exc}") from None
+
+
+def check_out_file(path, *, flag: str) -> Path:
+    """Check a file destination before any work (ConfigError if it cannot be written)."""
+    return _check_out(path, flag, "file", _check_out_file)
 
 
 def _check_out_file(p: Path, path, flag: str) -> Path:
@@ -142,14 +147,7 @@ def _check_out_file(p: Path, path, flag: str) -> Path:
 
 def check_out_dir(path, *, flag: str) -> Path:
     """Check a folder destination before any work (ConfigError if it cannot be written)."""
-    if path is None or str(path) == "":
-        raise ConfigError(flag, "<empty>", "expected a folder path")
-    _check_name(path, flag=flag)
-    p = Path(path)
-    try:
-        return _check_out_dir(p, path, flag)
-    except OSError as exc:
-        raise ConfigError(flag, str(path), f"cannot use this path: {exc.strerror or exc}") from None
+    return _check_out(path, flag, "folder", _check_out_dir)
 
 
 def _check_out_dir(p: Path, path, flag: str) -> Path:

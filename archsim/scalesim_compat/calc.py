@@ -102,13 +102,13 @@ class _Stream:
 
     _CACHE_ELEMS = 1 << 22
 
-    def __init__(self, df, op, R, C, M, N, K, idx, folds):
+    def __init__(self, df, op, R, C, M, N, K, idx, folds, space):
         self.df, self.op, self.R, self.C, self.M, self.N, self.K = df, op, R, C, M, N, K
         self.idx = idx
         self.folds = folds
         self.stationary = ((df == K_.DF_WS and op == K_.FILTER) or (df == K_.DF_IS and op == K_.IFMAP))
-        space = int(idx[7]) * int(idx[8]) * (int(idx[3][-1]) + 1 if idx[3].size else 1)
-        self.dtype = np.int32 if max(space, K * N) < 2 ** 31 else np.int64
+        self.space = space                      # operand addresses are below this
+        self.dtype = np.int32 if space < 2 ** 31 else np.int64
         self._templates = {}
         self._cache = {}
         self._cached = 0
@@ -210,13 +210,13 @@ class _Stream:
         return tt, addr.astype(self.dtype, copy=False)
 
 
-def _book_per_address(stream, e, space):
+def _book_per_address(stream, e):
     """Rows of the requests that complete a 50-set group, the number of bookings, and the
     valid requests per demand row (per-address bookkeeping)."""
     group = K_.CALC_SETS_PER_HALF * e if e > 0 else None
     dt = stream.dtype
-    stamp = np.full(space, -1, dtype=dt)        # group in which the address was last booked
-    mark = np.empty(space, dtype=dt)
+    stamp = np.full(stream.space, -1, dtype=dt)     # group in which the address was last booked
+    mark = np.empty(stream.space, dtype=dt)
     pos_all = np.arange(max(_WINDOW_MIN, 4 * group if group else 0) + 1, dtype=dt)
     g = 0
     in_group = 0
@@ -307,8 +307,8 @@ def simulate_layer_calc(df, R, C, M, N, K, m_base, m_irow, m_icol, k_off, k_crow
             e = int(cs[op, K_.C_E])
             fill = (not calc_stream[op]) or (op == K_.IFMAP and not all_valid)
             if fill:
-                stream = _Stream(df, op, R, C, M, N, K, idx, folds)
-                done_rows, booked, n_row = _book_per_address(stream, e, space)
+                stream = _Stream(df, op, R, C, M, N, K, idx, folds, space)
+                done_rows, booked, n_row = _book_per_address(stream, e)
             else:
                 n_row = _per_row({k: v[op] for k, v in kinds.items()}, folds)
                 done_rows, booked = _book_counts(n_row, e)

@@ -187,8 +187,10 @@ def _op_energy(counts, rec_op, rec_c, e):
 @njit(cache=True)
 def _price_points(raw, rank, cand_ok, objective, repeat, word_bytes, hz, rec_op, rec_c, static_w):
     """raw[c, p, l, slot]: kernel results of canonical candidate c (a dataflow, on the GEMM or
-    its transpose: cand_tr[c]); rank[p, c] its tie-break place in point p's candidate list (-1:
-    not a candidate of p); trans_ok[l]: layer l may run transposed. Returns (chosen [P, L],
+    its transpose, in one of the fold loop orders); rank[p, c] its tie-break place in point p's
+    candidate list (-1: not a candidate of p); cand_ok[c, l]: candidate c may run layer l (a
+    transposed GEMM only without overlapping windows; row folds outer not for IS on overlapping
+    windows). Returns (chosen [P, L],
     per-point results [P, N_R]) -- the same arithmetic, in the same order, as
     systolic.model.evaluate / choose_dataflow, simulate.scale_result, schedule (a chain) and
     energy.model.price_run."""

@@ -331,8 +331,8 @@ def predict_conv2d(spec, op) -> Prediction:
 
 # ----------------------------------------------------------------------------- element-wise, copy
 
-def _stream(spec, kind, nbytes, read_bytes, flops, dtype, dram_fraction: float = 1.0) -> Prediction:
-    t_m = dram_time(spec, nbytes, dram_fraction)
+def _stream(spec, kind, nbytes, read_bytes, flops, dtype) -> Prediction:
+    t_m = dram_time(spec, nbytes)
     t_c = flops / (vector_peak(spec, dtype) * min(1.0, spec.efficiency.vector_fraction)) if flops else 0.0
     return _single(spec, kind, smax(t_c, t_m, spec.efficiency.smoothmax_p),
                    flops_by={f"v:{dtype}": flops} if flops else {}, dram=nbytes, dram_read=read_bytes,
