@@ -112,7 +112,7 @@ def transposed_geometry(op) -> tuple[int, int, int, int, int, int, int]:
     return (nf, k, 1, k, 1, m, 1)
 
 
-MAX_TEMPORAL_TILES = 256
+MAX_TEMPORAL_TILES = 256     # bounds the mapper's work (one kernel run per sub-layer), not a hardware limit
 
 
 def _out_dims(geom) -> tuple[int, int]:
